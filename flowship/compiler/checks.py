@@ -1,0 +1,162 @@
+"""Lint checks on the flow graph: one small function per rule.
+
+Each check reads the graph (and, for the later ones, the split nesting) and
+yields :class:`~flowship.errors.Problem` records that name the line, say what
+is wrong and how to fix it. :func:`structural_problems` runs the checks that
+need only the graph; :func:`data_flow_problems` needs a well-formed graph.
+"""
+
+from __future__ import annotations
+
+import difflib
+from typing import Callable, Iterable, Iterator
+
+import networkx as nx
+
+from flowship.compiler.graph import Nesting, step_of
+from flowship.compiler.parse import ParsedFlow
+from flowship.errors import Problem
+
+__all__ = ["structural_problems", "nesting_problems", "data_flow_problems"]
+
+Check = Callable[[ParsedFlow, nx.DiGraph], Iterable[Problem]]
+
+
+def check_start_and_end(flow: ParsedFlow, graph: nx.DiGraph) -> Iterator[Problem]:
+    for name in ("start", "end"):
+        if name not in flow.steps:
+            yield Problem(flow.file, flow.line, f"flow {flow.name} has no '{name}' step", f"add `@step def {name}(self):`")
+    if "start" in flow.steps and flow.steps["start"].has_inputs:
+        yield Problem(flow.file, flow.steps["start"].line, "step 'start' takes inputs", "define it as def start(self):")
+    if "end" in flow.steps and flow.steps["end"].next_targets:
+        end = flow.steps["end"]
+        yield Problem(flow.file, end.next_line, "step 'end' calls self.next()", "remove it: the flow finishes at 'end'")
+
+
+def check_transitions(flow: ParsedFlow, graph: nx.DiGraph) -> Iterator[Problem]:
+    for name, step in flow.steps.items():
+        if name != "end" and not step.next_targets and not step.next_line:
+            yield Problem(flow.file, step.line, f"step '{name}' does not call self.next()", "end it with self.next(self.<next step>)")
+        for target in step.next_targets:
+            if target not in flow.steps:
+                close = difflib.get_close_matches(target, list(flow.steps), n=1)
+                fix = f"did you mean self.{close[0]}?" if close else f"define `@step def {target}(self):` or name an existing step"
+                yield Problem(flow.file, step.next_line, f"step '{name}' goes to '{target}', which is not a step", fix)
+        if len(set(step.next_targets)) != len(step.next_targets):
+            yield Problem(flow.file, step.next_line, f"step '{name}' names the same step twice in self.next()", "name each branch once")
+        if step.foreach is not None and len(step.next_targets) > 1:
+            yield Problem(
+                flow.file, step.next_line, f"foreach in step '{name}' goes to {len(step.next_targets)} steps",
+                "a foreach goes to exactly one step: self.next(self.body, foreach=\"items\")",
+            )
+
+
+def check_cycles(flow: ParsedFlow, graph: nx.DiGraph) -> Iterator[Problem]:
+    for component in sorted(nx.strongly_connected_components(graph), key=min):
+        if len(component) > 1 or any(graph.has_edge(n, n) for n in component):
+            first = min(component, key=lambda n: (step_of(graph, n).line, n))
+            cycle = " -> ".join(sorted(component, key=lambda n: step_of(graph, n).line))
+            yield Problem(
+                flow.file, step_of(graph, first).line, f"steps form a cycle: {cycle}",
+                "flows are acyclic; repeat work with a foreach instead of looping back",
+            )
+
+
+def check_reachability(flow: ParsedFlow, graph: nx.DiGraph) -> Iterator[Problem]:
+    if "start" not in graph or "end" not in graph:
+        return
+    reached = nx.descendants(graph, "start") | {"start"}
+    reaching_end = nx.ancestors(graph, "end") | {"end"}
+    for name, step in flow.steps.items():
+        if name not in reached:
+            yield Problem(flow.file, step.line, f"step '{name}' cannot be reached from 'start'", "call self.next(self.%s) from a step, or delete it" % name)
+        elif name not in reaching_end:
+            yield Problem(flow.file, step.line, f"step '{name}' never reaches 'end'", "make its transitions lead to 'end'")
+
+
+def check_join_parents(flow: ParsedFlow, graph: nx.DiGraph) -> Iterator[Problem]:
+    reached = nx.descendants(graph, "start") | {"start"} if "start" in graph else set(graph)
+    for name, step in flow.steps.items():
+        parents = sorted(p for p in graph.predecessors(name) if p in reached)
+        if len(parents) > 1 and not step.has_inputs:
+            yield Problem(
+                flow.file, step.line, f"step '{name}' is reached from {', '.join(parents)} but does not take inputs",
+                f"make it a join: def {name}(self, inputs):",
+            )
+
+
+# Reachability and join checks only mean something once every transition is sound;
+# run on a broken graph they would restate the first phase's errors as noise.
+FIRST_PHASE: tuple[Check, ...] = (check_start_and_end, check_transitions, check_cycles)
+SECOND_PHASE: tuple[Check, ...] = (check_reachability, check_join_parents)
+
+
+def structural_problems(flow: ParsedFlow, graph: nx.DiGraph) -> list[Problem]:
+    problems = [problem for check in FIRST_PHASE for problem in check(flow, graph)]
+    if not problems and not any(p.is_error for p in flow.problems):
+        problems += [problem for check in SECOND_PHASE for problem in check(flow, graph)]
+    return problems
+
+
+def nesting_problems(flow: ParsedFlow, graph: nx.DiGraph, nesting: Nesting) -> list[Problem]:
+    """Joins that mix splits, and splits still open at 'end'."""
+    problems = list(nesting.problems)
+    for split in nesting.stacks.get("end", ()):
+        kind = "foreach" if flow.steps[split].foreach else "split"
+        problems.append(Problem(
+            flow.file, flow.steps[split].next_line, f"{kind} in step '{split}' is never joined",
+            "add a join step, def join(self, inputs):, that its branches lead to before 'end'",
+        ))
+    return problems
+
+
+def data_flow_problems(flow: ParsedFlow, graph: nx.DiGraph, nesting: Nesting, known: set[str]) -> list[Problem]:
+    """Reads of ``self.x`` where some path from start never assigns ``x``.
+
+    ``known`` holds parameters and class attributes, available everywhere. A
+    join sees nothing from its inputs unless it calls ``merge_artifacts``.
+    When a flow sets attributes by name, findings become warnings: the check
+    must never fail a valid flow.
+    """
+    uncertain_flow = flow.external_bases or any(s.dynamic for s in flow.steps.values())
+    problems: list[Problem] = []
+    out: dict[str, set[str]] = {}
+    for name in nesting.order:
+        step = flow.steps[name]
+        parents = sorted(graph.predecessors(name))
+        if not parents:
+            available: set[str] = set()
+        elif step.has_inputs:
+            available = set().union(*(out[p] for p in parents)) if step.merges else set()
+            if step.merge_include:
+                available &= set(step.merge_include)
+            available -= set(step.merge_exclude)
+        else:
+            available = set(out[parents[0]])
+        in_foreach = any(flow.steps[s].foreach for s in nesting.stacks.get(name, ()))
+        for attr, line in step.reads:
+            if attr in ("input", "index"):
+                if not in_foreach:
+                    problems.append(Problem(
+                        flow.file, line, f"step '{name}' reads self.{attr} outside a foreach",
+                        f"self.{attr} exists only in steps between a foreach and its join",
+                    ))
+                continue
+            if attr in known or attr in available or attr.startswith("__"):
+                continue
+            uncertain = uncertain_flow or step.guarded or attr in step.writes
+            message = f"step '{name}' reads self.{attr}, which is not assigned on every path from 'start'"
+            if step.has_inputs and not step.merges and any(attr in out[p] for p in parents):
+                fix = f"a join sees its inputs' artifacts only through inputs.<step>.{attr} or self.merge_artifacts(inputs)"
+            else:
+                fix = f"assign self.{attr} in an earlier step on every path, or make it a Parameter"
+            problems.append(Problem(flow.file, line, message, fix, "warning" if uncertain else "error"))
+        catch = [d for d in step.decorators if d.name == "catch" and isinstance(d.kwargs.get("var"), str)]
+        out[name] = available | set(step.writes) | {d.kwargs["var"] for d in catch}
+        if step.foreach is not None and step.foreach not in out[name] and step.foreach not in known:
+            problems.append(Problem(
+                flow.file, step.next_line, f"foreach=\"{step.foreach}\" in step '{name}' names no artifact",
+                f"assign self.{step.foreach} = [...] in '{name}' or before it",
+                "warning" if uncertain_flow else "error",
+            ))
+    return problems

@@ -1,0 +1,116 @@
+"""The compiler front end: flow source text in, checked IR and every problem out.
+
+Pure: no file, network or clock is touched, so the same source always gives
+the same result. Stages: parse (AST) -> graph (networkx) -> structural checks
+-> split nesting -> data-flow check -> IR. Structure errors stop the later
+stages (their findings would only be noise), but every stage reports all it
+finds, not the first problem only.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import networkx as nx
+
+from flowship.compiler.checks import data_flow_problems, nesting_problems, structural_problems
+from flowship.compiler.decorators import normalize_flow_decorators, normalize_step_decorators
+from flowship.compiler.graph import Nesting, analyze_nesting, build_graph
+from flowship.compiler.ir import FlowIR, ParameterIR, ProjectIR, ScheduleIR, StepDecorators, StepIR
+from flowship.compiler.naming import unique_k8s_names
+from flowship.compiler.params import normalize_parameters
+from flowship.compiler.parse import ParsedFlow, parse_flow_source
+from flowship.errors import Problem
+
+__all__ = ["CheckResult", "check_flow_source"]
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    """The IR when the flow has no errors, and every problem found either way."""
+
+    ir: FlowIR | None
+    problems: tuple[Problem, ...]
+
+    @property
+    def errors(self) -> tuple[Problem, ...]:
+        return tuple(p for p in self.problems if p.is_error)
+
+    @property
+    def warnings(self) -> tuple[Problem, ...]:
+        return tuple(p for p in self.problems if not p.is_error)
+
+
+def _transition(targets: tuple[str, ...], foreach: str | None) -> str:
+    if foreach is not None:
+        return "foreach"
+    return {0: "end", 1: "linear"}.get(len(targets), "split")
+
+
+def _build_ir(flow: ParsedFlow, graph: nx.DiGraph, nesting: Nesting, parts: _Parts) -> FlowIR:
+    names = unique_k8s_names(nesting.order)
+    steps = []
+    for name in nesting.order:
+        parsed = flow.steps[name]
+        stack = nesting.stacks[name]
+        steps.append(StepIR(
+            name=name,
+            line=parsed.line,
+            k8s_name=names[name],
+            transition=_transition(parsed.next_targets, parsed.foreach),  # type: ignore[arg-type]
+            next=parsed.next_targets,
+            parents=tuple(sorted(graph.predecessors(name), key=nesting.order.index)),
+            foreach_var=parsed.foreach,
+            is_join=name in nesting.join_of,
+            join_of=nesting.join_of.get(name),
+            split_stack=stack,
+            foreach_depth=sum(1 for s in stack if flow.steps[s].foreach is not None),
+            decorators=parts.decorators[name],
+        ))
+    return FlowIR(flow.name, flow.file, flow.line, tuple(steps), parts.parameters, parts.schedule, parts.project)
+
+
+@dataclass(frozen=True)
+class _Parts:
+    """What is checked independently of the graph's shape, so its errors always show."""
+
+    decorators: dict[str, StepDecorators]
+    parameters: tuple[ParameterIR, ...]
+    schedule: ScheduleIR | None
+    project: ProjectIR | None
+
+
+def _normalize_parts(flow: ParsedFlow, problems: list[Problem]) -> _Parts:
+    decorators = {
+        name: normalize_step_decorators(name, step.decorators, flow.file, problems) for name, step in flow.steps.items()
+    }
+    parameters = normalize_parameters(flow.parameters, set(flow.steps), flow.file, problems)
+    schedule, project = normalize_flow_decorators(flow.flow_decorators, flow.file, problems)
+    return _Parts(decorators, parameters, schedule, project)
+
+
+def check_flow_source(source: str, file: str) -> CheckResult:
+    """Parse and check the flow in ``source``; ``file`` is how problems name it."""
+    flow = parse_flow_source(source, file)
+    problems = list(flow.problems)
+    if not flow.name:
+        return CheckResult(None, tuple(problems))
+    graph = build_graph(flow)
+    shape_problems = structural_problems(flow, graph)
+    parts = _normalize_parts(flow, problems)
+    if not any(p.is_error for p in shape_problems):
+        nesting = analyze_nesting(graph, flow.file)
+        shape_problems += nesting_problems(flow, graph, nesting)
+    problems += shape_problems
+    if any(p.is_error for p in shape_problems):
+        return CheckResult(None, tuple(sorted(set(problems), key=_order)))
+    known = flow.class_attributes | {p.attr for p in parts.parameters}
+    problems += data_flow_problems(flow, graph, nesting, known)
+    problems = sorted(set(problems), key=_order)
+    if any(p.is_error for p in problems):
+        return CheckResult(None, tuple(problems))
+    return CheckResult(_build_ir(flow, graph, nesting, parts), tuple(problems))
+
+
+def _order(problem: Problem) -> tuple[int, str, str]:
+    return (problem.line, problem.severity, problem.message)

@@ -1,0 +1,188 @@
+"""The intermediate representation every target and the runtime read.
+
+The IR is the single description of a flow once it has been parsed and
+checked: frozen, typed dataclasses holding everything a target needs and
+nothing about any one target. It serializes to deterministic JSON (field order
+as declared, steps in a stable topological order) and reads back to an equal
+object, so it can be cached, diffed and shipped.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import types
+import typing
+from dataclasses import dataclass, field
+from typing import Any, Literal, Mapping, Optional
+
+__all__ = [
+    "Resources",
+    "Retry",
+    "Catch",
+    "Kubernetes",
+    "StepDecorators",
+    "StepIR",
+    "ParameterIR",
+    "ScheduleIR",
+    "ProjectIR",
+    "FlowIR",
+    "Transition",
+    "ParameterType",
+]
+
+Transition = Literal["linear", "split", "foreach", "end"]
+ParameterType = Literal["str", "int", "float", "bool", "json", "file"]
+
+
+@dataclass(frozen=True)
+class Resources:
+    """Requested compute; cpu in millicores, memory and disk in MiB."""
+
+    cpu_millicores: int
+    memory_mib: int
+    gpu: int = 0
+    disk_mib: Optional[int] = None
+
+
+@dataclass(frozen=True)
+class Retry:
+    times: int
+    minutes_between_retries: float
+
+
+@dataclass(frozen=True)
+class Catch:
+    var: Optional[str]
+    print_exception: bool
+
+
+@dataclass(frozen=True)
+class Kubernetes:
+    image: Optional[str] = None
+    namespace: Optional[str] = None
+    service_account: Optional[str] = None
+    node_selector: Mapping[str, str] = field(default_factory=dict)
+    tolerations: tuple[Mapping[str, Any], ...] = ()
+
+
+@dataclass(frozen=True)
+class StepDecorators:
+    """Normalized step decorators; ``None`` or empty means the decorator is absent."""
+
+    resources: Optional[Resources] = None
+    retry: Optional[Retry] = None
+    timeout_seconds: Optional[int] = None
+    catch: Optional[Catch] = None
+    environment: Mapping[str, str] = field(default_factory=dict)
+    kubernetes: Optional[Kubernetes] = None
+    secrets: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class StepIR:
+    """One step: how it is reached, where it goes, and how it runs."""
+
+    name: str
+    line: int
+    k8s_name: str
+    transition: Transition
+    next: tuple[str, ...]
+    parents: tuple[str, ...]
+    foreach_var: Optional[str]
+    is_join: bool
+    join_of: Optional[str]
+    split_stack: tuple[str, ...]
+    foreach_depth: int
+    decorators: StepDecorators
+
+    @property
+    def kind(self) -> str:
+        """start, end, join, split, foreach or linear: the word a person would use."""
+        if self.name in ("start", "end"):
+            return self.name
+        if self.is_join:
+            return "join"
+        return self.transition
+
+
+@dataclass(frozen=True)
+class ParameterIR:
+    name: str
+    attr: str
+    type: ParameterType
+    default: Any
+    required: bool
+    help: str
+    line: int
+    is_text: bool = True
+    encoding: str = "utf-8"
+
+
+@dataclass(frozen=True)
+class ScheduleIR:
+    cron: str
+    timezone: Optional[str]
+    preset: Optional[Literal["hourly", "daily", "weekly"]]
+
+
+@dataclass(frozen=True)
+class ProjectIR:
+    name: str
+
+
+@dataclass(frozen=True)
+class FlowIR:
+    name: str
+    file: str
+    line: int
+    steps: tuple[StepIR, ...]
+    parameters: tuple[ParameterIR, ...]
+    schedule: Optional[ScheduleIR]
+    project: Optional[ProjectIR]
+
+    def step(self, name: str) -> StepIR:
+        for candidate in self.steps:
+            if candidate.name == name:
+                return candidate
+        raise KeyError(name)
+
+    def to_dict(self) -> dict[str, Any]:
+        return _to_plain(self)
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), indent=2, ensure_ascii=False) + "\n"
+
+    @classmethod
+    def from_json(cls, text: str) -> "FlowIR":
+        return _from_plain(cls, json.loads(text))
+
+
+def _to_plain(value: Any) -> Any:
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {f.name: _to_plain(getattr(value, f.name)) for f in dataclasses.fields(value)}
+    if isinstance(value, (list, tuple)):
+        return [_to_plain(v) for v in value]
+    if isinstance(value, Mapping):
+        return {str(k): _to_plain(v) for k, v in value.items()}
+    return value
+
+
+def _from_plain(tp: Any, value: Any) -> Any:
+    """Rebuild a typed value from JSON data, guided by the dataclass annotations."""
+    origin = typing.get_origin(tp)
+    if origin in (typing.Union, types.UnionType):
+        if value is None:
+            return None
+        (inner,) = [a for a in typing.get_args(tp) if a is not type(None)]
+        return _from_plain(inner, value)
+    if dataclasses.is_dataclass(tp):
+        hints = typing.get_type_hints(tp)
+        return tp(**{f.name: _from_plain(hints[f.name], value[f.name]) for f in dataclasses.fields(tp)})
+    if origin is tuple:
+        (inner, _ellipsis) = typing.get_args(tp)
+        return tuple(_from_plain(inner, v) for v in value)
+    if origin in (Mapping, dict, typing.Mapping):
+        _, inner = typing.get_args(tp)
+        return {k: _from_plain(inner, v) for k, v in value.items()}
+    return value

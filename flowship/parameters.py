@@ -1,0 +1,42 @@
+"""Flow parameters as users declare them: ``alpha = Parameter("alpha", default=0.5)``.
+
+These objects only carry what was declared. The compiler reads the same
+declaration from the source (see ``compiler/params.py``) to check and type
+it; at run time the step command replaces each one on the flow instance with
+its value.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+__all__ = ["Parameter", "IncludeFile", "JSONType"]
+
+
+class JSONType:
+    """Marks a parameter whose value is JSON text, given to the step already decoded."""
+
+
+class Parameter:
+    """A run-time argument of the flow: ``flow run f.py --alpha 0.3``."""
+
+    def __init__(self, name: str, default: Any = None, type: Any = None, help: str = "",
+                 required: bool = False, show_default: bool = True, separator: str | None = None):
+        self.name = name
+        self.default = default
+        self.type = type
+        self.help = help
+        self.required = required
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.name!r})"
+
+
+class IncludeFile(Parameter):
+    """A file read on the launching machine and stored, versioned, as an artifact."""
+
+    def __init__(self, name: str, default: str | None = None, help: str = "", required: bool = False,
+                 is_text: bool = True, encoding: str = "utf-8", show_default: bool = True):
+        super().__init__(name, default=default, help=help, required=required)
+        self.is_text = is_text
+        self.encoding = encoding
