@@ -254,22 +254,26 @@ def _normalize(call: RawCall, spec: dict[str, Any], file: str, problems: list[Pr
         return None
 
 
-def _unknown(call: RawCall, file: str, known: dict[str, Any], where: str) -> Problem:
-    return Problem(
-        file, call.line, f"@{call.name} is not a decorator flowship supports on a {where}",
-        f"remove it, or use one of: {', '.join('@' + k for k in known)}",
-    )
+def _normalize_calls(
+    calls: list[RawCall], table: dict[str, dict[str, Any]], where: str, file: str, problems: list[Problem]
+) -> dict[str, Any]:
+    """Normalize each known decorator once; report unknown and repeated ones."""
+    values: dict[str, Any] = {}
+    for call in calls:
+        if call.name not in table:
+            problems.append(Problem(
+                file, call.line, f"@{call.name} is not a decorator flowship supports on {where}",
+                f"remove it, or use one of: {', '.join('@' + k for k in table)}",
+            ))
+        elif call.name in values:
+            problems.append(Problem(file, call.line, f"@{call.name} appears twice on {where}", "keep one"))
+        else:
+            values[call.name] = _normalize(call, table[call.name], file, problems)
+    return values
 
 
 def normalize_step_decorators(step: str, calls: list[RawCall], file: str, problems: list[Problem]) -> StepDecorators:
-    values: dict[str, Any] = {}
-    for call in calls:
-        if call.name not in STEP_DECORATORS:
-            problems.append(_unknown(call, file, STEP_DECORATORS, "step"))
-        elif call.name in values:
-            problems.append(Problem(file, call.line, f"@{call.name} appears twice on step '{step}'", "keep one"))
-        else:
-            values[call.name] = _normalize(call, STEP_DECORATORS[call.name], file, problems)
+    values = _normalize_calls(calls, STEP_DECORATORS, f"step '{step}'", file, problems)
     kubernetes = values.get("kubernetes")
     resources = _merge_kubernetes_resources(values.get("resources"), calls, file, problems)
     return StepDecorators(
@@ -279,7 +283,7 @@ def normalize_step_decorators(step: str, calls: list[RawCall], file: str, proble
         catch=values.get("catch"),
         environment=values.get("environment") or {},
         kubernetes=kubernetes,
-        secrets=tuple(dict.fromkeys(values.get("secrets", ()) + _kubernetes_secrets(calls, file, problems))),
+        secrets=tuple(dict.fromkeys((values.get("secrets") or ()) + _kubernetes_secrets(calls, file, problems))),
     )
 
 
@@ -324,12 +328,5 @@ def _merge_kubernetes_resources(
 def normalize_flow_decorators(
     calls: list[RawCall], file: str, problems: list[Problem]
 ) -> tuple[ScheduleIR | None, ProjectIR | None]:
-    values: dict[str, Any] = {}
-    for call in calls:
-        if call.name not in FLOW_DECORATORS:
-            problems.append(_unknown(call, file, FLOW_DECORATORS, "flow"))
-        elif call.name in values:
-            problems.append(Problem(file, call.line, f"@{call.name} appears twice on the flow", "keep one"))
-        else:
-            values[call.name] = _normalize(call, FLOW_DECORATORS[call.name], file, problems)
+    values = _normalize_calls(calls, FLOW_DECORATORS, "a flow", file, problems)
     return values.get("schedule"), values.get("project")

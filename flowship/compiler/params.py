@@ -68,6 +68,9 @@ def _one(attr: str, call: RawCall, file: str, problems: list[Problem]) -> Parame
     if bad:
         fail(f"{call.name} '{attr}' has unknown argument(s) {', '.join(bad)}", f"use: {', '.join(sorted(allowed))}")
         return None
+    if kwargs.get("type") is NOT_LITERAL:
+        fail(f"{call.name} '{attr}' has an unsupported type", "use str, int, float, bool or JSONType")
+        return None
     non_literal = sorted(k for k, v in kwargs.items() if v is NOT_LITERAL)
     if non_literal:
         fail(

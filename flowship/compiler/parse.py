@@ -156,6 +156,7 @@ class _BodyScan(ast.NodeVisitor):
         self.helper_calls: list[tuple[str, int]] = []
         self.dynamic = False
         self.guarded = False
+        self.next_calls: list[ast.Call] = []
         self.merge_calls: list[ast.Call] = []
 
     def _write(self, name: str, line: int) -> None:
@@ -208,6 +209,7 @@ class _BodyScan(ast.NodeVisitor):
         if _is_self_attr(func):
             name = func.attr  # type: ignore[attr-defined]
             if name == "next":
+                self.next_calls.append(node)
                 return
             if name == "merge_artifacts":
                 self.merge_calls.append(node)
@@ -365,10 +367,10 @@ class _FlowReader:
             )
         if isinstance(func, ast.AsyncFunctionDef):
             self.problem(func.lineno, f"step '{func.name}' is async", "define steps with plain `def`")
-        self._read_next(func, step)
         scan = _BodyScan(members)
         for stmt in func.body:
             scan.visit(stmt)
+        self._read_next(func, step, scan.next_calls)
         for helper, line in scan.helper_calls:
             for name in helper_writes.get(helper, ()):
                 scan.writes.setdefault(name, line)
@@ -391,10 +393,7 @@ class _FlowReader:
             else:
                 step.merge_include = tuple(value)
 
-    def _read_next(self, func: ast.FunctionDef | ast.AsyncFunctionDef, step: ParsedStep) -> None:
-        calls = [
-            n for n in ast.walk(func) if isinstance(n, ast.Call) and _is_self_attr(n.func) and n.func.attr == "next"  # type: ignore[attr-defined]
-        ]
+    def _read_next(self, func: ast.FunctionDef | ast.AsyncFunctionDef, step: ParsedStep, calls: list[ast.Call]) -> None:
         if not calls:
             return
         last = func.body[-1]
