@@ -23,6 +23,23 @@ def check(source: str, file: str = "flow.py") -> CheckResult:
     return check_flow_source(HEADER + textwrap.dedent(source), file)
 
 
+def two_step_flow(members: str = "", class_decorators: str = "", start_decorators: str = "") -> str:
+    """Source of the smallest valid flow (start -> end), with extra class members or decorators."""
+    return f"""
+{class_decorators}
+class F(FlowSpec):
+{members}
+{start_decorators}
+    @step
+    def start(self):
+        self.next(self.end)
+
+    @step
+    def end(self):
+        pass
+"""
+
+
 def messages(source: str) -> list[str]:
     """Every problem of an inline flow, formatted; line numbers count the 3-line header."""
     return [str(p) for p in check(source).problems]

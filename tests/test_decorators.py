@@ -4,39 +4,19 @@ from __future__ import annotations
 
 import pytest
 
-from conftest import check
+from conftest import check, two_step_flow
 from flowship.compiler.ir import Catch, Kubernetes, ProjectIR, Resources, Retry, ScheduleIR
 
 
 def on_start(decorators: str):
     """Check a two-step flow with ``decorators`` on start; return (start's decorators, problems)."""
-    result = check(f"""
-class F(FlowSpec):
-{decorators}
-    @step
-    def start(self):
-        self.next(self.end)
-
-    @step
-    def end(self):
-        pass
-""")
+    result = check(two_step_flow(start_decorators=decorators))
     step = result.ir.step("start").decorators if result.ir else None
     return step, [str(p) for p in result.problems]
 
 
 def on_flow(decorators: str):
-    result = check(f"""
-{decorators}
-class F(FlowSpec):
-    @step
-    def start(self):
-        self.next(self.end)
-
-    @step
-    def end(self):
-        pass
-""")
+    result = check(two_step_flow(class_decorators=decorators))
     return result.ir, [str(p) for p in result.problems]
 
 

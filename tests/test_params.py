@@ -4,22 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from conftest import check
+from conftest import check, two_step_flow
 
 
 def problems_for(declaration: str) -> list[str]:
-    result = check(f"""
-class F(FlowSpec):
-    {declaration}
-
-    @step
-    def start(self):
-        self.next(self.end)
-
-    @step
-    def end(self):
-        pass
-""")
+    result = check(two_step_flow(members="    " + declaration))
     return [str(p).split(": ", 1)[1] for p in result.problems]
 
 
@@ -43,7 +32,7 @@ class TestInvalid:
 
     def test_duplicate_names(self):
         assert problems_for('a = Parameter("x")\n    b = Parameter("x")') == [
-            "parameter name 'x' is already used on line 6 — give every parameter its own name"]
+            "parameter name 'x' is already used on line 7 — give every parameter its own name"]
 
     def test_attribute_named_like_a_step(self):
         assert problems_for('end = Parameter("finish")')[0] == "parameter 'end' has the name of a step — rename one of them"
