@@ -11,14 +11,11 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from typing import Callable, Sequence
+from typing import Sequence
 
 from flowship.errors import FlowshipError, format_problem
 
 __all__ = ["main", "main_for_flow_file"]
-
-Handler = Callable[[argparse.Namespace], int]
-
 
 def _check(args: argparse.Namespace) -> int:
     from flowship.flowfile import check_flow_file
@@ -46,6 +43,127 @@ def _show(args: argparse.Namespace) -> int:
     return 0
 
 
+def _datastore_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--datastore", default=None,
+                        help="where runs are stored (default: $FLOWSHIP_DATASTORE, else .flowship/)")
+
+
+def _run_parser(ir, prog: str, resume: bool) -> argparse.ArgumentParser:
+    """The options of `flow run`/`flow resume` for one flow, its parameters included."""
+    parser = argparse.ArgumentParser(prog=prog, description=f"Run {ir.name} locally, every task in its own process.")
+    if resume:
+        parser.add_argument("origin_run_id", nargs="?", help="run to resume (default: your latest run of this flow)")
+    parser.add_argument("--max-workers", type=int, default=None, help="tasks run at once (default: number of cores)")
+    parser.add_argument("--tag", action="append", default=[], help="tag the run (repeatable)")
+    _datastore_option(parser)
+    if not resume:
+        group = parser.add_argument_group("flow parameters")
+        for p in ir.parameters:
+            default = "required" if p.required else f"default: {p.default!r}"
+            group.add_argument(f"--{p.name}", dest=f"param:{p.name}", metavar=p.type.upper(),
+                               help=f"{p.help + '; ' if p.help else ''}{default}")
+    return parser
+
+
+def _run_or_resume(args: argparse.Namespace, extra: list[str], resume: bool) -> int:
+    from flowship.flowfile import load_flow
+    from flowship.runtime.client import default_datastore
+    from flowship.runtime.launch import resume_flow, run_flow
+    from flowship.runtime.param_values import convert_parameters
+    from flowship.runtime.progress import ConsoleProgress
+    from flowship.runtime.runs import new_run_id
+
+    ir = load_flow(args.flow_file)
+    options = _run_parser(ir, f"flow {args.command} {args.flow_file}", resume).parse_args(extra)
+    if options.max_workers is not None and options.max_workers < 1:
+        raise FlowshipError(f"--max-workers must be at least 1, got {options.max_workers}")
+    datastore = options.datastore or default_datastore()
+    common = dict(datastore=datastore, tags=tuple(options.tag), max_workers=options.max_workers)
+    run_id = new_run_id()
+    progress = ConsoleProgress(ir.name, run_id)
+    if resume:
+        result = resume_flow(args.flow_file, ir, options.origin_run_id, **common, run_id=run_id, progress=progress)
+    else:
+        given = {k.split(":", 1)[1]: v for k, v in vars(options).items() if k.startswith("param:") and v is not None}
+        convert_parameters(ir.parameters, given)  # bad values stop here, before any progress is shown
+        result = run_flow(args.flow_file, ir, given, **common, run_id=run_id, progress=progress)
+    return _report(result)
+
+
+def _report(result) -> int:
+    pathspec = f"{result.flow}/{result.run_id}"
+    if result.succeeded:
+        print(f"{pathspec} succeeded")
+        return 0
+    for failure in result.failures:
+        task = f"{pathspec}/{failure.step}/{failure.task_id}"
+        print(f"{task} failed after {_count(failure.attempts, 'attempt')}", file=sys.stderr)
+        record = failure.record
+        if record is not None and record.attempt == failure.attempts - 1:
+            print(record.meta.get("exception", "").rstrip(), file=sys.stderr)
+            print(f"full log: flow logs {task} --datastore {result.datastore}", file=sys.stderr)
+        else:
+            print(f"the task was killed before it could record its failure; its output: {failure.console}", file=sys.stderr)
+    print(f"resume with: flow resume FLOW_FILE {result.run_id}", file=sys.stderr)
+    return 1
+
+
+def _step(args: argparse.Namespace) -> int:
+    from flowship.compiler.parse import parse_flow_source
+    from flowship.providers.storage import open_storage
+    from flowship.runtime.datastore import FlowDatastore
+    from flowship.runtime.task import TaskSpec, run_task
+
+    with open(args.flow_file, encoding="utf-8") as handle:
+        flow_name = parse_flow_source(handle.read(), args.flow_file).name
+    if not flow_name:
+        raise FlowshipError(f"{args.flow_file}: no flow class; run `flow check {args.flow_file}`")
+    store = FlowDatastore(open_storage(args.datastore), flow_name)
+    spec = TaskSpec(args.flow_file, args.step, args.run_id, args.task_id, args.retry_count, store,
+                    args.split_indices_file)
+    return run_task(spec, flow_name, dict(args.param or []))
+
+
+def _logs(args: argparse.Namespace) -> int:
+    from flowship.runtime.client import Run
+
+    parts = args.pathspec.strip("/").split("/")
+    if not 3 <= len(parts) <= 4:
+        raise FlowshipError(f"'{args.pathspec}' is not FLOW/RUN/STEP or FLOW/RUN/STEP/TASK")
+    from flowship.runtime.client import Flow
+
+    run: Run = Flow(parts[0], datastore=args.datastore)[parts[1]]
+    step = run[parts[2]]
+    tasks = [step[parts[3]]] if len(parts) == 4 else list(step)
+    for task in tasks:
+        if not task.finished:
+            print(f"{task.pathspec}: not finished", file=sys.stderr)
+            continue
+        if len(tasks) > 1:
+            print(f"--- {task.pathspec} (attempt {task.attempt})")
+        sys.stdout.write(task.stderr if args.stderr else task.stdout)
+    return 0
+
+
+def _runs(args: argparse.Namespace) -> int:
+    from flowship.runtime.client import Flow, namespace
+
+    if args.all_namespaces:
+        namespace(None)
+    runs = Flow(args.flow_name, datastore=args.datastore).runs()[: args.limit]
+    import time
+
+    for run in runs:
+        status = "succeeded" if run.successful else ("finished" if run.finished else "failed or running")
+        when = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(run.created_at))
+        origin = f"  resumed from {run.origin_run_id}" if run.origin_run_id else ""
+        tags = f"  tags: {', '.join(run.tags)}" if run.tags else ""
+        print(f"{run.id}  {when}  {status:<17}  {run.namespace}{origin}{tags}")
+    if not runs:
+        print(f"no runs of {args.flow_name} in this namespace (--all-namespaces shows every run)")
+    return 0
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="flow", description="Write a flow once; run it locally; compile it for Argo or Airflow."
@@ -62,6 +180,37 @@ def _parser() -> argparse.ArgumentParser:
     show.add_argument("--format", choices=["text", "mermaid", "dot", "json"], default="text",
                       help="text for a terminal, mermaid or dot for docs, json for the IR (default: text)")
     show.set_defaults(handler=_show)
+
+    for name, resume in (("run", False), ("resume", True)):
+        sub = commands.add_parser(name, add_help=False,
+                                  help="resume a failed run, reusing what succeeded" if resume else "run a flow locally")
+        sub.add_argument("flow_file", help="path of the flow's .py file")
+        sub.set_defaults(handler=lambda a, extra, resume=resume: _run_or_resume(a, extra, resume), takes_extra=True)
+
+    step = commands.add_parser("step", help="run one task (what every scheduler calls)")
+    step.add_argument("flow_file")
+    step.add_argument("step")
+    step.add_argument("--run-id", required=True)
+    step.add_argument("--task-id", required=True)
+    step.add_argument("--retry-count", type=int, default=0)
+    step.add_argument("--param", nargs=2, action="append", metavar=("NAME", "VALUE"),
+                      help="a flow parameter's value, for a start task that creates its run")
+    step.add_argument("--split-indices-file", help="where a foreach task writes its split indices (JSON list)")
+    step.add_argument("--datastore", required=True)
+    step.set_defaults(handler=_step)
+
+    logs = commands.add_parser("logs", help="print a task's output: FLOW/RUN/STEP[/TASK]")
+    logs.add_argument("pathspec")
+    logs.add_argument("--stderr", action="store_true", help="print stderr instead of stdout")
+    _datastore_option(logs)
+    logs.set_defaults(handler=_logs)
+
+    runs = commands.add_parser("runs", help="list a flow's recent runs")
+    runs.add_argument("flow_name")
+    runs.add_argument("--limit", type=int, default=20)
+    runs.add_argument("--all-namespaces", action="store_true")
+    _datastore_option(runs)
+    runs.set_defaults(handler=_runs)
     return parser
 
 
@@ -73,10 +222,14 @@ def _version() -> str:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the ``flow`` command with ``argv`` (default: the process arguments)."""
-    args = _parser().parse_args(list(sys.argv[1:] if argv is None else argv))
-    handler: Handler = args.handler
+    parser = _parser()
+    args, extra = parser.parse_known_args(list(sys.argv[1:] if argv is None else argv))
+    if extra and not getattr(args, "takes_extra", False):
+        parser.error(f"unrecognized arguments: {' '.join(extra)}")
     try:
-        return handler(args)
+        if getattr(args, "takes_extra", False):
+            return args.handler(args, extra)
+        return args.handler(args)
     except FlowshipError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
@@ -92,6 +245,6 @@ def main_for_flow_file(path: str, argv: Sequence[str]) -> int:
     path = path if relative.startswith("..") else relative
     if not argv or argv[0].startswith("-"):
         _parser().print_usage(sys.stderr)
-        print(f"usage from a flow file: python {path} COMMAND [options]  (COMMAND: check, show)", file=sys.stderr)
+        print(f"usage from a flow file: python {path} COMMAND [options]  (COMMAND: check, show, run, resume)", file=sys.stderr)
         return 0 if argv and argv[0] in ("-h", "--help") else 2
     return main([argv[0], path, *argv[1:]])

@@ -40,3 +40,65 @@ class FlowSpec:
         if self._transition is not None:
             raise FlowshipError("self.next() was called twice in one step; call it once, last")
         self._transition = (tuple(names), foreach)
+
+    # What a running task provides (see runtime/task.py). Outside a task these raise.
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("_"):
+            raise AttributeError(name)
+        context = self.__dict__.get("_flowship")
+        if context is None or name not in context.refs:
+            where = " in a join: use inputs.<step>.x or self.merge_artifacts(inputs)" if context and context.is_join else ""
+            raise AttributeError(f"'{type(self).__name__}' has no artifact '{name}'{where}")
+        value = context.load(name)
+        self.__dict__[name] = value
+        return value
+
+    def _frame(self) -> tuple[str, int, int, Any]:
+        context = self.__dict__.get("_flowship")
+        if context is None or not context.foreach:
+            raise FlowshipError("self.input and self.index exist only in steps inside a foreach")
+        return context.foreach[-1]
+
+    @property
+    def input(self) -> Any:
+        """The item of the innermost foreach this task was started for."""
+        return self._frame()[3]
+
+    @property
+    def index(self) -> int:
+        """The position of :attr:`input` in the foreach's list."""
+        return self._frame()[1]
+
+    def foreach_stack(self) -> list[tuple[int, int, Any]]:
+        """(index, number of splits, item) for each enclosing foreach, outermost first."""
+        context = self.__dict__.get("_flowship")
+        return [(index, splits, item) for _, index, splits, item in (context.foreach if context else [])]
+
+    def merge_artifacts(self, inputs: Any, exclude: list[str] | None = None, include: list[str] | None = None) -> None:
+        """Copy into this join every artifact its inputs agree on; a conflict not excluded is an error."""
+        context = self.__dict__.get("_flowship")
+        if context is None or not context.is_join:
+            raise FlowshipError("merge_artifacts() can only be called in a join step")
+        excluded = set(exclude or ())
+        found: dict[str, dict[str, list[str]]] = {}
+        for task in inputs:
+            for name, ref in task._refs.items():
+                found.setdefault(name, {}).setdefault(ref.sha, []).append(task._step)
+        unknown = sorted(set(include or ()) - set(found))
+        if unknown:
+            raise FlowshipError(f"merge_artifacts(include=...) names {', '.join(unknown)}, which no input has")
+        conflicts = []
+        for name, versions in sorted(found.items()):
+            if name in excluded or name in self.__dict__ or (include is not None and name not in include):
+                continue
+            if len(versions) > 1:
+                conflicts.append(f"{name} (differs between {', '.join(sorted({s for v in versions.values() for s in v}))})")
+                continue
+            sha = next(iter(versions))
+            context.refs[name] = next(t._refs[name] for t in inputs if name in t._refs and t._refs[name].sha == sha)
+        if conflicts:
+            raise FlowshipError(
+                f"merge_artifacts: inputs disagree on {'; '.join(conflicts)} — assign them in the join "
+                "before merging, or pass exclude=[...]"
+            )

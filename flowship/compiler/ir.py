@@ -155,7 +155,11 @@ class FlowIR:
 
     @classmethod
     def from_json(cls, text: str) -> "FlowIR":
-        return _from_plain(cls, json.loads(text))
+        return cls.from_dict(json.loads(text))
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "FlowIR":
+        return _from_plain(cls, data)
 
 
 def _to_plain(value: Any) -> Any:

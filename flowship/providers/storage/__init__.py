@@ -1,0 +1,25 @@
+"""Byte stores behind one small interface; ``open_storage`` picks one from a URL.
+
+``runtime/datastore.py`` decides what goes where; a storage only moves bytes
+under string keys and guarantees that a written object is either complete or
+absent.
+"""
+
+from __future__ import annotations
+
+from flowship.providers.storage.base import Storage
+from flowship.providers.storage.local import LocalStorage
+
+__all__ = ["Storage", "LocalStorage", "open_storage"]
+
+
+def open_storage(url: str) -> Storage:
+    """A storage for ``url``: a local path (or ``file://`` URL)."""
+    from flowship.errors import FlowshipError
+
+    if url.startswith("file://"):
+        url = url[len("file://"):]
+    if "://" in url:
+        scheme = url.split("://", 1)[0]
+        raise FlowshipError(f"datastore '{url}': the '{scheme}://' scheme is not supported; give a local directory")
+    return LocalStorage(url)

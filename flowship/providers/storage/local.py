@@ -1,0 +1,80 @@
+"""A folder on the local disk as a store: atomic writes by temp file + rename."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+
+from flowship.errors import FlowshipError
+from typing import BinaryIO
+
+from flowship.providers.storage.base import Chunks, Storage
+
+__all__ = ["LocalStorage"]
+
+
+class LocalStorage(Storage):
+    def __init__(self, root: str):
+        self.root = os.path.abspath(root)
+        self.url = self.root
+
+    def _path(self, key: str) -> str:
+        return os.path.join(self.root, *key.split("/"))
+
+    def _write(self, key: str, fill) -> None:
+        path = self._path(key)
+        folder = os.path.dirname(path)
+        try:
+            os.makedirs(folder, exist_ok=True)
+            handle, temp = tempfile.mkstemp(dir=folder, prefix=".tmp-")
+        except OSError as exc:
+            raise FlowshipError(f"datastore {self.root}: cannot write {key} ({exc.strerror}) — check the folder exists and is writable") from None
+        try:
+            with os.fdopen(handle, "wb") as out:
+                fill(out)
+            os.replace(temp, path)
+        except BaseException:
+            try:
+                os.unlink(temp)
+            except OSError:
+                pass
+            raise
+
+    def put(self, key: str, data: bytes | Chunks) -> None:
+        chunks = [data] if isinstance(data, (bytes, bytearray, memoryview)) else data
+
+        def write(out) -> None:
+            for chunk in chunks:
+                out.write(chunk)
+
+        self._write(key, write)
+
+    def put_file(self, key: str, path: str) -> None:
+        def copy(out) -> None:
+            with open(path, "rb") as source:
+                shutil.copyfileobj(source, out, 16 * 2**20)
+
+        self._write(key, copy)
+
+    def get(self, key: str) -> bytes:
+        try:
+            with open(self._path(key), "rb") as handle:
+                return handle.read()
+        except FileNotFoundError:
+            raise KeyError(key) from None
+
+    def open(self, key: str) -> BinaryIO:
+        try:
+            return open(self._path(key), "rb")
+        except FileNotFoundError:
+            raise KeyError(key) from None
+
+    def exists(self, key: str) -> bool:
+        return os.path.exists(self._path(key))
+
+    def list(self, prefix: str) -> list[str]:
+        try:
+            return sorted(n for n in os.listdir(self._path(prefix)) if not n.startswith(".tmp-"))
+        except (FileNotFoundError, NotADirectoryError):
+            return []

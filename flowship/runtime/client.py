@@ -1,0 +1,249 @@
+"""The Client: read runs, steps, tasks and artifacts back from the store, Metaflow-shaped.
+
+``Flow("TrainFlow").latest_run["train"].task.data.model`` works from a script
+or a notebook. The store is ``FLOWSHIP_DATASTORE`` (or ``.flowship`` in the
+current directory) unless a ``datastore=`` is given. Only runs in the current
+namespace are visible; ``namespace(None)`` shows all of them.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from typing import Any, Iterator
+
+from flowship.errors import FlowshipError
+from flowship.providers.storage import open_storage
+from flowship.runtime.datastore import AttemptRecord, FlowDatastore
+from flowship.runtime.runs import user_namespace
+
+__all__ = ["Flow", "Run", "Step", "Task", "namespace", "get_namespace", "default_datastore"]
+
+_UNSET = object()
+_namespace: Any = _UNSET
+
+
+def default_datastore() -> str:
+    return os.environ.get("FLOWSHIP_DATASTORE") or ".flowship"
+
+
+def namespace(name: str | None) -> str | None:
+    """Switch the namespace the Client shows (``None``: every namespace); returns it."""
+    global _namespace
+    _namespace = name
+    return name
+
+
+def get_namespace() -> str | None:
+    return user_namespace() if _namespace is _UNSET else _namespace
+
+
+@dataclass(frozen=True)
+class DataArtifact:
+    """``task["x"]``: one artifact; its value is ``.data``."""
+
+    name: str
+    data: Any
+
+
+class DataArtifacts:
+    """``task.data.x``: a task's artifacts, each loaded on first access."""
+
+    def __init__(self, datastore: FlowDatastore, record: AttemptRecord):
+        self._datastore, self._refs, self._cache = datastore, record.artifacts, {}
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("_"):
+            raise AttributeError(name)
+        if name not in self._refs:
+            raise AttributeError(f"no artifact '{name}'; this task has {', '.join(sorted(self._refs)) or 'none'}")
+        if name not in self._cache:
+            self._cache[name] = self._datastore.load_artifact(name, self._refs[name])
+        return self._cache[name]
+
+    def __contains__(self, name: str) -> bool:
+        return name in self._refs
+
+    def __dir__(self) -> list[str]:
+        return sorted(self._refs)
+
+
+class Task:
+    def __init__(self, datastore: FlowDatastore, run_id: str, step: str, task_id: str):
+        self._ds, self.run_id, self.step_name, self.id = datastore, run_id, step, task_id
+        self.pathspec = f"{datastore.flow_name}/{run_id}/{step}/{task_id}"
+        self._record = datastore.latest_attempt(run_id, step, task_id)
+
+    def _trusted(self) -> AttemptRecord:
+        if self._record is None:
+            raise FlowshipError(f"task {self.pathspec} has not finished")
+        return self._record
+
+    @property
+    def finished(self) -> bool:
+        return self._record is not None
+
+    @property
+    def successful(self) -> bool:
+        return self._record is not None and self._record.succeeded
+
+    @property
+    def data(self) -> DataArtifacts:
+        return DataArtifacts(self._ds, self._trusted())
+
+    def __getitem__(self, name: str) -> "DataArtifact":
+        return DataArtifact(name, getattr(self.data, name))
+
+    @property
+    def attempt(self) -> int:
+        return self._trusted().attempt
+
+    @property
+    def metadata(self) -> dict[str, Any]:
+        return dict(self._trusted().meta)
+
+    @property
+    def exception(self) -> str | None:
+        return self._trusted().meta.get("exception")
+
+    @property
+    def stdout(self) -> str:
+        return self._ds.read_log(self.run_id, self.step_name, self.id, self._trusted().attempt, "stdout")
+
+    @property
+    def stderr(self) -> str:
+        return self._ds.read_log(self.run_id, self.step_name, self.id, self._trusted().attempt, "stderr")
+
+    def __repr__(self) -> str:
+        return f"Task('{self.pathspec}')"
+
+
+class Step:
+    def __init__(self, datastore: FlowDatastore, run_id: str, name: str):
+        self._ds, self.run_id, self.id = datastore, run_id, name
+        self.pathspec = f"{datastore.flow_name}/{run_id}/{name}"
+
+    def __iter__(self) -> Iterator[Task]:
+        ids = sorted(self._ds.task_ids(self.run_id, self.id), key=lambda t: [int(p) for p in t.split(".")])
+        return (Task(self._ds, self.run_id, self.id, t) for t in ids)
+
+    def __getitem__(self, task_id: str) -> Task:
+        return Task(self._ds, self.run_id, self.id, task_id)
+
+    @property
+    def task(self) -> Task:
+        """The step's first task (its only one outside a foreach)."""
+        for task in self:
+            return task
+        raise FlowshipError(f"step {self.pathspec} has no tasks")
+
+    def __repr__(self) -> str:
+        return f"Step('{self.pathspec}')"
+
+
+class Run:
+    def __init__(self, datastore: FlowDatastore, run_id: str, record: dict[str, Any] | None = None):
+        self._ds, self.id = datastore, run_id
+        self.pathspec = f"{datastore.flow_name}/{run_id}"
+        record = record or datastore.read_run(run_id)
+        if record is None:
+            raise FlowshipError(f"run {self.pathspec} not found in {datastore.storage.url}")
+        self._record = record
+        self._end = datastore.latest_attempt(run_id, "end", "0")
+
+    @property
+    def tags(self) -> tuple[str, ...]:
+        return tuple(self._record["tags"])
+
+    @property
+    def namespace(self) -> str:
+        return self._record["namespace"]
+
+    @property
+    def user(self) -> str:
+        return self._record["user"]
+
+    @property
+    def created_at(self) -> float:
+        return self._record["created_at"]
+
+    @property
+    def parameters(self) -> dict[str, str]:
+        return dict(self._record["parameters"])
+
+    @property
+    def origin_run_id(self) -> str | None:
+        return self._record.get("origin_run_id")
+
+    @property
+    def code_package(self) -> str | None:
+        return self._record.get("code_package")
+
+    @property
+    def finished(self) -> bool:
+        return self._end is not None
+
+    @property
+    def successful(self) -> bool:
+        return self._end is not None and self._end.succeeded
+
+    @property
+    def end_task(self) -> Task:
+        return Task(self._ds, self.id, "end", "0")
+
+    @property
+    def data(self) -> DataArtifacts:
+        """The end step's artifacts."""
+        if not self.successful:
+            raise FlowshipError(f"run {self.pathspec} has not finished successfully; read a step's task data instead")
+        return self.end_task.data
+
+    def __iter__(self) -> Iterator[Step]:
+        present = set(self._ds.steps(self.id))
+        return (Step(self._ds, self.id, s["name"]) for s in self._record["ir"]["steps"] if s["name"] in present)
+
+    def __getitem__(self, step: str) -> Step:
+        if step not in {s["name"] for s in self._record["ir"]["steps"]}:
+            raise KeyError(f"flow {self._ds.flow_name} has no step '{step}'")
+        return Step(self._ds, self.id, step)
+
+    def __repr__(self) -> str:
+        return f"Run('{self.pathspec}')"
+
+
+class Flow:
+    def __init__(self, name: str, datastore: str | None = None):
+        self.id = self.pathspec = name
+        self._ds = FlowDatastore(open_storage(datastore or default_datastore()), name)
+        if not self._ds.run_ids():
+            raise FlowshipError(f"flow {name} has no runs in {self._ds.storage.url}")
+
+    def runs(self, *tags: str) -> list[Run]:
+        """Runs in the current namespace carrying every tag given, newest first."""
+        wanted = get_namespace()
+        runs = []
+        for run_id in self._ds.run_ids():
+            record = self._ds.read_run(run_id)
+            if record is None or (wanted is not None and record["namespace"] != wanted):
+                continue
+            if set(tags) <= set(record["tags"]):
+                runs.append(Run(self._ds, run_id, record))
+        return sorted(runs, key=lambda r: (r.created_at, r.id), reverse=True)
+
+    def __iter__(self) -> Iterator[Run]:
+        return iter(self.runs())
+
+    def __getitem__(self, run_id: str) -> Run:
+        return Run(self._ds, run_id)
+
+    @property
+    def latest_run(self) -> Run | None:
+        runs = self.runs()
+        return runs[0] if runs else None
+
+    @property
+    def latest_successful_run(self) -> Run | None:
+        return next((r for r in self.runs() if r.successful), None)
+
+    def __repr__(self) -> str:
+        return f"Flow('{self.id}')"

@@ -1,0 +1,67 @@
+"""Starting local runs: ``flow run`` and ``flow resume`` from the CLI or from Python."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+
+from flowship.compiler.ir import FlowIR
+from flowship.errors import FlowshipError
+from flowship.providers.storage import open_storage
+from flowship.runtime.datastore import FlowDatastore
+from flowship.runtime.param_values import convert_parameters
+from flowship.runtime.progress import Progress
+from flowship.runtime.runs import new_run_id, new_run_record, user_namespace
+from flowship.runtime.scheduler import LocalScheduler, TaskOutcome
+
+__all__ = ["RunResult", "run_flow", "resume_flow"]
+
+
+@dataclass
+class RunResult:
+    flow: str
+    run_id: str
+    datastore: str
+    failures: list[TaskOutcome] = field(default_factory=list)
+
+    @property
+    def succeeded(self) -> bool:
+        return not self.failures
+
+
+def _schedule(flow_file: str, ir: FlowIR, datastore: FlowDatastore, record: dict, max_workers: int | None,
+              progress: Progress | None) -> RunResult:
+    datastore.write_run(record)
+    scheduler = LocalScheduler(
+        flow_file=os.path.abspath(flow_file), ir=ir, datastore=datastore, run_id=record["run_id"],
+        max_workers=max_workers or os.cpu_count() or 1, origin_run_id=record["origin_run_id"],
+        progress=progress or Progress(),
+    )
+    failures = scheduler.execute()
+    return RunResult(ir.name, record["run_id"], datastore.storage.url, failures)
+
+
+def run_flow(flow_file: str, ir: FlowIR, parameters: dict[str, str], *, datastore: str, tags: tuple[str, ...] = (),
+             max_workers: int | None = None, progress: Progress | None = None, run_id: str | None = None) -> RunResult:
+    """Run the whole flow locally; parameter values are checked before anything starts."""
+    convert_parameters(ir.parameters, parameters)
+    store = FlowDatastore(open_storage(datastore), ir.name)
+    record = new_run_record(ir, run_id or new_run_id(), parameters, tags=tags)
+    return _schedule(flow_file, ir, store, record, max_workers, progress)
+
+
+def resume_flow(flow_file: str, ir: FlowIR, origin_run_id: str | None, *, datastore: str, tags: tuple[str, ...] = (),
+                max_workers: int | None = None, progress: Progress | None = None, run_id: str | None = None) -> RunResult:
+    """A new run reusing every task of the origin run that succeeded (default: the latest run)."""
+    store = FlowDatastore(open_storage(datastore), ir.name)
+    if origin_run_id is None:
+        mine = [r for r in store.run_ids() if (store.read_run(r) or {}).get("namespace") == user_namespace()]
+        if not mine:
+            raise FlowshipError(f"flow {ir.name} has no run of yours in {store.storage.url} to resume")
+        origin_run_id = max(mine, key=lambda r: store.read_run(r)["created_at"])  # type: ignore[index]
+    origin = store.read_run(origin_run_id)
+    if origin is None:
+        raise FlowshipError(f"run {ir.name}/{origin_run_id} not found in {store.storage.url}")
+    record = new_run_record(ir, run_id or new_run_id(), origin["parameters"], tags=tuple(origin["tags"]) + tags,
+                            origin_run_id=origin_run_id)
+    return _schedule(flow_file, ir, store, record, max_workers, progress)

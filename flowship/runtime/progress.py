@@ -1,0 +1,84 @@
+"""What ``flow run`` shows while it works: a live status line on a terminal, plain lines otherwise.
+
+The base class is silent (for library use and tests); :class:`ConsoleProgress`
+prints one line per finished task and, on a terminal, a live count of tasks
+done, running and failed.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from flowship.runtime.scheduler import TaskOutcome
+
+__all__ = ["Progress", "ConsoleProgress"]
+
+
+class Progress:
+    """Receives scheduler events; does nothing with them."""
+
+    def started(self, step: str, task_id: str) -> None: ...
+
+    def retrying(self, step: str, task_id: str, attempt: int) -> None: ...
+
+    def finished(self, outcome: "TaskOutcome") -> None: ...
+
+    def close(self) -> None: ...
+
+
+class ConsoleProgress(Progress):
+    def __init__(self, flow: str, run_id: str) -> None:
+        from rich.console import Console
+        from rich.live import Live
+
+        self.console = Console(stderr=True, highlight=False)
+        self.flow, self.run_id = flow, run_id
+        self.began = time.monotonic()
+        self.counts = {"done": 0, "running": 0, "failed": 0, "cloned": 0}
+        self.lock = threading.Lock()
+        self.live = Live(self._status(), console=self.console, transient=True, auto_refresh=False) if self.console.is_terminal else None
+        if self.live:
+            self.live.start()
+        self.console.print(f"[bold]{flow}[/bold] run [cyan]{run_id}[/cyan]")
+
+    def _status(self) -> str:
+        c = self.counts
+        cloned = f", {c['cloned']} cloned" if c["cloned"] else ""
+        return (f"{c['done']} done{cloned}, {c['running']} running, "
+                f"{c['failed']} failed  [{time.monotonic() - self.began:.1f} s]")
+
+    def _refresh(self) -> None:
+        if self.live:
+            self.live.update(self._status(), refresh=True)
+
+    def started(self, step: str, task_id: str) -> None:
+        with self.lock:
+            self.counts["running"] += 1
+            self._refresh()
+
+    def retrying(self, step: str, task_id: str, attempt: int) -> None:
+        with self.lock:
+            self.console.print(f"  [yellow]retry[/yellow]  {step}/{task_id} (attempt {attempt + 1})")
+
+    def finished(self, outcome: "TaskOutcome") -> None:
+        with self.lock:
+            self.counts["running"] -= 1
+            if outcome.cloned:
+                self.counts["cloned"] += 1
+                word = "[blue]cloned[/blue]"
+            elif outcome.succeeded:
+                self.counts["done"] += 1
+                word = "[green]ok[/green]    "
+            else:
+                self.counts["failed"] += 1
+                word = "[red]FAILED[/red]"
+            self.console.print(f"  {word} {outcome.step}/{outcome.task_id}  {outcome.seconds:.2f} s")
+            self._refresh()
+
+    def close(self) -> None:
+        if self.live:
+            self.live.stop()
+        self.console.print(self._status())

@@ -1,0 +1,51 @@
+"""Run records: who started a run, with what, in which namespace; and new run ids."""
+
+from __future__ import annotations
+
+import getpass
+import os
+import secrets
+import time
+from typing import Any
+
+from flowship.compiler.ir import FlowIR
+
+__all__ = ["new_run_id", "new_run_record", "current_user", "user_namespace"]
+
+
+def current_user() -> str:
+    for variable in ("FLOWSHIP_USER", "USER", "USERNAME"):
+        if os.environ.get(variable):
+            return os.environ[variable]
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return "unknown"
+
+
+def user_namespace(user: str | None = None) -> str:
+    return f"user:{user or current_user()}"
+
+
+def new_run_id() -> str:
+    """Sortable by start time, unique without coordination: ``20261122T190102-3fa2c1``."""
+    return time.strftime("%Y%m%dT%H%M%S", time.gmtime()) + "-" + secrets.token_hex(3)
+
+
+def new_run_record(
+    ir: FlowIR, run_id: str, parameters: dict[str, str], *, tags: tuple[str, ...] = (), user: str | None = None,
+    namespace: str | None = None, origin_run_id: str | None = None,
+) -> dict[str, Any]:
+    user = user or current_user()
+    return {
+        "flow": ir.name,
+        "run_id": run_id,
+        "created_at": time.time(),
+        "user": user,
+        "namespace": namespace or user_namespace(user),
+        "tags": sorted(set(tags)),
+        "parameters": dict(parameters),
+        "origin_run_id": origin_run_id,
+        "code_package": None,
+        "ir": ir.to_dict(),
+    }

@@ -1,0 +1,160 @@
+"""``flow run`` and ``flow resume``: a parallel local scheduler of ``flow step`` processes.
+
+Every task is a separate process running the same step command Argo and
+Airflow run. A thread per running task waits on its process (retrying under
+``@retry``, killing it past ``@timeout``); the main thread launches the tasks
+whose inputs are complete, up to ``max_workers`` at a time. A resumed run
+clones every task that succeeded in the origin run whose inputs were cloned
+too, and re-executes the rest.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass, field
+
+from flowship.compiler.ir import FlowIR
+from flowship.runtime.datastore import AttemptRecord, FlowDatastore
+from flowship.runtime.progress import Progress
+from flowship.runtime.taskids import ROOT_TASK_ID, child_task_id, input_tasks, parent_task_id
+
+__all__ = ["LocalScheduler", "TaskOutcome"]
+
+_GRACE_SECONDS = 10  # after @timeout, the task's own alarm gets this long before a hard kill
+
+
+@dataclass
+class TaskOutcome:
+    step: str
+    task_id: str
+    succeeded: bool
+    attempts: int
+    cloned: bool = False
+    record: AttemptRecord | None = None
+    console: str = ""  # where the process's own output went, for tasks that died without a record
+    seconds: float = 0.0
+
+
+@dataclass
+class LocalScheduler:
+    flow_file: str
+    ir: FlowIR
+    datastore: FlowDatastore
+    run_id: str
+    max_workers: int
+    origin_run_id: str | None = None
+    progress: Progress = field(default_factory=Progress)
+    _done: dict[tuple[str, str], TaskOutcome] = field(default_factory=dict)
+    _launched: set[tuple[str, str]] = field(default_factory=set)
+
+    def execute(self) -> list[TaskOutcome]:
+        """Run every task; stop launching after the first failure. Returns the failures (empty on success)."""
+        failures: list[TaskOutcome] = []
+        scratch = tempfile.mkdtemp(prefix="flowship-console-")
+        with ThreadPoolExecutor(max_workers=self.max_workers) as pool:
+            running: dict[Future[TaskOutcome], tuple[str, str]] = {}
+            ready = [("start", ROOT_TASK_ID)]
+            while ready or running:
+                while ready and len(running) < self.max_workers and not failures:
+                    task = ready.pop(0)
+                    self._launched.add(task)
+                    self.progress.started(*task)
+                    running[pool.submit(self._run_task, *task, scratch)] = task
+                if not running:
+                    break
+                finished, _ = wait(running, return_when=FIRST_COMPLETED)
+                for future in finished:
+                    running.pop(future)
+                    outcome = future.result()
+                    self._done[(outcome.step, outcome.task_id)] = outcome
+                    self.progress.finished(outcome)
+                    if outcome.succeeded:
+                        ready += self._successors(outcome)
+                    else:
+                        failures.append(outcome)
+        self.progress.close()
+        return failures
+
+    # what runs next ------------------------------------------------------------
+
+    def _num_splits(self, step: str, task_id: str) -> int:
+        record = self._done[(step, task_id)].record
+        return record.meta["num_splits"]  # type: ignore[union-attr]
+
+    def _successors(self, outcome: TaskOutcome) -> list[tuple[str, str]]:
+        node = self.ir.step(outcome.step)
+        if node.transition == "foreach":
+            splits = self._num_splits(node.name, outcome.task_id)
+            return [(node.next[0], child_task_id(outcome.task_id, i)) for i in range(splits)]
+        ready = []
+        for target in node.next:
+            successor = self.ir.step(target)
+            task_id = outcome.task_id
+            if successor.is_join and self.ir.step(successor.join_of).transition == "foreach":  # type: ignore[arg-type]
+                task_id = parent_task_id(task_id)
+            task = (target, task_id)
+            if task in self._launched:
+                continue
+            needed = input_tasks(self.ir, target, task_id, self._num_splits)
+            if all(n in self._done and self._done[n].succeeded for n in needed):
+                self._launched.add(task)
+                ready.append(task)
+        return ready
+
+    # running one task -----------------------------------------------------------
+
+    def _clone(self, step: str, task_id: str) -> TaskOutcome | None:
+        """Reuse the origin run's task when it succeeded and every input was itself cloned."""
+        if self.origin_run_id is None:
+            return None
+        inputs = input_tasks(self.ir, step, task_id, self._num_splits)
+        if not all(self._done[i].cloned for i in inputs):
+            return None
+        origin = self.datastore.latest_attempt(self.origin_run_id, step, task_id)
+        if origin is None or not origin.succeeded:
+            return None
+        meta = {**origin.meta, "run_id": self.run_id, "attempt": 0,
+                "cloned_from": f"{self.origin_run_id}/{step}/{task_id}/{origin.attempt}"}
+        logs = {s: self.datastore.read_log(self.origin_run_id, step, task_id, origin.attempt, s) for s in ("stdout", "stderr")}
+        self.datastore.write_attempt(meta, logs)
+        return TaskOutcome(step, task_id, True, 0, cloned=True, record=self.datastore.latest_attempt(self.run_id, step, task_id))
+
+    def _command(self, step: str, task_id: str, attempt: int) -> list[str]:
+        return [
+            sys.executable, "-m", "flowship", "step", self.flow_file, step,
+            "--run-id", self.run_id, "--task-id", task_id, "--retry-count", str(attempt),
+            "--datastore", self.datastore.storage.url,
+        ]
+
+    def _run_task(self, step: str, task_id: str, scratch: str) -> TaskOutcome:
+        began = time.monotonic()
+        cloned = self._clone(step, task_id)
+        if cloned is not None:
+            return cloned
+        decorators = self.ir.step(step).decorators
+        retries = decorators.retry.times if decorators.retry else 0
+        pause = decorators.retry.minutes_between_retries * 60 if decorators.retry else 0
+        limit = decorators.timeout_seconds + _GRACE_SECONDS if decorators.timeout_seconds else None
+        console = ""
+        for attempt in range(retries + 1):
+            console = os.path.join(scratch, f"{step}.{task_id}.{attempt}.log")
+            with open(console, "wb") as sink:
+                try:
+                    code = subprocess.run(self._command(step, task_id, attempt), stdout=sink, stderr=subprocess.STDOUT,
+                                          stdin=subprocess.DEVNULL, timeout=limit).returncode
+                except subprocess.TimeoutExpired:
+                    code = -9
+            if code == 0:
+                record = self.datastore.latest_attempt(self.run_id, step, task_id)
+                return TaskOutcome(step, task_id, True, attempt + 1, record=record, seconds=time.monotonic() - began)
+            if attempt < retries:
+                self.progress.retrying(step, task_id, attempt + 1)
+                time.sleep(pause)
+        record = self.datastore.latest_attempt(self.run_id, step, task_id)
+        return TaskOutcome(step, task_id, False, retries + 1, record=record, console=console,
+                           seconds=time.monotonic() - began)

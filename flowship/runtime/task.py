@@ -1,0 +1,278 @@
+"""``flow step``: run one task of a flow, the same way under every scheduler.
+
+A task loads the flow's IR from the run's metadata (the start task writes it
+when nobody did), finds its input tasks from its own deterministic task id,
+runs the step body in this process, then saves artifacts, logs, metadata and
+finally the completion marker. Task ids are the foreach index path: ``0`` for
+a task outside any foreach, ``0.3`` for the fourth item of a foreach, ``0.3.1``
+one level deeper; a join strips the last index to find its own id.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import signal
+import sys
+import time
+import traceback
+from dataclasses import dataclass, field
+from typing import Any
+
+from flowship.compiler.ir import FlowIR, StepIR
+from flowship.current import current
+from flowship.errors import FlowshipError
+from flowship.flowspec import FlowSpec
+from flowship.runtime.datastore import ArtifactRef, AttemptRecord, FlowDatastore
+from flowship.runtime.logcapture import capture_output
+from flowship.runtime.param_values import convert_parameters
+from flowship.runtime.taskids import input_tasks
+
+__all__ = ["TaskSpec", "run_task", "TimeoutException"]
+
+
+class TimeoutException(Exception):
+    """Raised inside a step that runs past its @timeout; @catch can catch it."""
+
+
+@dataclass
+class TaskSpec:
+    flow_file: str
+    step: str
+    run_id: str
+    task_id: str
+    retry_count: int
+    datastore: FlowDatastore
+    split_indices_file: str | None = None
+
+
+@dataclass
+class _Inputs:
+    """What a join receives: its input tasks, iterable and addressable by step name."""
+
+    tasks: list["InputTask"] = field(default_factory=list)
+
+    def __iter__(self):
+        return iter(self.tasks)
+
+    def __len__(self) -> int:
+        return len(self.tasks)
+
+    def __getitem__(self, index: int) -> "InputTask":
+        return self.tasks[index]
+
+    def __getattr__(self, step: str) -> "InputTask":
+        for task in self.tasks:
+            if task._step == step:
+                return task
+        raise AttributeError(f"no input from step '{step}'; inputs come from {', '.join(t._step for t in self.tasks)}")
+
+
+class InputTask:
+    """One input of a join: its artifacts, loaded on first access."""
+
+    def __init__(self, datastore: FlowDatastore, record: AttemptRecord):
+        self._datastore = datastore
+        self._step = record.step
+        self._refs = record.artifacts
+        self._cache: dict[str, Any] = {}
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("_"):
+            raise AttributeError(name)
+        if name not in self._refs:
+            raise AttributeError(f"input from step '{self._step}' has no artifact '{name}'")
+        if name not in self._cache:
+            self._cache[name] = self._datastore.load_artifact(name, self._refs[name])
+        return self._cache[name]
+
+
+class TaskContext:
+    """The runtime state a FlowSpec instance reads through during one task."""
+
+    def __init__(self, datastore: FlowDatastore, refs: dict[str, ArtifactRef]):
+        self.datastore = datastore
+        self.refs = dict(refs)
+        self.foreach: list[tuple[str, int, int, Any]] = []  # (step, index, num_splits, value)
+        self.is_join = False
+
+    def load(self, name: str) -> Any:
+        return self.datastore.load_artifact(name, self.refs[name])
+
+
+def _trusted(datastore: FlowDatastore, run_id: str, step: str, task_id: str) -> AttemptRecord:
+    record = datastore.latest_attempt(run_id, step, task_id)
+    if record is None or not record.succeeded:
+        raise FlowshipError(f"input task {run_id}/{step}/{task_id} has not succeeded; run it first (or resume the run)")
+    return record
+
+
+def _load_ir(spec: TaskSpec, flow_name: str, params: dict[str, str]) -> tuple[FlowIR, dict[str, Any]]:
+    run = spec.datastore.read_run(spec.run_id)
+    if run is None:
+        if spec.step != "start":
+            raise FlowshipError(f"run {flow_name}/{spec.run_id} has no metadata; its start task must run first")
+        from flowship.flowfile import load_flow
+        from flowship.runtime.runs import new_run_record
+
+        ir = load_flow(spec.flow_file)
+        convert_parameters(ir.parameters, params)
+        run = new_run_record(ir, spec.run_id, params)
+        spec.datastore.write_run(run)
+    return FlowIR.from_dict(run["ir"]), run
+
+
+def _import_flow_class(path: str, name: str) -> type[FlowSpec]:
+    folder, module_name = os.path.split(os.path.abspath(path))
+    module_name = module_name[:-3] if module_name.endswith(".py") else module_name
+    if folder not in sys.path:
+        sys.path.insert(0, folder)
+    spec = importlib.util.spec_from_file_location(module_name, path)
+    module = importlib.util.module_from_spec(spec)  # type: ignore[arg-type]
+    sys.modules[module_name] = module
+    spec.loader.exec_module(module)  # type: ignore[union-attr]
+    return getattr(module, name)
+
+
+def _input_records(spec: TaskSpec, ir: FlowIR, step: StepIR) -> list[AttemptRecord]:
+    ds = spec.datastore
+
+    def num_splits(split: str, task_id: str) -> int:
+        return _trusted(ds, spec.run_id, split, task_id).meta["num_splits"]
+
+    return [_trusted(ds, spec.run_id, s, t) for s, t in input_tasks(ir, step.name, spec.task_id, num_splits)]
+
+
+def _foreach_frames(spec: TaskSpec, ir: FlowIR, step: StepIR) -> list[tuple[str, int, int, Any]]:
+    """(foreach step, index, number of splits, item) for each enclosing foreach, outermost first."""
+    frames = []
+    path = spec.task_id.split(".")
+    depth = 0
+    for name in step.split_stack:
+        split = ir.step(name)
+        if split.transition != "foreach":
+            continue
+        depth += 1
+        record = _trusted(spec.datastore, spec.run_id, name, ".".join(path[:depth]))
+        index = int(path[depth])
+        items = spec.datastore.load_artifact(split.foreach_var, record.artifacts[split.foreach_var])  # type: ignore[index]
+        frames.append((name, index, record.meta["num_splits"], items[index]))
+    return frames
+
+
+def _bind_current(ir: FlowIR, run: dict[str, Any], spec: TaskSpec) -> None:
+    current._bind(
+        flow_name=ir.name, run_id=spec.run_id, step_name=spec.step, task_id=spec.task_id,
+        retry_count=spec.retry_count, username=run["user"], namespace=run["namespace"], tags=tuple(run["tags"]),
+        origin_run_id=run.get("origin_run_id"), is_production=run["namespace"].startswith("production:"),
+        project_name=run.get("project"), branch_name=run.get("branch"),
+        pathspec=f"{ir.name}/{spec.run_id}/{spec.step}/{spec.task_id}",
+    )
+
+
+def _call_step(flow: FlowSpec, step: StepIR) -> BaseException | None:
+    """Run the step body under its @timeout; return the exception @catch swallowed, if any."""
+    decorators = step.decorators
+    seconds = decorators.timeout_seconds
+
+    def on_alarm(signum, frame):
+        raise TimeoutException(f"step '{step.name}' exceeded its @timeout of {seconds} s")
+
+    if seconds:
+        signal.signal(signal.SIGALRM, on_alarm)
+        signal.alarm(seconds)
+    try:
+        getattr(flow, step.name)(*((flow._flowship_inputs,) if step.is_join else ()))
+        return None
+    except Exception as exc:
+        retries = decorators.retry.times if decorators.retry else 0
+        if decorators.catch is None or current.retry_count < retries:
+            raise
+        if decorators.catch.print_exception:
+            traceback.print_exc()
+        if decorators.catch.var:
+            setattr(flow, decorators.catch.var, exc)
+        return exc
+    finally:
+        if seconds:
+            signal.alarm(0)
+
+
+def _check_transition(flow: FlowSpec, step: StepIR) -> int | None:
+    """Verify the step went where the graph says; return the number of foreach splits."""
+    taken = flow._transition
+    if taken is None:
+        if step.transition != "end":
+            raise FlowshipError(f"step '{step.name}' finished without calling self.next()")
+        return None
+    targets, foreach = taken
+    if tuple(targets) != step.next or foreach != step.foreach_var:
+        raise FlowshipError(f"step '{step.name}' called self.next({', '.join(targets)}) but the flow file says {', '.join(step.next)}")
+    if foreach is None:
+        return None
+    items = getattr(flow, foreach)
+    try:
+        count = len(items)
+    except TypeError:
+        raise FlowshipError(f"foreach=\"{foreach}\" in step '{step.name}': self.{foreach} is a {type(items).__name__}, not a list") from None
+    if count == 0:
+        raise FlowshipError(f"foreach=\"{foreach}\" in step '{step.name}': self.{foreach} is empty; a foreach needs at least one item")
+    return count
+
+
+def _execute(spec: TaskSpec, ir: FlowIR, run: dict[str, Any], meta: dict[str, Any]) -> None:
+    step = ir.step(spec.step)
+    for key, value in step.decorators.environment.items():
+        os.environ[key] = value
+    cls = _import_flow_class(spec.flow_file, ir.name)
+    records = _input_records(spec, ir, step)
+    ds = spec.datastore
+    if step.name == "start":
+        refs = {}
+        values = convert_parameters(ir.parameters, run["parameters"])
+        for attr, value in values.items():
+            refs[attr] = ds.save_artifact(attr, value)
+    elif step.is_join:
+        refs = {p.attr: records[0].artifacts[p.attr] for p in ir.parameters}
+    else:
+        refs = records[0].artifacts
+    flow = cls(use_cli=False)
+    context = TaskContext(ds, refs)
+    context.is_join = step.is_join
+    context.foreach = _foreach_frames(spec, ir, step)
+    object.__setattr__(flow, "_flowship", context)
+    object.__setattr__(flow, "_flowship_inputs", _Inputs([InputTask(ds, r) for r in records]))
+    for parameter in ir.parameters:
+        flow.__dict__[parameter.attr] = context.load(parameter.attr)
+    _bind_current(ir, run, spec)
+    caught = _call_step(flow, step)
+    splits = None if caught else _check_transition(flow, step)
+    for name, value in list(vars(flow).items()):
+        if not name.startswith("_"):
+            context.refs[name] = ds.save_artifact(name, value)
+    meta["artifacts"] = {name: ref.to_dict() for name, ref in sorted(context.refs.items())}
+    meta["num_splits"] = splits
+    meta["foreach_stack"] = [{"step": s, "index": i, "num_splits": n} for s, i, n, _ in context.foreach]
+    if splits is not None and spec.split_indices_file:
+        with open(spec.split_indices_file, "w", encoding="utf-8") as handle:
+            handle.write("[" + ", ".join(str(i) for i in range(splits)) + "]")
+
+
+def run_task(spec: TaskSpec, flow_name: str, params: dict[str, str]) -> int:
+    """Run one task attempt; return the process exit code (0 succeeded, 1 failed)."""
+    meta: dict[str, Any] = {
+        "flow": flow_name, "run_id": spec.run_id, "step": spec.step, "task_id": spec.task_id,
+        "attempt": spec.retry_count, "started_at": time.time(), "artifacts": {}, "num_splits": None,
+    }
+    with capture_output() as logs:
+        try:
+            ir, run = _load_ir(spec, flow_name, params)
+            _execute(spec, ir, run, meta)
+            meta["status"] = "succeeded"
+        except Exception as exc:  # the step's own failure: recorded, reported, never half-saved
+            meta["status"] = "failed"
+            meta["exception"] = "".join(traceback.format_exception(exc)) if not isinstance(exc, FlowshipError) else f"{exc}\n"
+            sys.stderr.write(meta["exception"])
+    meta["finished_at"] = time.time()
+    spec.datastore.write_attempt(meta, {"stdout": logs.stdout, "stderr": logs.stderr})
+    return 0 if meta["status"] == "succeeded" else 1
