@@ -80,13 +80,13 @@ def _run_or_resume(args: argparse.Namespace, extra: list[str], resume: bool) -> 
     datastore = options.datastore or default_datastore()
     common = dict(datastore=datastore, tags=tuple(options.tag), max_workers=options.max_workers)
     run_id = new_run_id()
-    progress = ConsoleProgress(ir.name, run_id)
     if resume:
-        result = resume_flow(args.flow_file, ir, options.origin_run_id, **common, run_id=run_id, progress=progress)
+        result = resume_flow(args.flow_file, ir, options.origin_run_id, **common, run_id=run_id,
+                             progress=ConsoleProgress(ir.name, run_id))
     else:
         given = {k.split(":", 1)[1]: v for k, v in vars(options).items() if k.startswith("param:") and v is not None}
         convert_parameters(ir.parameters, given)  # bad values stop here, before any progress is shown
-        result = run_flow(args.flow_file, ir, given, **common, run_id=run_id, progress=progress)
+        result = run_flow(args.flow_file, ir, given, **common, run_id=run_id, progress=ConsoleProgress(ir.name, run_id))
     return _report(result)
 
 

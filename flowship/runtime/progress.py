@@ -40,9 +40,7 @@ class ConsoleProgress(Progress):
         self.counts = {"done": 0, "running": 0, "failed": 0, "cloned": 0}
         self.lock = threading.Lock()
         self.live = Live(self._status(), console=self.console, transient=True, auto_refresh=False) if self.console.is_terminal else None
-        if self.live:
-            self.live.start()
-        self.console.print(f"[bold]{flow}[/bold] run [cyan]{run_id}[/cyan]")
+        self.shown = False
 
     def _status(self) -> str:
         c = self.counts
@@ -56,6 +54,11 @@ class ConsoleProgress(Progress):
 
     def started(self, step: str, task_id: str) -> None:
         with self.lock:
+            if not self.shown:  # not before the run exists: a run that cannot start prints only its error
+                self.shown = True
+                self.console.print(f"[bold]{self.flow}[/bold] run [cyan]{self.run_id}[/cyan]")
+                if self.live:
+                    self.live.start()
             self.counts["running"] += 1
             self._refresh()
 
@@ -79,6 +82,7 @@ class ConsoleProgress(Progress):
             self._refresh()
 
     def close(self) -> None:
-        if self.live:
+        if self.live and self.shown:
             self.live.stop()
-        self.console.print(self._status())
+        if self.shown:
+            self.console.print(self._status())

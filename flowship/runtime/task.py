@@ -258,6 +258,20 @@ def _execute(spec: TaskSpec, ir: FlowIR, run: dict[str, Any], meta: dict[str, An
             handle.write("[" + ", ".join(str(i) for i in range(splits)) + "]")
 
 
+_PACKAGE = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def _describe(exc: BaseException) -> str:
+    """The traceback a user needs: their own frames, without flowship's machinery."""
+    if isinstance(exc, FlowshipError):
+        return f"{exc}\n"
+    details = traceback.TracebackException.from_exception(exc)
+    own = [frame for frame in details.stack if not frame.filename.startswith(_PACKAGE)]
+    if own:
+        details.stack = traceback.StackSummary.from_list(own)
+    return "".join(details.format())
+
+
 def run_task(spec: TaskSpec, flow_name: str, params: dict[str, str]) -> int:
     """Run one task attempt; return the process exit code (0 succeeded, 1 failed)."""
     meta: dict[str, Any] = {
@@ -271,7 +285,7 @@ def run_task(spec: TaskSpec, flow_name: str, params: dict[str, str]) -> int:
             meta["status"] = "succeeded"
         except Exception as exc:  # the step's own failure: recorded, reported, never half-saved
             meta["status"] = "failed"
-            meta["exception"] = "".join(traceback.format_exception(exc)) if not isinstance(exc, FlowshipError) else f"{exc}\n"
+            meta["exception"] = _describe(exc)
             sys.stderr.write(meta["exception"])
     meta["finished_at"] = time.time()
     spec.datastore.write_attempt(meta, {"stdout": logs.stdout, "stderr": logs.stderr})

@@ -1,0 +1,19 @@
+"""Behaviour fixture: typed parameters, stored verbatim."""
+from flowship import FlowSpec, JSONType, Parameter, step
+
+
+class ParamsFlow(FlowSpec):
+    text = Parameter("text", default="plain", help="any text at all")
+    count = Parameter("count", default=1)
+    ratio = Parameter("ratio", default=0.5)
+    flag = Parameter("flag", default=False)
+    config = Parameter("config", type=JSONType, default='{"k": [1, 2]}')
+
+    @step
+    def start(self):
+        self.seen = (self.text, self.count, self.ratio, self.flag, self.config)
+        self.next(self.end)
+
+    @step
+    def end(self):
+        pass
