@@ -99,8 +99,9 @@ class TestParameters:
         assert (result.returncode, result.stderr.strip()) == (1, "error: --counter is required: a appends a line here every time it runs")
 
 
-def test_retry_catch_timeout_environment(tmp_path):
-    result = flow_cli("run", str(BEHAVIOUR / "decorated.py"), store=tmp_path)
+@pytest.mark.parametrize("forkserver", ["1", "0"], ids=["forked", "spawned"])
+def test_retry_catch_timeout_environment(forkserver, tmp_path):
+    result = flow_cli("run", str(BEHAVIOUR / "decorated.py"), store=tmp_path, env={"FLOWSHIP_FORKSERVER": forkserver})
     assert result.returncode == 0, result.stderr
     run = Flow("DecoratedFlow", datastore=str(tmp_path)).latest_run
     assert run.data.summary == {

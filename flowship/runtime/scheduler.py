@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 
 from flowship.compiler.ir import FlowIR
 from flowship.runtime.datastore import AttemptRecord, FlowDatastore
+from flowship.runtime.forkserver import ForkServer, forkserver_enabled
 from flowship.runtime.progress import Progress
 from flowship.runtime.taskids import ROOT_TASK_ID, child_task_id, input_tasks, parent_task_id
 
@@ -51,11 +52,22 @@ class LocalScheduler:
     progress: Progress = field(default_factory=Progress)
     _done: dict[tuple[str, str], TaskOutcome] = field(default_factory=dict)
     _launched: set[tuple[str, str]] = field(default_factory=set)
+    _forkserver: ForkServer | None = None
 
     def execute(self) -> list[TaskOutcome]:
         """Run every task; stop launching after the first failure. Returns the failures (empty on success)."""
         failures: list[TaskOutcome] = []
         scratch = tempfile.mkdtemp(prefix="flowship-console-")
+        self._forkserver = ForkServer() if forkserver_enabled() else None
+        try:
+            self._schedule(scratch, failures)
+        finally:
+            if self._forkserver:
+                self._forkserver.close()
+            self.progress.close()
+        return failures
+
+    def _schedule(self, scratch: str, failures: list[TaskOutcome]) -> None:
         with ThreadPoolExecutor(max_workers=self.max_workers) as pool:
             running: dict[Future[TaskOutcome], tuple[str, str]] = {}
             ready = [("start", ROOT_TASK_ID)]
@@ -77,8 +89,6 @@ class LocalScheduler:
                         ready += self._successors(outcome)
                     else:
                         failures.append(outcome)
-        self.progress.close()
-        return failures
 
     # what runs next ------------------------------------------------------------
 
@@ -124,12 +134,18 @@ class LocalScheduler:
         self.datastore.write_attempt(meta, logs)
         return TaskOutcome(step, task_id, True, 0, cloned=True, record=self.datastore.latest_attempt(self.run_id, step, task_id))
 
-    def _command(self, step: str, task_id: str, attempt: int) -> list[str]:
-        return [
-            sys.executable, "-m", "flowship", "step", self.flow_file, step,
-            "--run-id", self.run_id, "--task-id", task_id, "--retry-count", str(attempt),
-            "--datastore", self.datastore.storage.url,
-        ]
+    def _launch(self, step: str, task_id: str, attempt: int, console: str, limit: float | None) -> int:
+        """Run the step command for one attempt; its output goes to ``console``."""
+        argv = ["step", self.flow_file, step, "--run-id", self.run_id, "--task-id", task_id,
+                "--retry-count", str(attempt), "--datastore", self.datastore.storage.url]
+        if self._forkserver:
+            return self._forkserver.run(argv, console, limit)
+        with open(console, "wb") as sink:
+            try:
+                return subprocess.run([sys.executable, "-m", "flowship", *argv], stdout=sink, stderr=subprocess.STDOUT,
+                                      stdin=subprocess.DEVNULL, timeout=limit).returncode
+            except subprocess.TimeoutExpired:
+                return -9
 
     def _run_task(self, step: str, task_id: str, scratch: str) -> TaskOutcome:
         began = time.monotonic()
@@ -143,12 +159,7 @@ class LocalScheduler:
         console = ""
         for attempt in range(retries + 1):
             console = os.path.join(scratch, f"{step}.{task_id}.{attempt}.log")
-            with open(console, "wb") as sink:
-                try:
-                    code = subprocess.run(self._command(step, task_id, attempt), stdout=sink, stderr=subprocess.STDOUT,
-                                          stdin=subprocess.DEVNULL, timeout=limit).returncode
-                except subprocess.TimeoutExpired:
-                    code = -9
+            code = self._launch(step, task_id, attempt, console, limit)
             if code == 0:
                 record = self.datastore.latest_attempt(self.run_id, step, task_id)
                 return TaskOutcome(step, task_id, True, attempt + 1, record=record, seconds=time.monotonic() - began)
