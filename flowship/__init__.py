@@ -24,8 +24,21 @@ from flowship.parameters import IncludeFile, JSONType, Parameter
 
 __version__ = "0.1.0"
 
+_CLIENT = ("Flow", "Run", "Step", "Task", "namespace", "get_namespace")
+
+
+def __getattr__(name: str):
+    # The Client is loaded on first use: flow files import flowship in every task.
+    if name in _CLIENT:
+        from flowship.runtime import client
+
+        return getattr(client, name)
+    raise AttributeError(f"module 'flowship' has no attribute '{name}'")
+
+
 __all__ = [
     "FlowSpec", "step", "Parameter", "IncludeFile", "JSONType", "current",
     "resources", "retry", "timeout", "catch", "environment", "kubernetes", "secrets",
     "schedule", "project", "FlowshipError", "FlowDefinitionError",
+    "Flow", "Run", "Step", "Task", "namespace", "get_namespace",
 ]

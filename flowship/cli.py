@@ -128,13 +128,13 @@ def _logs(args: argparse.Namespace) -> int:
     from flowship.runtime.client import Run
 
     parts = args.pathspec.strip("/").split("/")
-    if not 3 <= len(parts) <= 4:
-        raise FlowshipError(f"'{args.pathspec}' is not FLOW/RUN/STEP or FLOW/RUN/STEP/TASK")
+    if not 2 <= len(parts) <= 4:
+        raise FlowshipError(f"'{args.pathspec}' is not FLOW/RUN, FLOW/RUN/STEP or FLOW/RUN/STEP/TASK")
     from flowship.runtime.client import Flow
 
     run: Run = Flow(parts[0], datastore=args.datastore)[parts[1]]
-    step = run[parts[2]]
-    tasks = [step[parts[3]]] if len(parts) == 4 else list(step)
+    steps = [run[parts[2]]] if len(parts) > 2 else list(run)
+    tasks = [steps[0][parts[3]]] if len(parts) == 4 else [t for s in steps for t in s]
     for task in tasks:
         if not task.finished:
             print(f"{task.pathspec}: not finished", file=sys.stderr)
@@ -199,7 +199,7 @@ def _parser() -> argparse.ArgumentParser:
     step.add_argument("--datastore", required=True)
     step.set_defaults(handler=_step)
 
-    logs = commands.add_parser("logs", help="print a task's output: FLOW/RUN/STEP[/TASK]")
+    logs = commands.add_parser("logs", help="print the output of a run's, step's or task's tasks: FLOW/RUN[/STEP[/TASK]]")
     logs.add_argument("pathspec")
     logs.add_argument("--stderr", action="store_true", help="print stderr instead of stdout")
     _datastore_option(logs)

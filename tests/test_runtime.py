@@ -79,10 +79,17 @@ class TestParameters:
         assert result.returncode == 0, result.stderr
         assert Flow("ParamsFlow", datastore=str(tmp_path)).latest_run["start"].task.data.seen[0] == text
 
-    def test_typed_values_and_defaults(self, tmp_path):
-        result = flow_cli("run", str(BEHAVIOUR / "params.py"), "--count", "7", "--flag", "yes", "--config", '{"a": null}', store=tmp_path)
+    def test_typed_values_defaults_files_and_current(self, tmp_path):
+        notes = tmp_path / "notes.txt"
+        notes.write_text("line one\nlïne two\n", encoding="utf-8")
+        result = flow_cli("run", str(BEHAVIOUR / "params.py"), "--count", "7", "--flag", "yes", "--config", '{"a": null}',
+                          "--notes", str(notes), store=tmp_path / "store", env={"FLOWSHIP_USER": "ada"})
         assert result.returncode == 0, result.stderr
-        assert Flow("ParamsFlow", datastore=str(tmp_path)).latest_run["start"].task.data.seen == ("plain", 7, 0.5, True, {"a": None})
+        notes.write_text("changed after the run")
+        data = Flow("ParamsFlow", datastore=str(tmp_path / "store")).latest_run["start"].task.data
+        assert data.seen == ("plain", 7, 0.5, True, {"a": None})
+        assert data.notes == "line one\nlïne two\n"
+        assert data.where == ("ParamsFlow", "start", "0", 0, "user:ada")
 
     @pytest.mark.parametrize("args, message", [
         (["--count", "seven"], "error: --count: 'seven' is not a valid int (invalid literal for int() with base 10: 'seven')"),
@@ -142,6 +149,7 @@ class TestFailureAndResume:
         run_id = Flow("BrokenFlow", datastore=str(tmp_path)).latest_run.id
         logs = flow_cli("logs", f"BrokenFlow/{run_id}/start/0", "--stderr", store=tmp_path)
         assert "KeyError" in logs.stdout
+        assert "KeyError" in flow_cli("logs", f"BrokenFlow/{run_id}", "--stderr", store=tmp_path).stdout
 
     def test_unpicklable_artifact_is_named_and_nothing_is_trusted(self, tmp_path):
         result = flow_cli("run", str(BEHAVIOUR / "broken.py"), "--mode", "lock", store=tmp_path)
