@@ -114,14 +114,22 @@ def _step(args: argparse.Namespace) -> int:
     from flowship.runtime.datastore import FlowDatastore
     from flowship.runtime.task import TaskSpec, run_task
 
-    with open(args.flow_file, encoding="utf-8") as handle:
-        flow_name = parse_flow_source(handle.read(), args.flow_file).name
+    storage = open_storage(args.datastore)
+    flow_file = args.flow_file
+    if args.package and not args.flow_name:
+        raise FlowshipError("--package needs --flow-name, to find the package in the store")
+    if args.package:
+        from flowship.runtime.package import fetch_package
+
+        flow_file = os.path.join(fetch_package(FlowDatastore(storage, args.flow_name), args.package), flow_file)
+    with open(flow_file, encoding="utf-8") as handle:
+        flow_name = parse_flow_source(handle.read(), flow_file).name
     if not flow_name:
-        raise FlowshipError(f"{args.flow_file}: no flow class; run `flow check {args.flow_file}`")
-    store = FlowDatastore(open_storage(args.datastore), flow_name)
-    spec = TaskSpec(args.flow_file, args.step, args.run_id, args.task_id, args.retry_count, store,
-                    args.split_indices_file)
-    return run_task(spec, flow_name, dict(args.param or []))
+        raise FlowshipError(f"{flow_file}: no flow class; run `flow check {flow_file}`")
+    spec = TaskSpec(flow_file, args.step, args.run_id, args.task_id, args.retry_count,
+                    FlowDatastore(storage, flow_name), args.split_indices_file)
+    params = dict(p.split("=", 1) if "=" in p else (p, "") for p in args.param or [])
+    return run_task(spec, flow_name, params)
 
 
 def _logs(args: argparse.Namespace) -> int:
@@ -193,9 +201,12 @@ def _parser() -> argparse.ArgumentParser:
     step.add_argument("--run-id", required=True)
     step.add_argument("--task-id", required=True)
     step.add_argument("--retry-count", type=int, default=0)
-    step.add_argument("--param", nargs=2, action="append", metavar=("NAME", "VALUE"),
-                      help="a flow parameter's value, for a start task that creates its run")
+    step.add_argument("--param", action="append", metavar="NAME=VALUE",
+                      help="a flow parameter's value, for a start task that creates its run; "
+                           "write --param=NAME=VALUE so a VALUE starting with '-' stays a value")
     step.add_argument("--split-indices-file", help="where a foreach task writes its split indices (JSON list)")
+    step.add_argument("--package", help="run FLOW_FILE from this code package (its SHA-256) in the store")
+    step.add_argument("--flow-name", help="the flow's name, to find --package in the store")
     step.add_argument("--datastore", required=True)
     step.set_defaults(handler=_step)
 

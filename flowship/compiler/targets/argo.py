@@ -1,0 +1,257 @@
+"""IR -> Argo Workflows v4: a WorkflowTemplate per flow, a CronWorkflow per schedule.
+
+Layout of the generated WorkflowTemplate:
+
+- one DAG template per foreach level (``main`` for the top); a foreach step is
+  a task, followed by a task that invokes the body's DAG ``withParam`` over
+  the split indices the foreach task wrote to its output parameter;
+- container templates shared by every step with the same container settings
+  (image, resources, retries, ...), the step name passed as an input, so a
+  1,000-step flow stays far below Argo's 200-template limit;
+- DAGs larger than Argo's 200 tasks split into consecutive part-DAGs.
+
+Every container runs the step command as an argv list, from the code package.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from flowship.compiler.ir import FlowIR, StepIR
+from flowship.compiler.naming import k8s_name, stable_hash
+from flowship.compiler.targets.common import (
+    SPLITS_FILE, DeployOptions, default_text, resource_quantities, step_argv,
+)
+from flowship.errors import FlowshipError
+
+__all__ = ["compile_to_argo", "argo_names", "MAX_DAG_TASKS", "MAX_TEMPLATES"]
+
+API_VERSION = "argoproj.io/v1alpha1"
+MAX_DAG_TASKS = 200
+MAX_TEMPLATES = 200
+_PART_SIZE = 150  # tasks per part-DAG when a DAG must be split
+RUN_ID = "argo-{{workflow.name}}"
+
+
+def argo_names(ir: FlowIR, options: DeployOptions) -> tuple[str, str]:
+    """(WorkflowTemplate name ≤ 63, CronWorkflow name ≤ 52), lowercase RFC 1123."""
+    base = options.name or ir.name
+    return k8s_name(base, 63), k8s_name(base, 52)
+
+
+def _signature(ir: FlowIR, step: StepIR, options: DeployOptions) -> tuple:
+    d = step.decorators
+    k = d.kubernetes
+    return (
+        step.name == "start", step.transition == "foreach", (k.image if k and k.image else options.image),
+        json.dumps([d.resources and d.resources.__dict__, d.retry and d.retry.__dict__, d.timeout_seconds,
+                    dict(d.environment), list(d.secrets), k and k.service_account,
+                    k and dict(k.node_selector), k and list(k.tolerations)], sort_keys=True, default=str),
+    )
+
+
+@dataclass
+class _Builder:
+    ir: FlowIR
+    options: DeployOptions
+    templates: list[dict[str, Any]] = field(default_factory=list)
+    container_names: dict[tuple, str] = field(default_factory=dict)
+    template_names: set[str] = field(default_factory=set)
+    each_names: dict[str, str] = field(default_factory=dict)
+
+    def template_name(self, wanted: str) -> str:
+        """A template name not used yet in this manifest (a short hash resolves a clash)."""
+        name = wanted if wanted not in self.template_names else f"{wanted}-{stable_hash(wanted + str(len(self.template_names)))}"
+        self.template_names.add(name)
+        return name
+
+    def each_name(self, step: StepIR) -> str:
+        """The task that fans a foreach out; distinct from every step's task name."""
+        if step.name not in self.each_names:
+            taken = {s.k8s_name for s in self.ir.steps} | set(self.each_names.values())
+            wanted = f"{step.k8s_name}-each"
+            self.each_names[step.name] = wanted if wanted not in taken else f"{wanted}-{stable_hash(step.name)}"
+        return self.each_names[step.name]
+
+    # container templates -------------------------------------------------------
+
+    def container_template(self, step: StepIR) -> str:
+        signature = _signature(self.ir, step, self.options)
+        if signature not in self.container_names:
+            d = step.decorators
+            plain = not any((d.resources, d.retry, d.timeout_seconds, d.environment, d.secrets, d.kubernetes))
+            if step.name == "start":
+                wanted = "start"
+            elif plain:
+                wanted = "foreach-step" if step.transition == "foreach" else "step"
+            else:
+                wanted = step.k8s_name
+            name = self.template_name(wanted)
+            self.container_names[signature] = name
+            self.templates.append(self._container(name, step, signature[2]))
+        return self.container_names[signature]
+
+    def _container(self, name: str, step: StepIR, image: str) -> dict[str, Any]:
+        d = step.decorators
+        retry = "{{retries}}" if d.retry else "0"
+        params = [(p.name, f"{{{{workflow.parameters.{p.name}}}}}") for p in self.ir.parameters] if step.name == "start" else []
+        argv = step_argv(self.ir, self.options, step="{{inputs.parameters.step}}", run_id=RUN_ID,
+                         task_id="{{inputs.parameters.task-id}}", retry_count=retry,
+                         split_file=SPLITS_FILE if step.transition == "foreach" else None, params=params)
+        container: dict[str, Any] = {"image": image, "command": argv[:1], "args": argv[1:]}
+        container["env"] = [{"name": "FLOWSHIP_USER", "value": "argo"}] + [
+            {"name": k, "value": v} for k, v in d.environment.items()]
+        if d.secrets:
+            container["envFrom"] = [{"secretRef": {"name": s}} for s in d.secrets]
+        requests, limits = resource_quantities(d.resources)
+        if requests:
+            container["resources"] = {"requests": requests, "limits": limits}
+        template: dict[str, Any] = {
+            "name": name,
+            "inputs": {"parameters": [{"name": "step"}, {"name": "task-id", "default": "0"}]},
+        }
+        if step.transition == "foreach":
+            template["outputs"] = {"parameters": [{"name": "splits", "valueFrom": {"path": SPLITS_FILE}}]}
+        k = d.kubernetes
+        if k and k.node_selector:
+            template["nodeSelector"] = dict(k.node_selector)
+        if k and k.tolerations:
+            template["tolerations"] = [dict(t) for t in k.tolerations]
+        if k and k.service_account:
+            template["serviceAccountName"] = k.service_account
+        if d.retry:
+            template["retryStrategy"] = {"limit": d.retry.times, "retryPolicy": "Always"}
+            if d.retry.minutes_between_retries:
+                template["retryStrategy"]["backoff"] = {"duration": f"{int(d.retry.minutes_between_retries * 60)}s"}
+        if d.timeout_seconds:
+            template["activeDeadlineSeconds"] = d.timeout_seconds
+        template["container"] = container
+        return template
+
+    # DAG templates -------------------------------------------------------------
+
+    def dag(self, name: str, steps: list[StepIR], task_id: str) -> str:
+        """A DAG template for one foreach level; each foreach in it invokes its body's DAG."""
+        member = {s.name for s in steps}
+        tasks: list[dict[str, Any]] = []
+        for step in steps:
+            task: dict[str, Any] = {"name": step.k8s_name, "template": self.container_template(step)}
+            if step.is_join and self.ir.step(step.join_of).transition == "foreach":  # type: ignore[arg-type]
+                depends = [self.each_name(self.ir.step(step.join_of))]  # type: ignore[arg-type]
+            else:
+                depends = [self.ir.step(p).k8s_name for p in step.parents if p in member]
+            if depends:
+                task["depends"] = " && ".join(depends)
+            task["arguments"] = {"parameters": [{"name": "step", "value": step.name}]
+                                 + ([{"name": "task-id", "value": task_id}] if task_id != "0" else [])}
+            tasks.append(task)
+            if step.transition == "foreach":
+                tasks.append(self._each_task(step, task_id))
+        return self._emit_dag(name, tasks, task_id)
+
+    def _each_task(self, step: StepIR, task_id: str) -> dict[str, Any]:
+        prefix = step.split_stack + (step.name,)
+        body = [s for s in self.ir.steps
+                if s.foreach_depth == step.foreach_depth + 1 and s.split_stack[: len(prefix)] == prefix]
+        template = self.dag(self.template_name(f"{step.k8s_name}-body"), body, "{{inputs.parameters.task-id}}")
+        return {
+            "name": self.each_name(step),
+            "template": template,
+            "depends": step.k8s_name,
+            "withParam": f"{{{{tasks.{step.k8s_name}.outputs.parameters.splits}}}}",
+            "arguments": {"parameters": [{"name": "task-id", "value": f"{task_id}.{{{{item}}}}"}]},
+        }
+
+    def _emit_dag(self, name: str, tasks: list[dict[str, Any]], task_id: str) -> str:
+        inputs = {"inputs": {"parameters": [{"name": "task-id"}]}} if task_id != "0" else {}
+        if len(tasks) <= MAX_DAG_TASKS:
+            self.templates.append({"name": name, **inputs, "dag": {"tasks": tasks}})
+            return name
+        each = set(self.each_names.values())
+        parts: list[list[dict[str, Any]]] = [[]]
+        for task in tasks:  # a foreach task and the task fanning it out stay in one part
+            if len(parts[-1]) >= _PART_SIZE and task["name"] not in each:
+                parts.append([])
+            parts[-1].append(task)
+        outer = []
+        for index, part in enumerate(parts, start=1):
+            names = {t["name"] for t in part}
+            for task in part:  # dependencies on earlier parts are met by the parts' own order
+                inside = [d for d in task.pop("depends", "").split(" && ") if d in names]
+                if inside:
+                    task["depends"] = " && ".join(inside)
+            part_name = self.template_name(f"{name}-part-{index}")
+            self.templates.append({"name": part_name, **inputs, "dag": {"tasks": part}})
+            call: dict[str, Any] = {"name": f"part-{index}", "template": part_name}
+            if index > 1:
+                call["depends"] = f"part-{index - 1}"
+            if task_id != "0":
+                call["arguments"] = {"parameters": [{"name": "task-id", "value": "{{inputs.parameters.task-id}}"}]}
+            outer.append(call)
+        return self._emit_dag(name, outer, task_id)
+
+
+def _arguments(ir: FlowIR, require_values: bool, flow_file: str) -> list[dict[str, str]]:
+    parameters = []
+    for p in ir.parameters:
+        value = default_text(p)
+        if value is None and require_values:
+            raise FlowshipError(
+                f"{flow_file}:{p.line}: parameter '{p.name}' has no default, so a CronWorkflow cannot start the "
+                "flow — give it a default"
+            )
+        parameters.append({"name": p.name, **({"value": value} if value is not None else {})})
+    return parameters
+
+
+def _metadata(ir: FlowIR, name: str, options: DeployOptions) -> dict[str, Any]:
+    metadata: dict[str, Any] = {"name": name}
+    if options.namespace:
+        metadata["namespace"] = options.namespace
+    metadata["labels"] = {"app.kubernetes.io/managed-by": "flowship", "flowship.io/flow": k8s_name(ir.name)}
+    metadata["annotations"] = {"flowship.io/flow-name": ir.name, "flowship.io/code-package": options.package_sha}
+    return metadata
+
+
+def _check_supported(ir: FlowIR, options: DeployOptions) -> None:
+    for step in ir.steps:
+        k = step.decorators.kubernetes
+        if k and k.namespace and k.namespace != options.namespace:
+            raise FlowshipError(
+                f"{ir.file}:{step.line}: @kubernetes(namespace='{k.namespace}') on step '{step.name}' cannot be "
+                f"honoured: Argo runs every pod of a workflow in one namespace — deploy with --namespace {k.namespace}"
+            )
+
+
+def compile_to_argo(ir: FlowIR, options: DeployOptions) -> list[dict[str, Any]]:
+    """The WorkflowTemplate, then the CronWorkflow when the flow has @schedule."""
+    _check_supported(ir, options)
+    template_name, cron_name = argo_names(ir, options)
+    builder = _Builder(ir, options)
+    main = builder.dag(builder.template_name("main"), [s for s in ir.steps if s.foreach_depth == 0], "0")
+    if len(builder.templates) > MAX_TEMPLATES:
+        raise FlowshipError(
+            f"{ir.file}: the flow needs {len(builder.templates)} Argo templates, over Argo's limit of {MAX_TEMPLATES}; "
+            "give more steps the same decorators so they can share a template"
+        )
+    spec: dict[str, Any] = {"entrypoint": main}
+    if options.service_account:
+        spec["serviceAccountName"] = options.service_account
+    if ir.parameters:
+        spec["arguments"] = {"parameters": _arguments(ir, False, ir.file)}
+    spec["templates"] = [builder.templates[-1]] + builder.templates[:-1]  # main first, for a human reader
+    documents = [{"apiVersion": API_VERSION, "kind": "WorkflowTemplate",
+                  "metadata": _metadata(ir, template_name, options), "spec": spec}]
+    if ir.schedule:
+        cron_spec: dict[str, Any] = {"schedules": [ir.schedule.cron]}
+        if ir.schedule.timezone:
+            cron_spec["timezone"] = ir.schedule.timezone
+        cron_spec["concurrencyPolicy"] = "Forbid"
+        cron_spec["workflowSpec"] = {"workflowTemplateRef": {"name": template_name}}
+        if ir.parameters:
+            cron_spec["workflowSpec"]["arguments"] = {"parameters": _arguments(ir, True, ir.file)}
+        documents.append({"apiVersion": API_VERSION, "kind": "CronWorkflow",
+                          "metadata": _metadata(ir, cron_name, options), "spec": cron_spec})
+    return documents

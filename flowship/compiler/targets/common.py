@@ -1,0 +1,75 @@
+"""What every target shares: deployment options, the step command, quantities, defaults as text."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from flowship.compiler.ir import FlowIR, ParameterIR, Resources
+from flowship.errors import FlowshipError
+
+__all__ = ["DeployOptions", "step_argv", "cpu_quantity", "resource_quantities", "default_text", "SPLITS_FILE"]
+
+SPLITS_FILE = "/tmp/flowship-splits.json"
+
+
+@dataclass(frozen=True)
+class DeployOptions:
+    """Everything a target needs besides the IR; the CLI resolves defaults before compiling."""
+
+    datastore: str
+    package_sha: str
+    flow_path: str  # the flow file, relative to the code package root
+    image: str
+    namespace: str | None = None  # Kubernetes namespace
+    service_account: str | None = None
+    name: str | None = None  # deployment name; default: the flow's name
+
+
+def step_argv(
+    ir: FlowIR, options: DeployOptions, *, step: str, run_id: str, task_id: str, retry_count: str,
+    split_file: str | None = None, params: list[tuple[str, str]] | None = None,
+) -> list[str]:
+    """The step command of a deployed task, as argv; values are the target's own expressions."""
+    argv = ["flow", "step", options.flow_path, step, "--run-id", run_id, "--task-id", task_id,
+            "--retry-count", retry_count, "--datastore", options.datastore,
+            "--package", options.package_sha, "--flow-name", ir.name]
+    if split_file:
+        argv += ["--split-indices-file", split_file]
+    for name, value in params or []:
+        argv.append(f"--param={name}={value}")  # one token: a value starting with '-' stays a value
+    return argv
+
+
+def cpu_quantity(millicores: int) -> str:
+    return str(millicores // 1000) if millicores % 1000 == 0 else f"{millicores}m"
+
+
+def resource_quantities(resources: Resources | None) -> tuple[dict[str, str], dict[str, str]]:
+    """Kubernetes (requests, limits): memory and GPUs limited to what is requested."""
+    if resources is None:
+        return {}, {}
+    requests = {"cpu": cpu_quantity(resources.cpu_millicores), "memory": f"{resources.memory_mib}Mi"}
+    limits = {"memory": f"{resources.memory_mib}Mi"}
+    if resources.disk_mib:
+        requests["ephemeral-storage"] = limits["ephemeral-storage"] = f"{resources.disk_mib}Mi"
+    if resources.gpu:
+        requests["nvidia.com/gpu"] = limits["nvidia.com/gpu"] = str(resources.gpu)
+    return requests, limits
+
+
+def default_text(parameter: ParameterIR) -> str | None:
+    """A parameter's default as the text a user would type for it (None: no default)."""
+    value: Any = parameter.default
+    if value is None:
+        return None
+    if parameter.type == "file":
+        raise FlowshipError(
+            f"{parameter.name}: IncludeFile parameters cannot be deployed yet; pass the content as a str Parameter"
+        )
+    if parameter.type == "json":
+        return json.dumps(value, sort_keys=True)
+    if parameter.type == "bool":
+        return "true" if value else "false"
+    return str(value)
