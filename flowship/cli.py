@@ -27,12 +27,59 @@ def _check(args: argparse.Namespace) -> int:
         print(f"{args.flow_file}: {_count(len(result.errors), 'error')}", file=sys.stderr)
         return 1
     ir = result.ir
+    if args.target:
+        from flowship.deploy import compile_flow
+
+        compiled = compile_flow(args.flow_file, ir, args.target, datastore=args.datastore, image=None)
+        for warning in compiled.warnings:
+            print(f"{args.flow_file}: warning: {args.target}: {warning}")
+        for error in compiled.errors:
+            print(f"{args.flow_file}: {args.target}: {error}")
+        if compiled.errors:
+            print(f"{args.flow_file}: {_count(len(compiled.errors), 'error')} in the {args.target} output", file=sys.stderr)
+            return 1
     print(f"{args.flow_file}: {ir.name} is valid ({_count(len(ir.steps), 'step')}, {_count(len(ir.parameters), 'parameter')})")
     return 0
 
 
 def _count(number: int, noun: str) -> str:
     return f"{number} {noun}{'s' * (number != 1)}"
+
+
+def _compile(args: argparse.Namespace) -> int:
+    from flowship.deploy import compile_flow
+    from flowship.flowfile import load_flow
+
+    ir = load_flow(args.flow_file)
+    compiled = compile_flow(args.flow_file, ir, args.target, datastore=args.datastore, image=args.image,
+                            namespace=args.namespace, service_account=args.service_account, name=args.name)
+    for warning in compiled.warnings:
+        print(f"warning: {warning}", file=sys.stderr)
+    if compiled.errors:
+        for error in compiled.errors:
+            print(f"error: {error}", file=sys.stderr)
+        return 1
+    if args.output in (None, "-"):
+        sys.stdout.write(compiled.text)
+        return 0
+    path = args.output
+    if os.path.isdir(path) or path.endswith(os.sep):
+        os.makedirs(path, exist_ok=True)
+        path = os.path.join(path, compiled.name + (".yaml" if args.target == "argo" else ".py"))
+    with open(path, "w", encoding="utf-8") as handle:
+        handle.write(compiled.text)
+    print(f"wrote {path} ({args.target}, code package {compiled.package.sha[:12]})", file=sys.stderr)
+    return 0
+
+
+def _target_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--target", required=True, choices=["argo", "airflow"], help="the scheduler to compile for")
+    parser.add_argument("--image", help="container image with flowship and the flow's dependencies "
+                                        "(default: @kubernetes(image=), else $FLOWSHIP_IMAGE, else flowship:0.1.0)")
+    parser.add_argument("--namespace", help="Kubernetes namespace of the deployed objects and pods")
+    parser.add_argument("--service-account", help="Kubernetes service account of the pods")
+    parser.add_argument("--name", help="deployment name (default: the flow's name)")
+    _datastore_option(parser)
 
 
 def _show(args: argparse.Namespace) -> int:
@@ -181,7 +228,15 @@ def _parser() -> argparse.ArgumentParser:
 
     check = commands.add_parser("check", help="check a flow file and list every problem")
     check.add_argument("flow_file", help="path of the flow's .py file")
+    check.add_argument("--target", choices=["argo", "airflow"], help="also compile for this target and check the output")
+    _datastore_option(check)
     check.set_defaults(handler=_check)
+
+    compile_ = commands.add_parser("compile", help="compile a flow for Argo Workflows or Airflow")
+    compile_.add_argument("flow_file", help="path of the flow's .py file")
+    compile_.add_argument("-o", "--output", help="file or folder to write (default: standard output)")
+    _target_options(compile_)
+    compile_.set_defaults(handler=_compile)
 
     show = commands.add_parser("show", help="show a flow's graph")
     show.add_argument("flow_file", help="path of the flow's .py file")

@@ -12,7 +12,7 @@ from typing import Any, Mapping
 from flowship.compiler.ir import ParameterIR
 from flowship.errors import ParameterError
 
-__all__ = ["convert_parameters"]
+__all__ = ["convert_parameters", "drop_unset"]
 
 _TRUE = {"true", "1", "yes", "y", "on"}
 _FALSE = {"false", "0", "no", "n", "off"}
@@ -71,3 +71,9 @@ def convert_parameters(parameters: tuple[ParameterIR, ...], given: Mapping[str, 
         else:
             values[parameter.attr] = parameter.default
     return values
+
+
+def drop_unset(parameters: tuple[ParameterIR, ...], given: Mapping[str, str]) -> dict[str, str]:
+    """Deployed runs pass every parameter; an empty value for an optional one without default means unset."""
+    optional = {p.name for p in parameters if not p.required and p.default is None}
+    return {name: value for name, value in given.items() if not (value == "" and name in optional)}

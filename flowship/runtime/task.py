@@ -25,7 +25,7 @@ from flowship.errors import FlowshipError
 from flowship.flowspec import FlowSpec
 from flowship.runtime.datastore import ArtifactRef, AttemptRecord, FlowDatastore
 from flowship.runtime.logcapture import capture_output
-from flowship.runtime.param_values import convert_parameters
+from flowship.runtime.param_values import convert_parameters, drop_unset
 from flowship.runtime.taskids import input_tasks
 
 __all__ = ["TaskSpec", "run_task", "TimeoutException"]
@@ -116,6 +116,7 @@ def _load_ir(spec: TaskSpec, flow_name: str, params: dict[str, str]) -> tuple[Fl
         from flowship.runtime.runs import new_run_record
 
         ir = load_flow(spec.flow_file)
+        params = drop_unset(ir.parameters, params)
         convert_parameters(ir.parameters, params)
         run = new_run_record(ir, spec.run_id, params)
         spec.datastore.write_run(run)

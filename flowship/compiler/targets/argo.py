@@ -22,11 +22,11 @@ from typing import Any
 from flowship.compiler.ir import FlowIR, StepIR
 from flowship.compiler.naming import k8s_name, stable_hash
 from flowship.compiler.targets.common import (
-    SPLITS_FILE, DeployOptions, default_text, resource_quantities, step_argv,
+    SPLITS_FILE, TIMEOUT_GRACE_SECONDS, DeployOptions, default_text, resource_quantities, step_argv,
 )
 from flowship.errors import FlowshipError
 
-__all__ = ["compile_to_argo", "argo_names", "MAX_DAG_TASKS", "MAX_TEMPLATES"]
+__all__ = ["compile_to_argo", "render_yaml", "argo_names", "MAX_DAG_TASKS", "MAX_TEMPLATES"]
 
 API_VERSION = "argoproj.io/v1alpha1"
 MAX_DAG_TASKS = 200
@@ -126,7 +126,7 @@ class _Builder:
             if d.retry.minutes_between_retries:
                 template["retryStrategy"]["backoff"] = {"duration": f"{int(d.retry.minutes_between_retries * 60)}s"}
         if d.timeout_seconds:
-            template["activeDeadlineSeconds"] = d.timeout_seconds
+            template["activeDeadlineSeconds"] = d.timeout_seconds + TIMEOUT_GRACE_SECONDS
         template["container"] = container
         return template
 
@@ -255,3 +255,10 @@ def compile_to_argo(ir: FlowIR, options: DeployOptions) -> list[dict[str, Any]]:
         documents.append({"apiVersion": API_VERSION, "kind": "CronWorkflow",
                           "metadata": _metadata(ir, cron_name, options), "spec": cron_spec})
     return documents
+
+
+def render_yaml(documents: list[dict[str, Any]]) -> str:
+    """YAML in the order the documents were built (kind and name first), for a human reviewer."""
+    import yaml
+
+    return yaml.safe_dump_all(documents, sort_keys=False, default_flow_style=False, width=1000, allow_unicode=True)

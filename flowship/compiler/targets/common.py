@@ -9,9 +9,13 @@ from typing import Any
 from flowship.compiler.ir import FlowIR, ParameterIR, Resources
 from flowship.errors import FlowshipError
 
-__all__ = ["DeployOptions", "step_argv", "cpu_quantity", "resource_quantities", "default_text", "SPLITS_FILE"]
+__all__ = ["DeployOptions", "step_argv", "cpu_quantity", "resource_quantities", "default_text", "SPLITS_FILE",
+           "TIMEOUT_GRACE_SECONDS"]
 
 SPLITS_FILE = "/tmp/flowship-splits.json"
+# @timeout is enforced inside the task (so @catch can catch it); the scheduler's own
+# limit is this much later, for a task that does not stop by itself.
+TIMEOUT_GRACE_SECONDS = 60
 
 
 @dataclass(frozen=True)
@@ -61,13 +65,14 @@ def resource_quantities(resources: Resources | None) -> tuple[dict[str, str], di
 
 def default_text(parameter: ParameterIR) -> str | None:
     """A parameter's default as the text a user would type for it (None: no default)."""
-    value: Any = parameter.default
-    if value is None:
-        return None
     if parameter.type == "file":
         raise FlowshipError(
-            f"{parameter.name}: IncludeFile parameters cannot be deployed yet; pass the content as a str Parameter"
+            f"line {parameter.line}: IncludeFile '{parameter.name}' cannot be deployed yet (the file is on this machine, "
+            "not in the pods) — pass its content as a str Parameter"
         )
+    value: Any = parameter.default
+    if value is None:
+        return None if parameter.required else ""  # empty: "not given", see param_values.drop_unset
     if parameter.type == "json":
         return json.dumps(value, sort_keys=True)
     if parameter.type == "bool":

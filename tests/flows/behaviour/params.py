@@ -1,5 +1,5 @@
 """Behaviour fixture: typed parameters, stored verbatim."""
-from flowship import FlowSpec, IncludeFile, JSONType, Parameter, current, step
+from flowship import FlowSpec, JSONType, Parameter, current, step
 
 
 class ParamsFlow(FlowSpec):
@@ -8,11 +8,11 @@ class ParamsFlow(FlowSpec):
     ratio = Parameter("ratio", default=0.5)
     flag = Parameter("flag", default=False)
     config = Parameter("config", type=JSONType, default='{"k": [1, 2]}')
-    notes = IncludeFile("notes", help="a text file stored with the run")
+    label = Parameter("label", help="optional, no default")
 
     @step
     def start(self):
-        self.seen = (self.text, self.count, self.ratio, self.flag, self.config)
+        self.seen = (self.text, self.count, self.ratio, self.flag, self.config, self.label)
         self.where = (current.flow_name, current.step_name, current.task_id, current.retry_count, current.namespace)
         self.next(self.end)
 

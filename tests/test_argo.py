@@ -1,0 +1,238 @@
+"""Argo target: CRD schema (strict), lint rules, execution by the faithful runner, limits, names, golden files."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from argo.runner import ArgoRunError, ArgoRunner
+from argo.schema import schema_errors
+from conftest import EXAMPLES, FLOWS, REPO, check, shared_dir
+from flowship.compiler.targets.argo import MAX_DAG_TASKS, compile_to_argo, render_yaml
+from flowship.compiler.targets.argo_lint import lint_argo
+from flowship.compiler.targets.common import DeployOptions
+from flowship.errors import FlowshipError
+from flowship.flowfile import load_flow
+from flowship.providers.storage import LocalStorage
+from flowship.runtime.client import Flow, namespace
+from flowship.runtime.datastore import FlowDatastore
+from flowship.runtime.package import build_package, upload_package
+from test_runtime import expected_artifacts
+
+sys.path.insert(0, str(REPO / "bench"))
+from generate import large_flow_source  # noqa: E402
+
+UNDEPLOYABLE = {"include.py"}  # IncludeFile: see TestInvalid
+ALL_FLOWS = [p for p in sorted(EXAMPLES.glob("*.py")) + sorted(FLOWS.glob("*.py")) + sorted((FLOWS / "behaviour").glob("*.py"))
+             if p.name not in UNDEPLOYABLE]
+GOLDEN = EXAMPLES / "argo"
+OPTIONS = DeployOptions(datastore="s3://flowship-examples/store", package_sha="0" * 64, flow_path="flow.py", image="flowship:0.1.0")
+
+
+def manifests(path: Path, options: DeployOptions = OPTIONS) -> list[dict]:
+    return compile_to_argo(load_flow(str(path)), options)
+
+
+@pytest.fixture(autouse=True)
+def all_namespaces():
+    namespace(None)
+
+
+class TestValid:
+    @pytest.mark.parametrize("path", ALL_FLOWS, ids=lambda p: f"{p.parent.name}/{p.stem}")
+    def test_schema_and_lint(self, path):
+        crds = shared_dir("argo", "crds")
+        documents = manifests(path)
+        for document in documents:
+            assert schema_errors(crds, document) == []
+        assert lint_argo(documents, len(render_yaml(documents))) == ([], [])
+
+    def test_output_is_deterministic(self):
+        assert render_yaml(manifests(FLOWS / "nested_foreach.py")) == render_yaml(manifests(FLOWS / "nested_foreach.py"))
+
+    @pytest.mark.parametrize("steps", [200, 1000])
+    def test_large_flows_fit_argo_limits(self, steps, tmp_path):
+        flow = tmp_path / "large.py"
+        flow.write_text(large_flow_source(steps))
+        documents = manifests(flow)
+        text = render_yaml(documents)
+        templates = documents[0]["spec"]["templates"]
+        assert len(templates) <= 200
+        assert all(len(t["dag"]["tasks"]) <= MAX_DAG_TASKS for t in templates if "dag" in t)
+        assert len(text.encode()) < 256 * 1024
+        assert lint_argo(documents, len(text)) == ([], [])
+        crds = shared_dir("argo", "crds")
+        assert schema_errors(crds, documents[0]) == []
+
+    def test_schedule_gives_a_cron_workflow(self):
+        result = check("""
+@schedule(cron="30 2 * * 1-5", timezone="Europe/Paris")
+class NightlyTrainingFlowWithAVeryLongNameIndeedForKubernetes(FlowSpec):
+    alpha = Parameter("alpha", default=0.5)
+    @step
+    def start(self):
+        self.next(self.end)
+    @step
+    def end(self):
+        pass
+""")
+        template, cron = compile_to_argo(result.ir, OPTIONS)
+        assert cron["kind"] == "CronWorkflow" and len(cron["metadata"]["name"]) <= 52
+        assert len(template["metadata"]["name"]) <= 63
+        assert cron["spec"] == {
+            "schedules": ["30 2 * * 1-5"], "timezone": "Europe/Paris", "concurrencyPolicy": "Forbid",
+            "workflowSpec": {"workflowTemplateRef": {"name": template["metadata"]["name"]},
+                             "arguments": {"parameters": [{"name": "alpha", "value": "0.5"}]}}}
+        assert lint_argo([template, cron]) == ([], [])
+        for document in (template, cron):
+            assert schema_errors(shared_dir("argo", "crds"), document) == []
+
+    def test_colliding_step_names_stay_distinct(self):
+        result = check("""
+class F(FlowSpec):
+    @step
+    def start(self):
+        self.next(self.train_model, self.trainModel)
+    @retry
+    @step
+    def train_model(self):
+        self.next(self.join)
+    @retry
+    @step
+    def trainModel(self):
+        self.next(self.join)
+    @step
+    def join(self, inputs):
+        self.next(self.end)
+    @step
+    def end(self):
+        pass
+""")
+        documents = compile_to_argo(result.ir, OPTIONS)
+        names = [t["name"] for t in documents[0]["spec"]["templates"][0]["dag"]["tasks"]]
+        assert len(set(names)) == len(names) == 5
+        assert lint_argo(documents) == ([], [])
+
+    def test_decorators_map_to_the_template(self):
+        template = {t["name"]: t for t in manifests(EXAMPLES / "branch.py")[0]["spec"]["templates"]}
+        assert template["fit-mean"]["container"]["resources"] == {
+            "requests": {"cpu": "1", "memory": "512Mi"}, "limits": {"memory": "512Mi"}}
+        assert template["fit-line"]["retryStrategy"] == {"limit": 2, "retryPolicy": "Always", "backoff": {"duration": "120s"}}
+        assert "{{retries}}" in template["fit-line"]["container"]["args"]
+
+
+class TestInvalid:
+    def test_kubernetes_namespace_argo_cannot_honour(self):
+        result = check("""
+class F(FlowSpec):
+    @kubernetes(namespace="other")
+    @step
+    def start(self):
+        self.next(self.end)
+    @step
+    def end(self):
+        pass
+""")
+        with pytest.raises(FlowshipError) as info:
+            compile_to_argo(result.ir, OPTIONS)
+        assert str(info.value) == ("flow.py:8: @kubernetes(namespace='other') on step 'start' cannot be honoured: Argo runs "
+                                   "every pod of a workflow in one namespace — deploy with --namespace other")
+
+    def test_cron_needs_values_for_every_parameter(self):
+        result = check("""
+@schedule(daily=True)
+class F(FlowSpec):
+    who = Parameter("who", required=True)
+    @step
+    def start(self):
+        self.next(self.end)
+    @step
+    def end(self):
+        pass
+""")
+        with pytest.raises(FlowshipError) as info:
+            compile_to_argo(result.ir, OPTIONS)
+        assert "parameter 'who' has no default, so a CronWorkflow cannot start the flow" in str(info.value)
+
+    def test_include_file_cannot_be_deployed(self):
+        with pytest.raises(FlowshipError, match="IncludeFile 'notes' cannot be deployed yet"):
+            manifests(FLOWS / "behaviour" / "include.py")
+
+    def test_lint_catches_broken_manifests(self):
+        documents = manifests(FLOWS / "foreach.py")
+        main = documents[0]["spec"]["templates"][0]
+        main["dag"]["tasks"][2]["depends"] = "start-each && missing"
+        main["dag"]["tasks"][1]["withParam"] = "{{tasks.nowhere.outputs.parameters.splits}}"
+        documents[0]["spec"]["templates"][1]["container"]["args"].append("{{inputs.parameters.typo}}")
+        errors, _ = lint_argo(documents)
+        assert any("dependency 'missing' not defined" in e for e in errors)
+        assert any("withParam must read the output of a task it depends on" in e for e in errors)
+        assert any("failed to resolve {{inputs.parameters.typo}}" in e for e in errors)
+
+
+def deploy_and_run(path: Path, store: Path, name: str, arguments: dict[str, str] | None = None) -> ArgoRunner:
+    ir = load_flow(str(path))
+    package = build_package(str(path))
+    upload_package(FlowDatastore(LocalStorage(str(store)), ir.name), package)
+    options = DeployOptions(datastore=str(store), package_sha=package.sha, flow_path=package.flow_path, image="unused")
+    (template, *_) = compile_to_argo(ir, options)
+    runner = ArgoRunner(template, name, arguments or {}, env={"FLOWSHIP_CACHE": str(store / "cache")})
+    runner.run()
+    return runner
+
+
+class TestExecution:
+    @pytest.mark.parametrize("path", sorted(FLOWS.glob("*.py")), ids=lambda p: p.stem)
+    def test_every_shape_gives_the_local_artifacts(self, path, tmp_path):
+        deploy_and_run(path, tmp_path, "wf-1")
+        run = Flow(load_flow(str(path)).name, datastore=str(tmp_path))["argo-wf-1"]
+        assert run.successful
+        assert {k: getattr(run.data, k) for k in expected_artifacts(path)} == expected_artifacts(path)
+
+    def test_retry_timeout_catch_under_argo(self, tmp_path):
+        runner = deploy_and_run(FLOWS / "behaviour" / "decorated.py", tmp_path, "wf-2")
+        run = Flow("DecoratedFlow", datastore=str(tmp_path))["argo-wf-2"]
+        assert run.data.summary["start_attempt"] == 1
+        assert [p.attempts for p in runner.pods if p.args[3] == "start"] == [1, 2]
+
+    @pytest.mark.parametrize("text", ["it's \"quoted\"", "$(touch pwned) `id`", "{{ workflow.name }} {{inputs.parameters.step}}",
+                                      "two\nlines", "--starts-with-dashes", "naïve 🚀"])
+    def test_parameter_text_arrives_verbatim(self, text, tmp_path):
+        deploy_and_run(FLOWS / "behaviour" / "params.py", tmp_path, "wf-3", {"text": text})
+        assert Flow("ParamsFlow", datastore=str(tmp_path))["argo-wf-3"]["start"].task.data.seen[0] == text
+
+    def test_failing_step_fails_the_workflow(self, tmp_path):
+        with pytest.raises(ArgoRunError, match="template start failed after 1 attempts"):
+            deploy_and_run(FLOWS / "behaviour" / "broken.py", tmp_path, "wf-4")
+
+    def test_runner_refuses_unresolved_variables(self):
+        with pytest.raises(ArgoRunError, match="unresolved variable"):
+            ArgoRunner.substitute("{{inputs.parameters.nope}}", {})
+
+
+class TestGolden:
+    """Each example beside its expected YAML; FLOWSHIP_REGENERATE=1 rewrites them instead of comparing."""
+
+    @pytest.mark.parametrize("path", sorted(EXAMPLES.glob("*.py")), ids=lambda p: p.stem)
+    def test_example_matches_its_golden_yaml(self, path):
+        text = render_yaml(manifests(path))
+        golden = GOLDEN / f"{path.stem}.yaml"
+        if os.environ.get("FLOWSHIP_REGENERATE") == "1":
+            golden.parent.mkdir(exist_ok=True)
+            golden.write_text(text)
+        assert golden.read_text() == text, f"{golden} is stale: FLOWSHIP_REGENERATE=1 pytest tests/test_argo.py -k golden"
+        assert list(yaml.safe_load_all(text))
+
+
+def test_compile_command_writes_yaml(tmp_path):
+    result = subprocess.run([sys.executable, "-m", "flowship", "compile", "examples/foreach.py", "--target", "argo",
+                             "--datastore", "s3://bucket/store", "-o", str(tmp_path) + "/"],
+                            cwd=REPO, capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    written = tmp_path / "foreach-flow.yaml"
+    assert [d["kind"] for d in yaml.safe_load_all(written.read_text())] == ["WorkflowTemplate"]
