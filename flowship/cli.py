@@ -72,6 +72,64 @@ def _compile(args: argparse.Namespace) -> int:
     return 0
 
 
+def _deploy(args: argparse.Namespace) -> int:
+    import yaml
+
+    from flowship.deploy import compile_flow
+    from flowship.flowfile import load_flow
+
+    ir = load_flow(args.flow_file)
+    compiled = compile_flow(args.flow_file, ir, args.target, datastore=args.datastore, image=args.image,
+                            namespace=args.namespace, service_account=args.service_account, name=args.name)
+    if compiled.errors:
+        for error in compiled.errors:
+            print(f"error: {error}", file=sys.stderr)
+        return 1
+    if args.target != "argo":
+        raise FlowshipError("flow deploy --target airflow is not built yet")
+    documents = list(yaml.safe_load_all(compiled.text))
+    datastore = compiled.options.datastore
+    print(f"code package {compiled.package.sha[:12]} ({len(compiled.package.files)} files) -> {datastore}")
+    for document in documents:
+        print(f"{document['kind']} {args.namespace or '(kubeconfig namespace)'}/{document['metadata']['name']}")
+    if args.dry_run:
+        print("dry run: nothing uploaded or applied")
+        return 0
+    from flowship.providers.kubernetes import ArgoCluster
+    from flowship.providers.storage import open_storage
+    from flowship.runtime.datastore import FlowDatastore
+    from flowship.runtime.package import upload_package
+
+    cluster = ArgoCluster(args.namespace, args.kube_context)
+    upload_package(FlowDatastore(open_storage(datastore), ir.name), compiled.package)
+    for document in documents:
+        outcome = cluster.apply(document)
+        print(f"{outcome} {document['kind']} {cluster.namespace}/{document['metadata']['name']}")
+    return 0
+
+
+def _trigger(args: argparse.Namespace, extra: list[str]) -> int:
+    from flowship.compiler.naming import k8s_name
+    from flowship.providers.kubernetes import ArgoCluster
+
+    if args.target != "argo":
+        raise FlowshipError("flow trigger --target airflow is not built yet")
+    cluster = ArgoCluster(args.namespace, args.kube_context)
+    name = args.name or k8s_name(args.flow_name)
+    template = cluster.get("WorkflowTemplate", name)
+    if template is None:
+        raise FlowshipError(f"no WorkflowTemplate {cluster.namespace}/{name}; deploy the flow first")
+    declared = [p["name"] for p in template["spec"].get("arguments", {}).get("parameters", [])]
+    parser = argparse.ArgumentParser(prog=f"flow trigger {args.flow_name} --target argo")
+    for parameter in declared:
+        parser.add_argument(f"--{parameter}", dest=f"param:{parameter}")
+    options = parser.parse_args(extra)
+    given = {k.split(":", 1)[1]: v for k, v in vars(options).items() if v is not None}
+    workflow = cluster.submit(name, given)
+    print(f"submitted Workflow {cluster.namespace}/{workflow} (run id argo-{workflow})")
+    return 0
+
+
 def _target_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--target", required=True, choices=["argo", "airflow"], help="the scheduler to compile for")
     parser.add_argument("--image", help="container image with flowship and the flow's dependencies "
@@ -237,6 +295,21 @@ def _parser() -> argparse.ArgumentParser:
     compile_.add_argument("-o", "--output", help="file or folder to write (default: standard output)")
     _target_options(compile_)
     compile_.set_defaults(handler=_compile)
+
+    deploy = commands.add_parser("deploy", help="upload the code package and create or update the deployment")
+    deploy.add_argument("flow_file", help="path of the flow's .py file")
+    deploy.add_argument("--dry-run", action="store_true", help="print what would be created or replaced, do nothing")
+    deploy.add_argument("--kube-context", help="kubeconfig context (default: the current one)")
+    _target_options(deploy)
+    deploy.set_defaults(handler=_deploy)
+
+    trigger = commands.add_parser("trigger", add_help=False, help="start a run of a deployed flow: --<param> VALUE ...")
+    trigger.add_argument("flow_name")
+    trigger.add_argument("--target", required=True, choices=["argo", "airflow"])
+    trigger.add_argument("--namespace")
+    trigger.add_argument("--name", help="deployment name, if not the flow's name")
+    trigger.add_argument("--kube-context")
+    trigger.set_defaults(handler=_trigger, takes_extra=True)
 
     show = commands.add_parser("show", help="show a flow's graph")
     show.add_argument("flow_file", help="path of the flow's .py file")

@@ -28,6 +28,7 @@ class Compiled:
     name: str
     text: str
     package: CodePackage
+    options: DeployOptions
     errors: tuple[str, ...] = ()
     warnings: tuple[str, ...] = ()
 
@@ -58,5 +59,5 @@ def compile_flow(flow_file: str, ir: FlowIR, target: str, **options) -> Compiled
         documents = compile_to_argo(ir, resolved)
         text = render_yaml(documents)
         errors, warnings = lint_argo(documents, len(text.encode()))
-        return Compiled(target, argo_names(ir, resolved)[0], text, package, tuple(errors), tuple(warnings))
+        return Compiled(target, argo_names(ir, resolved)[0], text, package, resolved, tuple(errors), tuple(warnings))
     raise FlowshipError("--target airflow is not built yet")

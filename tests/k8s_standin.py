@@ -1,0 +1,111 @@
+"""A loopback stand-in for the few Kubernetes API endpoints `flow deploy`/`flow trigger` use.
+
+It is not Kubernetes: it stores argoproj.io custom objects in memory and
+answers get, create (with generateName) and replace (with resourceVersion
+checks) the way the API server does, so the real `kubernetes` client can be
+exercised end to end. ``mode`` simulates a forbidden user or missing CRDs.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import secrets
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+_PATH = re.compile(r"^/apis/argoproj\.io/v1alpha1/namespaces/([^/]+)/([^/]+)(?:/([^/?]+))?")
+
+
+class StandIn:
+    def __init__(self) -> None:
+        self.objects: dict[tuple[str, str, str], dict] = {}
+        self.mode = "ok"
+        standin = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args) -> None:
+                pass
+
+            def reply(self, code: int, body: dict) -> None:
+                data = json.dumps(body).encode()
+                self.send_response(code)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            def status(self, code: int, reason: str, message: str) -> None:
+                self.reply(code, {"kind": "Status", "apiVersion": "v1", "status": "Failure", "reason": reason,
+                                  "message": message, "code": code})
+
+            def route(self):
+                if standin.mode == "forbidden":
+                    self.status(403, "Forbidden", "forbidden: user cannot access argoproj.io")
+                    return None
+                match = _PATH.match(self.path)
+                if standin.mode == "no-crds" or not match:
+                    self.status(404, "NotFound", "the server could not find the requested resource")
+                    return None
+                return match.groups()
+
+            def body(self) -> dict:
+                return json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+
+            def do_GET(self) -> None:
+                route = self.route()
+                if route:
+                    found = standin.objects.get(route)
+                    if found is None:
+                        self.status(404, "NotFound", f'{route[1]}.argoproj.io "{route[2]}" not found')
+                    else:
+                        self.reply(200, found)
+
+            def do_POST(self) -> None:
+                route = self.route()
+                if route:
+                    body = self.body()
+                    meta = body["metadata"]
+                    meta.setdefault("name", meta.get("generateName", "") + secrets.token_hex(3)[:5])
+                    key = (route[0], route[1], meta["name"])
+                    if key in standin.objects:
+                        self.status(409, "AlreadyExists", f'"{meta["name"]}" already exists')
+                        return
+                    meta["resourceVersion"] = "1"
+                    standin.objects[key] = body
+                    self.reply(201, body)
+
+            def do_PUT(self) -> None:
+                route = self.route()
+                if route:
+                    body = self.body()
+                    current = standin.objects.get(route)
+                    if current is None or body["metadata"].get("resourceVersion") != current["metadata"]["resourceVersion"]:
+                        self.status(409, "Conflict", "the object has been modified")
+                        return
+                    body["metadata"]["resourceVersion"] = str(int(current["metadata"]["resourceVersion"]) + 1)
+                    standin.objects[route] = body
+                    self.reply(200, body)
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.server.server_address[1]}"
+
+    def kubeconfig(self, folder: Path, namespace: str = "ml") -> Path:
+        path = folder / "kubeconfig"
+        path.write_text(json.dumps({
+            "apiVersion": "v1", "kind": "Config", "current-context": "standin",
+            "clusters": [{"name": "standin", "cluster": {"server": self.url}}],
+            "contexts": [{"name": "standin", "context": {"cluster": "standin", "user": "tester", "namespace": namespace}}],
+            "users": [{"name": "tester", "user": {"token": "not-a-secret"}}],
+        }))
+        return path
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()

@@ -1,0 +1,83 @@
+"""flow deploy / flow trigger for Argo, with the real kubernetes client against a loopback stand-in API.
+
+No Kubernetes cluster can run here: ``k8s_standin.StandIn`` answers the few
+custom-object endpoints used (get, create, replace), nothing more.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import pytest
+
+from conftest import EXAMPLES, REPO
+
+pytest.importorskip("kubernetes", reason="flow deploy --target argo needs the kubernetes client (pip install 'flowship[argo]')")
+from k8s_standin import StandIn  # noqa: E402
+
+
+@pytest.fixture
+def standin():
+    server = StandIn()
+    yield server
+    server.close()
+
+
+def flow(*args: str, kubeconfig, store) -> subprocess.CompletedProcess:
+    env = {**os.environ, "KUBECONFIG": str(kubeconfig), "FLOWSHIP_DATASTORE": str(store)}
+    return subprocess.run([sys.executable, "-m", "flowship", *args], cwd=REPO, env=env, capture_output=True, text=True, timeout=120)
+
+
+def test_deploy_creates_then_replaces_and_uploads_the_package(standin, tmp_path):
+    config, store = standin.kubeconfig(tmp_path), tmp_path / "store"
+    first = flow("deploy", str(EXAMPLES / "hello.py"), "--target", "argo", kubeconfig=config, store=store)
+    assert first.returncode == 0, first.stderr
+    assert "created WorkflowTemplate ml/hello-flow" in first.stdout
+    assert ("ml", "workflowtemplates", "hello-flow") in standin.objects
+    assert len(list((store / "HelloFlow" / "packages").glob("*.tar.gz"))) == 1
+    second = flow("deploy", str(EXAMPLES / "hello.py"), "--target", "argo", kubeconfig=config, store=store)
+    assert "replaced WorkflowTemplate ml/hello-flow" in second.stdout
+    assert standin.objects[("ml", "workflowtemplates", "hello-flow")]["metadata"]["resourceVersion"] == "2"
+
+
+def test_dry_run_changes_nothing(standin, tmp_path):
+    result = flow("deploy", str(EXAMPLES / "hello.py"), "--target", "argo", "--dry-run", kubeconfig=standin.kubeconfig(tmp_path), store=tmp_path / "s")
+    assert result.returncode == 0 and "dry run: nothing uploaded or applied" in result.stdout
+    assert standin.objects == {} and not (tmp_path / "s").exists()
+
+
+def test_trigger_submits_a_workflow_with_parameters(standin, tmp_path):
+    config = standin.kubeconfig(tmp_path)
+    assert flow("deploy", str(EXAMPLES / "hello.py"), "--target", "argo", kubeconfig=config, store=tmp_path / "s").returncode == 0
+    result = flow("trigger", "HelloFlow", "--target", "argo", "--who", "it's $(me)", kubeconfig=config, store=tmp_path / "s")
+    assert result.returncode == 0, result.stderr
+    (workflow,) = [o for k, o in standin.objects.items() if k[1] == "workflows"]
+    assert workflow["spec"] == {"workflowTemplateRef": {"name": "hello-flow"},
+                                "arguments": {"parameters": [{"name": "who", "value": "it's $(me)"}]}}
+    unknown = flow("trigger", "HelloFlow", "--target", "argo", "--nope", "1", kubeconfig=config, store=tmp_path / "s")
+    assert unknown.returncode == 2 and "unrecognized arguments: --nope 1" in unknown.stderr
+
+
+@pytest.mark.parametrize("mode, message", [
+    ("forbidden", "error: WorkflowTemplate ml/hello-flow: no permission in namespace ml (403 Forbidden)"),
+    ("no-crds", "error: WorkflowTemplate ml/hello-flow: Argo Workflows is not installed on this cluster (no argoproj.io CRDs)"),
+])
+def test_cluster_errors_are_clear(standin, tmp_path, mode, message):
+    standin.mode = mode
+    result = flow("deploy", str(EXAMPLES / "hello.py"), "--target", "argo", kubeconfig=standin.kubeconfig(tmp_path), store=tmp_path / "s")
+    assert result.returncode == 1 and result.stderr.strip().splitlines()[-1].startswith(message)
+
+
+def test_no_cluster_configured(tmp_path):
+    result = flow("deploy", str(EXAMPLES / "hello.py"), "--target", "argo", kubeconfig=tmp_path / "missing", store=tmp_path / "s")
+    assert result.returncode == 1
+    assert result.stderr.strip().splitlines()[-1] == "error: no Kubernetes cluster configured: set KUBECONFIG or ~/.kube/config (or run inside a pod)"
+
+
+def test_unreachable_cluster(standin, tmp_path):
+    config = standin.kubeconfig(tmp_path)
+    standin.close()
+    result = flow("deploy", str(EXAMPLES / "hello.py"), "--target", "argo", kubeconfig=config, store=tmp_path / "s")
+    assert result.returncode == 1 and "cannot reach the Kubernetes API" in result.stderr
