@@ -51,7 +51,7 @@ def _compile(args: argparse.Namespace) -> int:
     from flowship.flowfile import load_flow
 
     ir = load_flow(args.flow_file)
-    compiled = compile_flow(args.flow_file, ir, args.target, datastore=args.datastore, image=args.image,
+    compiled = compile_flow(args.flow_file, ir, args.target, args.operator, datastore=args.datastore, image=args.image,
                             namespace=args.namespace, service_account=args.service_account, name=args.name)
     for warning in compiled.warnings:
         print(f"warning: {warning}", file=sys.stderr)
@@ -137,6 +137,8 @@ def _target_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--namespace", help="Kubernetes namespace of the deployed objects and pods")
     parser.add_argument("--service-account", help="Kubernetes service account of the pods")
     parser.add_argument("--name", help="deployment name (default: the flow's name)")
+    parser.add_argument("--operator", choices=["kubernetes", "local"], default="kubernetes",
+                        help="airflow only: a pod per task (default), or a process on the worker")
     _datastore_option(parser)
 
 
@@ -221,6 +223,8 @@ def _step(args: argparse.Namespace) -> int:
 
     storage = open_storage(args.datastore)
     flow_file = args.flow_file
+    if not args.task_id:
+        raise FlowshipError("flow step needs --task-id (or FLOWSHIP_TASK_ID in the environment)")
     if args.package and not args.flow_name:
         raise FlowshipError("--package needs --flow-name, to find the package in the store")
     if args.package:
@@ -232,7 +236,7 @@ def _step(args: argparse.Namespace) -> int:
     if not flow_name:
         raise FlowshipError(f"{flow_file}: no flow class; run `flow check {flow_file}`")
     spec = TaskSpec(flow_file, args.step, args.run_id, args.task_id, args.retry_count,
-                    FlowDatastore(storage, flow_name), args.split_indices_file)
+                    FlowDatastore(storage, flow_name), args.splits_file)
     params = dict(p.split("=", 1) if "=" in p else (p, "") for p in args.param or [])
     return run_task(spec, flow_name, params)
 
@@ -327,12 +331,13 @@ def _parser() -> argparse.ArgumentParser:
     step.add_argument("flow_file")
     step.add_argument("step")
     step.add_argument("--run-id", required=True)
-    step.add_argument("--task-id", required=True)
+    step.add_argument("--task-id", default=os.environ.get("FLOWSHIP_TASK_ID"),
+                      help="the task's id (default: $FLOWSHIP_TASK_ID, for schedulers that pass it in the environment)")
     step.add_argument("--retry-count", type=int, default=0)
     step.add_argument("--param", action="append", metavar="NAME=VALUE",
                       help="a flow parameter's value, for a start task that creates its run; "
                            "write --param=NAME=VALUE so a VALUE starting with '-' stays a value")
-    step.add_argument("--split-indices-file", help="where a foreach task writes its split indices (JSON list)")
+    step.add_argument("--splits-file", help="where a foreach task writes the task ids it fans out to (a JSON list)")
     step.add_argument("--package", help="run FLOW_FILE from this code package (its SHA-256) in the store")
     step.add_argument("--flow-name", help="the flow's name, to find --package in the store")
     step.add_argument("--datastore", required=True)

@@ -47,7 +47,7 @@ def deploy_options(ir: FlowIR, package: CodePackage, *, datastore: str | None, i
     )
 
 
-def compile_flow(flow_file: str, ir: FlowIR, target: str, **options) -> Compiled:
+def compile_flow(flow_file: str, ir: FlowIR, target: str, operator: str = "kubernetes", **options) -> Compiled:
     if target not in TARGETS:
         raise FlowshipError(f"--target {target!r} is not one of {', '.join(TARGETS)}")
     package = build_package(flow_file)
@@ -60,4 +60,7 @@ def compile_flow(flow_file: str, ir: FlowIR, target: str, **options) -> Compiled
         text = render_yaml(documents)
         errors, warnings = lint_argo(documents, len(text.encode()))
         return Compiled(target, argo_names(ir, resolved)[0], text, package, resolved, tuple(errors), tuple(warnings))
-    raise FlowshipError("--target airflow is not built yet")
+    from flowship.compiler.targets.airflow import airflow_dag_id, compile_to_airflow
+
+    text = compile_to_airflow(ir, resolved, operator)
+    return Compiled(target, airflow_dag_id(ir, resolved), text, package, resolved)

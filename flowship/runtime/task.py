@@ -11,6 +11,7 @@ one level deeper; a join strips the last index to find its own id.
 from __future__ import annotations
 
 import importlib.util
+import json
 import os
 import signal
 import sys
@@ -26,7 +27,7 @@ from flowship.flowspec import FlowSpec
 from flowship.runtime.datastore import ArtifactRef, AttemptRecord, FlowDatastore
 from flowship.runtime.logcapture import capture_output
 from flowship.runtime.param_values import convert_parameters, drop_unset
-from flowship.runtime.taskids import input_tasks
+from flowship.runtime.taskids import child_task_id, input_tasks
 
 __all__ = ["TaskSpec", "run_task", "TimeoutException"]
 
@@ -43,7 +44,7 @@ class TaskSpec:
     task_id: str
     retry_count: int
     datastore: FlowDatastore
-    split_indices_file: str | None = None
+    splits_file: str | None = None
 
 
 @dataclass
@@ -254,9 +255,9 @@ def _execute(spec: TaskSpec, ir: FlowIR, run: dict[str, Any], meta: dict[str, An
     meta["artifacts"] = {name: ref.to_dict() for name, ref in sorted(context.refs.items())}
     meta["num_splits"] = splits
     meta["foreach_stack"] = [{"step": s, "index": i, "num_splits": n} for s, i, n, _ in context.foreach]
-    if splits is not None and spec.split_indices_file:
-        with open(spec.split_indices_file, "w", encoding="utf-8") as handle:
-            handle.write("[" + ", ".join(str(i) for i in range(splits)) + "]")
+    if splits is not None and spec.splits_file:
+        with open(spec.splits_file, "w", encoding="utf-8") as handle:
+            json.dump([child_task_id(spec.task_id, i) for i in range(splits)], handle)
 
 
 _PACKAGE = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))

@@ -148,10 +148,10 @@ class _Builder:
                                  + ([{"name": "task-id", "value": task_id}] if task_id != "0" else [])}
             tasks.append(task)
             if step.transition == "foreach":
-                tasks.append(self._each_task(step, task_id))
+                tasks.append(self._each_task(step))
         return self._emit_dag(name, tasks, task_id)
 
-    def _each_task(self, step: StepIR, task_id: str) -> dict[str, Any]:
+    def _each_task(self, step: StepIR) -> dict[str, Any]:
         prefix = step.split_stack + (step.name,)
         body = [s for s in self.ir.steps
                 if s.foreach_depth == step.foreach_depth + 1 and s.split_stack[: len(prefix)] == prefix]
@@ -161,7 +161,7 @@ class _Builder:
             "template": template,
             "depends": step.k8s_name,
             "withParam": f"{{{{tasks.{step.k8s_name}.outputs.parameters.splits}}}}",
-            "arguments": {"parameters": [{"name": "task-id", "value": f"{task_id}.{{{{item}}}}"}]},
+            "arguments": {"parameters": [{"name": "task-id", "value": "{{item}}"}]},
         }
 
     def _emit_dag(self, name: str, tasks: list[dict[str, Any]], task_id: str) -> str:

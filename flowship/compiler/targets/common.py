@@ -32,15 +32,20 @@ class DeployOptions:
 
 
 def step_argv(
-    ir: FlowIR, options: DeployOptions, *, step: str, run_id: str, task_id: str, retry_count: str,
+    ir: FlowIR, options: DeployOptions, *, step: str, run_id: str, task_id: str | None, retry_count: str,
     split_file: str | None = None, params: list[tuple[str, str]] | None = None,
 ) -> list[str]:
-    """The step command of a deployed task, as argv; values are the target's own expressions."""
-    argv = ["flow", "step", options.flow_path, step, "--run-id", run_id, "--task-id", task_id,
-            "--retry-count", retry_count, "--datastore", options.datastore,
-            "--package", options.package_sha, "--flow-name", ir.name]
+    """The step command of a deployed task, as argv; values are the target's own expressions.
+
+    ``task_id=None`` leaves the id to ``FLOWSHIP_TASK_ID`` in the task's environment.
+    """
+    argv = ["flow", "step", options.flow_path, step, "--run-id", run_id]
+    if task_id is not None:
+        argv += ["--task-id", task_id]
+    argv += ["--retry-count", retry_count, "--datastore", options.datastore,
+             "--package", options.package_sha, "--flow-name", ir.name]
     if split_file:
-        argv += ["--split-indices-file", split_file]
+        argv += ["--splits-file", split_file]
     for name, value in params or []:
         argv.append(f"--param={name}={value}")  # one token: a value starting with '-' stays a value
     return argv

@@ -1,0 +1,309 @@
+"""IR -> one Airflow 3 DAG file per flow, importing only Airflow and its official providers.
+
+Two task modes:
+
+- ``kubernetes``: a KubernetesPodOperator per step runs the step command in a pod;
+- ``local``: a PythonOperator per step runs the step command as a process on
+  the worker (for Airflows whose workers have flowship and reach the store).
+
+Foreach uses dynamic task mapping over the task ids a foreach task returns
+(its XCom). Airflow cannot map inside a mapped task group, so nested foreach
+is flattened: the steps of an inner foreach level are mapped over the
+concatenated child ids of every outer item (a small task flattens the
+lists), and each level waits for the whole previous level — less overlap
+between items, the same results.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Literal
+
+from flowship.compiler.ir import FlowIR, ParameterIR, StepIR
+from flowship.compiler.naming import stable_hash
+from flowship.compiler.targets.common import (
+    TIMEOUT_GRACE_SECONDS, DeployOptions, default_text, resource_quantities, step_argv,
+)
+
+__all__ = ["compile_to_airflow", "airflow_dag_id", "Operator"]
+
+Operator = Literal["kubernetes", "local"]
+XCOM_FILE = "/airflow/xcom/return.json"  # what KubernetesPodOperator reads back as the task's XCom
+RUN_ID_JINJA = "airflow-{{ run_id | replace(':', '-') | replace('+', '-') | replace('/', '-') }}"
+RETRY_JINJA = "{{ ti.try_number - 1 }}"
+_PARAM_TYPES = {"str": "string", "int": "integer", "float": "number", "bool": "boolean"}
+
+
+def airflow_dag_id(ir: FlowIR, options: DeployOptions) -> str:
+    return options.name or ir.name
+
+
+def _jinja_literal(text: str) -> str:
+    """Text placed in a templated field is rendered by Jinja: keep ours literal."""
+    return "{% raw %}" + text + "{% endraw %}" if any(t in text for t in ("{{", "{%", "{#")) else text
+
+
+def _param_jinja(parameter: ParameterIR) -> str:
+    value = f"params[{parameter.name!r}]"
+    shown = f"{value} | tojson" if parameter.type == "json" else value
+    return f"{{{{ '' if {value} is none else {shown} }}}}"
+
+
+@dataclass
+class _Level:
+    """Where a step's task ids come from: the top level ('0') or a foreach's children."""
+
+    ids: str | None  # Python expression of the XComArg list of task ids; None at the top level
+
+
+@dataclass
+class _Writer:
+    ir: FlowIR
+    options: DeployOptions
+    operator: Operator
+    lines: list[str] = field(default_factory=list)
+    task_names: dict[str, str] = field(default_factory=dict)
+    uses_flatten: bool = False
+    uses_k8s_models: bool = False
+
+    def name_of(self, step: str) -> str:
+        return step  # step names are Python identifiers, valid Airflow task ids
+
+    def children_var(self, step: StepIR) -> str:
+        return f"{step.name}__children"
+
+    # --- per-step task ---------------------------------------------------------------
+
+    def level_ids(self, step: StepIR) -> str | None:
+        foreaches = [s for s in step.split_stack if self.ir.step(s).transition == "foreach"]
+        return self.children_var(self.ir.step(foreaches[-1])) if foreaches else None
+
+    def common_kwargs(self, step: StepIR) -> list[str]:
+        d = step.decorators
+        kwargs = []
+        if d.retry:
+            kwargs.append(f"retries={d.retry.times}")
+            kwargs.append(f"retry_delay=timedelta(seconds={int(d.retry.minutes_between_retries * 60)})")
+        if d.timeout_seconds:
+            kwargs.append(f"execution_timeout=timedelta(seconds={d.timeout_seconds + TIMEOUT_GRACE_SECONDS})")
+        return kwargs
+
+    def kubernetes_kwargs(self, step: StepIR, mapped: bool) -> list[str]:
+        d = step.decorators
+        k = d.kubernetes
+        image = k.image if k and k.image else self.options.image
+        params = [(p.name, _param_jinja(p)) for p in self.ir.parameters] if step.name == "start" else []
+        argv = step_argv(self.ir, self.options, step=step.name, run_id=RUN_ID_JINJA, task_id=None if mapped else "0",
+                         retry_count=RETRY_JINJA, split_file=XCOM_FILE if step.transition == "foreach" else None,
+                         params=params)
+        constants = {RUN_ID_JINJA: "RUN_ID", RETRY_JINJA: "RETRY", self.options.datastore: "DATASTORE",
+                     self.options.package_sha: "PACKAGE"}
+        ours = [v for _, v in params]
+        arguments = ", ".join(constants.get(a) or repr(a if any(a.endswith(v) for v in ours) else _jinja_literal(a))
+                              for a in argv[1:])
+        kwargs = [f"task_id={step.name!r}", f"name={step.k8s_name!r}", f"image={_jinja_literal(image)!r}",
+                  f"cmds={argv[:1]!r}", f"arguments=[{arguments}]"]
+        if self.options.namespace:
+            kwargs.append(f"namespace={self.options.namespace!r}")
+        service_account = (k.service_account if k and k.service_account else None) or self.options.service_account
+        if service_account:
+            kwargs.append(f"service_account_name={service_account!r}")
+        if k and k.node_selector:
+            kwargs.append(f"node_selector={dict(k.node_selector)!r}")
+        if k and k.tolerations:
+            self.uses_k8s_models = True
+            kwargs.append("tolerations=[" + ", ".join(f"k8s.V1Toleration(**{dict(t)!r})" for t in k.tolerations) + "]")
+        requests, limits = resource_quantities(d.resources)
+        if requests:
+            self.uses_k8s_models = True
+            kwargs.append(f"container_resources=k8s.V1ResourceRequirements(requests={requests!r}, limits={limits!r})")
+        if d.secrets:
+            kwargs.append("secrets=[" + ", ".join(f"Secret('env', None, {s!r})" for s in d.secrets) + "]")
+        if not mapped:
+            env = {"FLOWSHIP_USER": "airflow", **{k_: _jinja_literal(v) for k_, v in d.environment.items()}}
+            kwargs.append(f"env_vars={env!r}")
+        kwargs.append(f"do_xcom_push={step.transition == 'foreach'}")
+        kwargs += ["get_logs=True", "on_finish_action='delete_pod'"]
+        return kwargs + self.common_kwargs(step)
+
+    def task(self, step: StepIR) -> None:
+        ids = self.level_ids(step)
+        var = step.name
+        if self.operator == "kubernetes":
+            kwargs = self.kubernetes_kwargs(step, mapped=ids is not None)
+            if ids is None:
+                self.emit_call(var, "KubernetesPodOperator(", kwargs, ")")
+            else:
+                env = {"FLOWSHIP_USER": "airflow", **step.decorators.environment}
+                self.emit_call(var, "KubernetesPodOperator.partial(", kwargs,
+                               f").expand(env_vars={ids}.map(_environment({env!r})))")
+        else:
+            kwargs = [f"task_id={step.name!r}", "python_callable=_run_step"] + self.common_kwargs(step)
+            if ids is None:
+                self.emit_call(var, "PythonOperator(", kwargs + [f"op_kwargs={{'step': {step.name!r}, 'task_id': '0'}}"], ")")
+            else:
+                self.emit_call(var, "PythonOperator.partial(", kwargs, f").expand(op_kwargs={ids}.map(_step_kwargs({step.name!r})))")
+        if step.transition == "foreach":
+            source = f"{var}.output"
+            if ids is not None:  # a mapped foreach: its instances' id lists, joined into one
+                self.uses_flatten = True
+                self.lines.append(f"    {self.children_var(step)} = _flatten.override(task_id={self.children_var(step)!r})({source})")
+            else:
+                self.lines.append(f"    {self.children_var(step)} = {source}")
+
+    def emit_call(self, var: str, opening: str, kwargs: list[str], closing: str) -> None:
+        self.lines.append(f"    {var} = {opening}")
+        self.lines += [f"        {k}," for k in kwargs]
+        self.lines.append(f"    {closing}")
+
+    def edges(self) -> None:
+        self.lines.append("")
+        for step in self.ir.steps:
+            for parent in step.parents:
+                self.lines.append(f"    {parent} >> {step.name}")
+
+
+def _params_block(ir: FlowIR) -> list[str]:
+    lines = ["    params={"]
+    for p in ir.parameters:
+        default = None if p.default is None else p.default
+        kind = _PARAM_TYPES.get(p.type)
+        args = [repr(default) if not p.required else "None"]
+        if kind and p.required:
+            args.append(f"type={kind!r}")
+        elif kind:
+            args.append(f"type={[kind, 'null']!r}" if default is None else f"type={kind!r}")
+        if p.help:
+            args.append(f"description={p.help!r}")
+        lines.append(f"        {p.name!r}: Param({', '.join(args)}),")
+    lines.append("    },")
+    return lines
+
+
+_LOCAL_HELPERS = '''
+def _command(kind: str, step: str, task_id: str, splits_file: str, context: dict) -> list[str]:
+    """The flowship step command for one task, its placeholders filled in from the Airflow context."""
+    run_id = "airflow-" + context["run_id"].replace(":", "-").replace("+", "-").replace("/", "-")
+    values = {"<step>": step, "<run-id>": run_id, "<task-id>": task_id, "<splits-file>": splits_file,
+              "<retry>": str(context["ti"].try_number - 1)}
+    argv = []
+    for token in COMMANDS[kind]:
+        if token.startswith("--param=") and token.endswith("=<value>"):
+            name = token[len("--param="):-len("=<value>")]
+            value = context["params"].get(name)
+            text = "" if value is None else json.dumps(value) if PARAMETER_TYPES[name] == "json" else str(value)
+            argv.append(f"--param={name}={text}")
+        else:
+            argv.append(values.get(token, token))
+    return [sys.executable, "-m", "flowship", *argv[1:]]
+
+
+def _run_step(step: str, task_id: str, **context):
+    """Run one step as a process on this worker (no shell); a foreach returns its children's task ids."""
+    kind = ("start-" if step == "start" else "") + ("foreach" if step in FOREACH_STEPS else "step")
+    with tempfile.TemporaryDirectory() as scratch:
+        splits_file = os.path.join(scratch, "splits.json")
+        subprocess.run(_command(kind, step, task_id, splits_file, context), check=True)
+        if step in FOREACH_STEPS:
+            with open(splits_file, encoding="utf-8") as handle:
+                return json.load(handle)
+    return None
+
+
+def _step_kwargs(step: str):
+    return lambda task_id: {"step": step, "task_id": task_id}
+'''
+
+_KUBERNETES_HELPERS = '''
+def _environment(env: dict):
+    return lambda task_id: {**env, "FLOWSHIP_TASK_ID": task_id}
+'''
+
+_FLATTEN_HELPER = '''
+@task
+def _flatten(nested) -> list:
+    """Nested foreach: the child task ids of every mapped foreach task, as one list."""
+    return [task_id for ids in nested for task_id in ids]
+'''
+
+
+def _local_commands(ir: FlowIR, options: DeployOptions) -> dict[str, list[str]]:
+    params = [(p.name, "<value>") for p in ir.parameters]
+    commands = {}
+    for kind in ("step", "foreach", "start-step", "start-foreach"):
+        commands[kind] = step_argv(ir, options, step="<step>", run_id="<run-id>", task_id="<task-id>", retry_count="<retry>",
+                                   split_file="<splits-file>" if kind.endswith("foreach") else None,
+                                   params=params if kind.startswith("start") else None)
+    return commands
+
+
+def compile_to_airflow(ir: FlowIR, options: DeployOptions, operator: Operator = "kubernetes") -> str:
+    """The text of the DAG file."""
+    for p in ir.parameters:
+        default_text(p)  # IncludeFile cannot be deployed: fail here with its message
+    writer = _Writer(ir, options, operator)
+    for step in ir.steps:
+        writer.task(step)
+    writer.edges()
+    dag_id = airflow_dag_id(ir, options)
+    schedule = "None"
+    if ir.schedule:
+        schedule = f"CronTriggerTimetable({ir.schedule.cron!r}, timezone={(ir.schedule.timezone or 'UTC')!r})"
+    imports = ["from __future__ import annotations", ""]
+    if operator == "local":
+        imports += ["import json", "import os", "import subprocess", "import sys", "import tempfile"]
+    imports += ["from datetime import timedelta", "", "import pendulum"]
+    sdk = ["DAG", "Param"] + (["CronTriggerTimetable"] if ir.schedule else []) + (["task"] if writer.uses_flatten else [])
+    imports.append(f"from airflow.sdk import {', '.join(sdk)}")
+    if operator == "kubernetes":
+        imports.append("from airflow.providers.cncf.kubernetes.operators.pod import KubernetesPodOperator")
+        if any(s.decorators.secrets for s in ir.steps):
+            imports.append("from airflow.providers.cncf.kubernetes.secret import Secret")
+        if writer.uses_k8s_models:
+            imports.append("from kubernetes.client import models as k8s")
+    else:
+        imports.append("from airflow.providers.standard.operators.python import PythonOperator")
+    mode = "a pod per task (KubernetesPodOperator)" if operator == "kubernetes" else "a process per task on the worker"
+    header = [
+        f'"""{ir.name} as an Airflow DAG: generated by flowship from {options.flow_path}; do not edit.',
+        "",
+        f"Regenerate with `flow compile {options.flow_path} --target airflow --operator {operator}`.",
+        f"Each task runs one step of the flow with the flowship step command, {mode},",
+        f"from code package {options.package_sha} in {options.datastore}.",
+        '"""',
+    ]
+    body = [""] + imports + [""]
+    if operator == "local":
+        commands = _local_commands(ir, options)
+        body.append("COMMANDS = {")
+        body += [f"    {kind!r}: {commands[kind]!r}," for kind in sorted(commands)]
+        body.append("}")
+        body.append(f"PARAMETER_TYPES = {json.dumps({p.name: p.type for p in ir.parameters}, sort_keys=True)}")
+        body.append(f"FOREACH_STEPS = {sorted(s.name for s in ir.steps if s.transition == 'foreach')!r}")
+        body.append(_LOCAL_HELPERS)
+    else:
+        body += [
+            "# Rendered by Airflow for each task: the run's id as a flowship run id, and the attempt (0 first).",
+            f"RUN_ID = {RUN_ID_JINJA!r}",
+            f"RETRY = {RETRY_JINJA!r}",
+            f"DATASTORE = {_jinja_literal(options.datastore)!r}",
+            f"PACKAGE = {options.package_sha!r}",
+            _KUBERNETES_HELPERS,
+        ]
+    if writer.uses_flatten:
+        body.append(_FLATTEN_HELPER)
+    body += [
+        "",
+        "with DAG(",
+        f"    dag_id={dag_id!r},",
+        f"    schedule={schedule},",
+        "    start_date=pendulum.datetime(2025, 1, 1, tz='UTC'),",
+        "    catchup=False,",
+        "    max_active_runs=1,",
+        f"    tags=['flowship', {('flow:' + ir.name)!r}],",
+        *_params_block(ir),
+        ") as dag:",
+        *writer.lines,
+    ]
+    return "\n".join(header + body) + "\n"
