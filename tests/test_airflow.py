@@ -1,0 +1,162 @@
+"""Airflow target, proven against a real Airflow 3.3: DagBag loads, dag.test() runs, KPO pods as Airflow builds them."""
+
+from __future__ import annotations
+
+import ast
+import importlib.util
+from pathlib import Path
+
+import pytest
+
+if importlib.util.find_spec("airflow") is None:  # not importorskip: airflow must not be imported before the harness
+    pytest.skip("the Airflow tests need apache-airflow (pip install 'flowship[airflow]')", allow_module_level=True)
+
+import airflow_harness as harness  # noqa: E402  (sets AIRFLOW_HOME before airflow is imported)
+from conftest import EXAMPLES, FLOWS, check  # noqa: E402
+from flowship.compiler.targets.airflow import compile_to_airflow  # noqa: E402
+from flowship.compiler.targets.common import DeployOptions  # noqa: E402
+from flowship.flowfile import load_flow  # noqa: E402
+from flowship.providers.storage import LocalStorage  # noqa: E402
+from flowship.runtime.client import Flow, namespace  # noqa: E402
+from flowship.runtime.datastore import FlowDatastore  # noqa: E402
+from flowship.runtime.package import build_package, upload_package  # noqa: E402
+from test_runtime import expected_artifacts  # noqa: E402
+
+DEPLOYABLE = [p for p in sorted(EXAMPLES.glob("*.py")) + sorted(FLOWS.glob("*.py")) + sorted((FLOWS / "behaviour").glob("*.py"))
+              if p.name != "include.py"]
+OPTIONS = DeployOptions(datastore="s3://bucket/store", package_sha="0" * 64, flow_path="flow.py", image="flowship:0.1.0")
+
+
+@pytest.fixture(autouse=True)
+def all_namespaces():
+    namespace(None)
+
+
+def deploy(path: Path, store: Path, operator: str):
+    """Upload the flow's code package to ``store`` and load its DAG file; returns the DAG."""
+    ir = load_flow(str(path))
+    package = build_package(str(path))
+    upload_package(FlowDatastore(LocalStorage(str(store)), ir.name), package)
+    options = DeployOptions(datastore=str(store), package_sha=package.sha, flow_path=package.flow_path, image="flowship:test")
+    dag, errors, serialization = harness.load_dag(compile_to_airflow(ir, options, operator), ir.name)
+    assert (errors, serialization) == ({}, None)
+    return dag
+
+
+class TestDagFiles:
+    @pytest.mark.parametrize("operator", ["kubernetes", "local"])
+    @pytest.mark.parametrize("path", DEPLOYABLE, ids=lambda p: f"{p.parent.name}/{p.stem}")
+    def test_loads_in_a_dagbag_and_serializes(self, path, operator):
+        text = compile_to_airflow(load_flow(str(path)), OPTIONS, operator)
+        dag, errors, serialization = harness.load_dag(text, path.stem)
+        assert (errors, serialization) == ({}, None)
+        assert dag.dag_id == load_flow(str(path)).name
+
+    @pytest.mark.parametrize("operator", ["kubernetes", "local"])
+    def test_imports_only_airflow_and_its_providers(self, operator):
+        text = compile_to_airflow(load_flow(str(EXAMPLES / "branch.py")), OPTIONS, operator)
+        modules = {(n.module if isinstance(n, ast.ImportFrom) else n.names[0].name).split(".")[0]
+                   for n in ast.walk(ast.parse(text)) if isinstance(n, (ast.Import, ast.ImportFrom))}
+        assert modules <= {"__future__", "json", "os", "subprocess", "sys", "tempfile", "datetime", "pendulum",
+                           "airflow", "kubernetes"}
+        assert "flowship" not in modules
+
+    def test_schedule_and_defaults(self):
+        result = check("""
+@schedule(cron="30 2 * * 1-5", timezone="Europe/Paris")
+class Nightly(FlowSpec):
+    alpha = Parameter("alpha", default=0.5, help="rate")
+    @step
+    def start(self):
+        self.next(self.end)
+    @step
+    def end(self):
+        pass
+""")
+        dag, errors, _ = harness.load_dag(compile_to_airflow(result.ir, OPTIONS), "nightly")
+        assert errors == {}
+        assert (dag.catchup, dag.max_active_runs) == (False, 1)
+        assert type(dag.timetable).__name__ == "CronTriggerTimetable"
+        assert (dag.timetable.expression, str(dag.timetable.timezone)) == ("30 2 * * 1-5", "Europe/Paris")
+        assert dag.params["alpha"] == 0.5
+
+    def test_output_is_deterministic(self):
+        ir = load_flow(str(FLOWS / "nested_foreach.py"))
+        assert compile_to_airflow(ir, OPTIONS) == compile_to_airflow(ir, OPTIONS)
+
+
+class TestLocalMode:
+    @pytest.mark.parametrize("path", sorted(FLOWS.glob("*.py")), ids=lambda p: p.stem)
+    def test_dag_test_gives_the_local_artifacts(self, path, tmp_path, monkeypatch):
+        monkeypatch.setenv("FLOWSHIP_CACHE", str(tmp_path / "cache"))
+        dag = deploy(path, tmp_path, "local")
+        assert harness.run_dag_test(dag) == "success"
+        run = Flow(dag.dag_id, datastore=str(tmp_path)).latest_run
+        assert run.id.startswith("airflow-manual__") and run.successful
+        assert {k: getattr(run.data, k) for k in expected_artifacts(path)} == expected_artifacts(path)
+
+    def test_retry_catch_timeout(self, tmp_path, monkeypatch):
+        monkeypatch.setenv("FLOWSHIP_CACHE", str(tmp_path / "cache"))
+        dag = deploy(FLOWS / "behaviour" / "decorated.py", tmp_path, "local")
+        assert harness.run_dag_test(dag) == "success"
+        run = Flow("DecoratedFlow", datastore=str(tmp_path)).latest_run
+        assert run.data.summary["start_attempt"] == 1 and run.data.summary["timed_out"] == "TimeoutException"
+
+    @pytest.mark.parametrize("text", ["it's \"quoted\"", "$(touch pwned) `id`", "{{ 7*7 }} {% raw %}", "two\nlines",
+                                      "--dashes", "naïve 🚀"])
+    def test_hostile_conf_arrives_verbatim(self, text, tmp_path, monkeypatch):
+        monkeypatch.setenv("FLOWSHIP_CACHE", str(tmp_path / "cache"))
+        dag = deploy(FLOWS / "behaviour" / "params.py", tmp_path, "local")
+        assert harness.run_dag_test(dag, {"text": text, "count": 3}) == "success"
+        seen = Flow("ParamsFlow", datastore=str(tmp_path)).latest_run["start"].task.data.seen
+        assert seen[:2] == (text, 3) and seen[5] is None
+
+    def test_failing_step_fails_the_run(self, tmp_path, monkeypatch):
+        monkeypatch.setenv("FLOWSHIP_CACHE", str(tmp_path / "cache"))
+        dag = deploy(FLOWS / "behaviour" / "broken.py", tmp_path, "local")
+        assert harness.run_dag_test(dag) == "failed"
+
+
+class TestKubernetesMode:
+    @pytest.mark.parametrize("path", sorted(FLOWS.glob("*.py")), ids=lambda p: p.stem)
+    def test_pods_as_airflow_builds_them_give_the_local_artifacts(self, path, tmp_path):
+        dag = deploy(path, tmp_path, "kubernetes")
+        run = harness.KubernetesDagRun(dag, "manual__2026-11-22T10:00:00+00:00", env={"FLOWSHIP_CACHE": str(tmp_path / "c")})
+        run.run()
+        result = Flow(dag.dag_id, datastore=str(tmp_path))["airflow-manual__2026-11-22T10-00-00-00-00"]
+        assert result.successful
+        assert {k: getattr(result.data, k) for k in expected_artifacts(path)} == expected_artifacts(path)
+        assert all(pod.image == "flowship:test" for pod in run.pods)
+
+    def test_pod_carries_resources_env_secrets_and_retries(self, tmp_path):
+        result = check("""
+class F(FlowSpec):
+    @retry(times=2, minutes_between_retries=1)
+    @timeout(minutes=5)
+    @resources(cpu=2, memory="8Gi", gpu=1)
+    @environment(vars={"MODE": "{{ not rendered }}"})
+    @secrets(sources=["db-creds"])
+    @kubernetes(image="repo/train:1", node_selector={"pool": "gpu"}, service_account="trainer")
+    @step
+    def start(self):
+        self.next(self.end)
+    @step
+    def end(self):
+        pass
+""")
+        dag, errors, serialization = harness.load_dag(compile_to_airflow(result.ir, OPTIONS), "decorated")
+        assert (errors, serialization) == ({}, None)
+        task = dag.task_dict["start"]
+        assert (task.retries, task.retry_delay.total_seconds(), task.execution_timeout.total_seconds()) == (2, 60, 360)
+        task.render_template_fields({"run_id": "manual__x", "params": {}, "ti": harness.FakeTaskInstance(2)},
+                                    jinja_env=dag.get_template_env())
+        pod = task.build_pod_request_obj(dry_run=True)
+        container = pod.spec.containers[0]
+        assert container.image == "repo/train:1"
+        assert container.args[:9] == ["step", "flow.py", "start", "--run-id", "airflow-manual__x", "--task-id", "0",
+                                      "--retry-count", "1"]
+        assert {e.name: e.value for e in container.env} == {"FLOWSHIP_USER": "airflow", "MODE": "{{ not rendered }}"}
+        assert [e.secret_ref.name for e in container.env_from] == ["db-creds"]
+        assert container.resources.requests == {"cpu": "2", "memory": "8192Mi", "nvidia.com/gpu": "1"}
+        assert container.resources.limits == {"memory": "8192Mi", "nvidia.com/gpu": "1"}
+        assert (pod.spec.node_selector, pod.spec.service_account_name) == ({"pool": "gpu"}, "trainer")
