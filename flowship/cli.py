@@ -85,8 +85,8 @@ def _deploy(args: argparse.Namespace) -> int:
         for error in compiled.errors:
             print(f"error: {error}", file=sys.stderr)
         return 1
-    if args.target != "argo":
-        raise FlowshipError("flow deploy --target airflow is not built yet")
+    if args.target == "airflow":
+        return _deploy_airflow(args, ir, compiled)
     documents = list(yaml.safe_load_all(compiled.text))
     datastore = compiled.options.datastore
     print(f"code package {compiled.package.sha[:12]} ({len(compiled.package.files)} files) -> {datastore}")
@@ -108,12 +108,67 @@ def _deploy(args: argparse.Namespace) -> int:
     return 0
 
 
+def _deploy_airflow(args: argparse.Namespace, ir, compiled) -> int:
+    from flowship.providers.airflow import check_dag_file, write_dag_file
+    from flowship.providers.storage import open_storage
+    from flowship.runtime.datastore import FlowDatastore
+    from flowship.runtime.package import upload_package
+
+    if not args.dags_folder:
+        raise FlowshipError("flow deploy --target airflow needs --dags-folder (your Airflow's dags folder)")
+    print(f"code package {compiled.package.sha[:12]} ({len(compiled.package.files)} files) -> {compiled.options.datastore}")
+    print(f"DAG {compiled.name} ({args.operator} tasks) -> {os.path.join(args.dags_folder, compiled.name + '.py')}")
+    if args.dry_run:
+        print("dry run: nothing uploaded or written")
+        return 0
+    if check_dag_file(compiled.text, compiled.name) is None:
+        print("warning: Airflow is not installed here, so the DAG file was not loaded before writing it", file=sys.stderr)
+    upload_package(FlowDatastore(open_storage(compiled.options.datastore), ir.name), compiled.package)
+    print(f"wrote {write_dag_file(args.dags_folder, compiled.name, compiled.text)}")
+    return 0
+
+
+def _trigger_airflow(args: argparse.Namespace, extra: list[str]) -> int:
+    from flowship.providers.airflow import AirflowApi
+
+    if not args.api_url:
+        raise FlowshipError("flow trigger --target airflow needs --api-url (e.g. http://airflow.example:8080)")
+    api = AirflowApi(args.api_url, args.token)
+    dag_id = args.name or args.flow_name
+    declared = api.dag_params(dag_id)
+    parser = argparse.ArgumentParser(prog=f"flow trigger {args.flow_name} --target airflow")
+    for name in declared:
+        parser.add_argument(f"--{name}", dest=f"param:{name}")
+    options = parser.parse_args(extra)
+    conf = {}
+    for key, text in vars(options).items():
+        if text is None:
+            continue
+        name = key.split(":", 1)[1]
+        kinds = (declared[name].get("schema") or {}).get("type")
+        conf[name] = _typed_conf(name, text, [kinds] if isinstance(kinds, str) else kinds)
+    print(f"triggered {dag_id}: run {api.trigger(dag_id, conf)}")
+    return 0
+
+
+def _typed_conf(name: str, text: str, kinds: list[str] | None):
+    """A value typed on the command line, as the JSON type the DAG's Param expects (no type: JSON)."""
+    import json
+
+    if kinds and "string" in kinds:
+        return text
+    try:
+        return json.loads(text)
+    except ValueError:
+        raise FlowshipError(f"--{name}: {text!r} is not valid {'/'.join(kinds) if kinds else 'JSON'}") from None
+
+
 def _trigger(args: argparse.Namespace, extra: list[str]) -> int:
     from flowship.compiler.naming import k8s_name
     from flowship.providers.kubernetes import ArgoCluster
 
-    if args.target != "argo":
-        raise FlowshipError("flow trigger --target airflow is not built yet")
+    if args.target == "airflow":
+        return _trigger_airflow(args, extra)
     cluster = ArgoCluster(args.namespace, args.kube_context)
     name = args.name or k8s_name(args.flow_name)
     template = cluster.get("WorkflowTemplate", name)
@@ -303,7 +358,8 @@ def _parser() -> argparse.ArgumentParser:
     deploy = commands.add_parser("deploy", help="upload the code package and create or update the deployment")
     deploy.add_argument("flow_file", help="path of the flow's .py file")
     deploy.add_argument("--dry-run", action="store_true", help="print what would be created or replaced, do nothing")
-    deploy.add_argument("--kube-context", help="kubeconfig context (default: the current one)")
+    deploy.add_argument("--kube-context", help="argo: kubeconfig context (default: the current one)")
+    deploy.add_argument("--dags-folder", help="airflow: the dags folder to write the DAG file into")
     _target_options(deploy)
     deploy.set_defaults(handler=_deploy)
 
@@ -313,6 +369,9 @@ def _parser() -> argparse.ArgumentParser:
     trigger.add_argument("--namespace")
     trigger.add_argument("--name", help="deployment name, if not the flow's name")
     trigger.add_argument("--kube-context")
+    trigger.add_argument("--api-url", help="airflow: the Airflow API server, e.g. http://localhost:8080")
+    trigger.add_argument("--token", help="airflow: API token (default: $AIRFLOW_TOKEN, else a login with "
+                                         "$AIRFLOW_USERNAME/$AIRFLOW_PASSWORD)")
     trigger.set_defaults(handler=_trigger, takes_extra=True)
 
     show = commands.add_parser("show", help="show a flow's graph")

@@ -1,0 +1,108 @@
+"""flow deploy --target airflow (a checked DAG file in a dags folder) and flow trigger through a real Airflow API server."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+
+import pytest
+
+if importlib.util.find_spec("airflow") is None:
+    pytest.skip("the Airflow tests need apache-airflow (pip install 'flowship[airflow]')", allow_module_level=True)
+
+import airflow_harness as harness  # noqa: E402  (a migrated AIRFLOW_HOME)
+from conftest import EXAMPLES, FLOWS, REPO  # noqa: E402
+
+PASSWORD = "not-a-real-secret"
+
+
+def flow(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "flowship", *args], cwd=REPO, capture_output=True, text=True,
+                          timeout=180, env={**os.environ, "PYTHONWARNINGS": "ignore", **(env or {})})
+
+
+@pytest.fixture(scope="module")
+def api_server():
+    """`airflow api-server` on a free loopback port, with user admin and a known password."""
+    (harness.HOME / "simple_auth_manager_passwords.json.generated").write_text(json.dumps({"admin": PASSWORD}))
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    env = {**os.environ, "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": "admin:admin", "PYTHONWARNINGS": "ignore"}
+    log = open(harness.HOME / "api-server.log", "wb")
+    process = subprocess.Popen([sys.executable, "-m", "airflow", "api-server", "-H", "127.0.0.1", "-p", str(port)],
+                               env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 90
+    while time.monotonic() < deadline:
+        try:
+            urllib.request.urlopen(f"{url}/api/v2/version", timeout=2)
+            break
+        except OSError:
+            time.sleep(0.5)
+    else:
+        process.kill()
+        pytest.fail(f"the Airflow API server did not start: {(harness.HOME / 'api-server.log').read_text()[-2000:]}")
+    yield url
+    os.killpg(process.pid, 15)
+    process.wait(timeout=30)
+    log.close()
+
+
+def test_deploy_writes_a_checked_dag_and_uploads_the_package(tmp_path):
+    dags = tmp_path / "dags"
+    dags.mkdir()
+    result = flow("deploy", str(EXAMPLES / "foreach.py"), "--target", "airflow", "--dags-folder", str(dags),
+                  "--datastore", str(tmp_path / "store"))
+    assert result.returncode == 0, result.stderr
+    assert (dags / "ForeachFlow.py").read_text().startswith('"""ForeachFlow as an Airflow DAG')
+    assert len(list((tmp_path / "store" / "ForeachFlow" / "packages").glob("*.tar.gz"))) == 1
+
+
+def test_deploy_errors(tmp_path):
+    missing = flow("deploy", str(EXAMPLES / "hello.py"), "--target", "airflow", "--dags-folder", str(tmp_path / "nope"),
+                   "--datastore", str(tmp_path / "store"))
+    assert missing.returncode == 1 and f"--dags-folder {tmp_path / 'nope'} does not exist" in missing.stderr
+    no_folder = flow("deploy", str(EXAMPLES / "hello.py"), "--target", "airflow", "--datastore", str(tmp_path / "store"))
+    assert no_folder.returncode == 1 and "needs --dags-folder" in no_folder.stderr
+
+
+def test_trigger_through_the_rest_api(api_server, tmp_path):
+    dags = harness.HOME / "dags"
+    deployed = flow("deploy", str(FLOWS / "behaviour" / "params.py"), "--target", "airflow", "--operator", "local",
+                    "--dags-folder", str(dags), "--datastore", str(tmp_path / "store"))
+    assert deployed.returncode == 0, deployed.stderr
+    subprocess.run([sys.executable, "-m", "airflow", "dags", "reserialize"], check=True, capture_output=True,
+                   env={**os.environ, "PYTHONWARNINGS": "ignore"})
+    login = {"AIRFLOW_USERNAME": "admin", "AIRFLOW_PASSWORD": PASSWORD}
+    result = flow("trigger", "ParamsFlow", "--target", "airflow", "--api-url", api_server, "--text", "it's {{ x }} $(y)",
+                  "--count", "4", "--flag", "true", "--config", '{"a": [1]}', env=login)
+    assert result.returncode == 0, result.stderr
+    run_id = result.stdout.strip().rsplit(" ", 1)[1]
+    token = json.loads(urllib.request.urlopen(urllib.request.Request(
+        f"{api_server}/auth/token", data=json.dumps({"username": "admin", "password": PASSWORD}).encode(),
+        headers={"Content-Type": "application/json"})).read())["access_token"]
+    run = json.loads(urllib.request.urlopen(urllib.request.Request(
+        f"{api_server}/api/v2/dags/ParamsFlow/dagRuns/{urllib.request.quote(run_id, safe='')}",
+        headers={"Authorization": f"Bearer {token}"})).read())
+    assert run["conf"] == {"text": "it's {{ x }} $(y)", "count": 4, "flag": True, "config": {"a": [1]}}
+
+
+def test_trigger_errors(api_server):
+    wrong = flow("trigger", "ParamsFlow", "--target", "airflow", "--api-url", api_server,
+                 env={"AIRFLOW_USERNAME": "admin", "AIRFLOW_PASSWORD": "wrong"})
+    assert wrong.returncode == 1 and "refused the request (401)" in wrong.stderr
+    login = {"AIRFLOW_USERNAME": "admin", "AIRFLOW_PASSWORD": PASSWORD}
+    unknown = flow("trigger", "NoSuchFlow", "--target", "airflow", "--api-url", api_server, env=login)
+    assert unknown.returncode == 1 and "is the DAG deployed?" in unknown.stderr
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        closed = probe.getsockname()[1]
+    unreachable = flow("trigger", "ParamsFlow", "--target", "airflow", "--api-url", f"http://127.0.0.1:{closed}", env=login)
+    assert unreachable.returncode == 1 and "cannot reach Airflow at" in unreachable.stderr
