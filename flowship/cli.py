@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from dataclasses import replace
 from typing import Sequence
 
 from flowship.errors import FlowshipError, format_problem
@@ -31,6 +32,14 @@ def _check(args: argparse.Namespace) -> int:
         from flowship.deploy import compile_flow
 
         compiled = compile_flow(args.flow_file, ir, args.target, datastore=args.datastore, image=None)
+        if args.target == "airflow":
+            from flowship.providers.airflow import check_dag_file
+
+            try:
+                if check_dag_file(compiled.text, compiled.name) is None:
+                    print(f"{args.flow_file}: warning: airflow: Airflow is not installed here; the DAG file was not loaded")
+            except FlowshipError as exc:
+                compiled = replace(compiled, errors=(str(exc),))
         for warning in compiled.warnings:
             print(f"{args.flow_file}: warning: {args.target}: {warning}")
         for error in compiled.errors:
