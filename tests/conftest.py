@@ -23,11 +23,11 @@ def check(source: str, file: str = "flow.py") -> CheckResult:
     return check_flow_source(HEADER + textwrap.dedent(source), file)
 
 
-def two_step_flow(members: str = "", class_decorators: str = "", start_decorators: str = "") -> str:
+def two_step_flow(members: str = "", class_decorators: str = "", start_decorators: str = "", name: str = "F") -> str:
     """Source of the smallest valid flow (start -> end), with extra class members or decorators."""
     return f"""
 {class_decorators}
-class F(FlowSpec):
+class {name}(FlowSpec):
 {members}
 {start_decorators}
     @step

@@ -12,7 +12,7 @@ if importlib.util.find_spec("airflow") is None:  # not importorskip: airflow mus
     pytest.skip("the Airflow tests need apache-airflow (pip install 'flowship[airflow]')", allow_module_level=True)
 
 import airflow_harness as harness  # noqa: E402  (sets AIRFLOW_HOME before airflow is imported)
-from conftest import EXAMPLES, FLOWS, check  # noqa: E402
+from conftest import EXAMPLES, FLOWS, check, two_step_flow  # noqa: E402
 from flowship.compiler.targets.airflow import compile_to_airflow  # noqa: E402
 from flowship.compiler.targets.common import DeployOptions  # noqa: E402
 from flowship.flowfile import load_flow  # noqa: E402
@@ -62,17 +62,8 @@ class TestDagFiles:
         assert "flowship" not in modules
 
     def test_schedule_and_defaults(self):
-        result = check("""
-@schedule(cron="30 2 * * 1-5", timezone="Europe/Paris")
-class Nightly(FlowSpec):
-    alpha = Parameter("alpha", default=0.5, help="rate")
-    @step
-    def start(self):
-        self.next(self.end)
-    @step
-    def end(self):
-        pass
-""")
+        result = check(two_step_flow(members='    alpha = Parameter("alpha", default=0.5, help="rate")',
+                                     class_decorators='@schedule(cron="30 2 * * 1-5", timezone="Europe/Paris")'))
         dag, errors, _ = harness.load_dag(compile_to_airflow(result.ir, OPTIONS), "nightly")
         assert errors == {}
         assert (dag.catchup, dag.max_active_runs) == (False, 1)
@@ -129,21 +120,13 @@ class TestKubernetesMode:
         assert all(pod.image == "flowship:test" for pod in run.pods)
 
     def test_pod_carries_resources_env_secrets_and_retries(self, tmp_path):
-        result = check("""
-class F(FlowSpec):
+        result = check(two_step_flow(start_decorators="""
     @retry(times=2, minutes_between_retries=1)
     @timeout(minutes=5)
     @resources(cpu=2, memory="8Gi", gpu=1)
     @environment(vars={"MODE": "{{ not rendered }}"})
     @secrets(sources=["db-creds"])
-    @kubernetes(image="repo/train:1", node_selector={"pool": "gpu"}, service_account="trainer")
-    @step
-    def start(self):
-        self.next(self.end)
-    @step
-    def end(self):
-        pass
-""")
+    @kubernetes(image="repo/train:1", node_selector={"pool": "gpu"}, service_account="trainer")"""))
         dag, errors, serialization = harness.load_dag(compile_to_airflow(result.ir, OPTIONS), "decorated")
         assert (errors, serialization) == ({}, None)
         task = dag.task_dict["start"]

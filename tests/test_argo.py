@@ -12,7 +12,7 @@ import yaml
 
 from argo.runner import ArgoRunError, ArgoRunner
 from argo.schema import schema_errors
-from conftest import EXAMPLES, FLOWS, REPO, check, shared_dir
+from conftest import EXAMPLES, FLOWS, REPO, check, shared_dir, two_step_flow
 from flowship.compiler.targets.argo import MAX_DAG_TASKS, compile_to_argo, render_yaml
 from flowship.compiler.targets.argo_lint import lint_argo
 from flowship.compiler.targets.common import DeployOptions
@@ -70,17 +70,9 @@ class TestValid:
         assert schema_errors(crds, documents[0]) == []
 
     def test_schedule_gives_a_cron_workflow(self):
-        result = check("""
-@schedule(cron="30 2 * * 1-5", timezone="Europe/Paris")
-class NightlyTrainingFlowWithAVeryLongNameIndeedForKubernetes(FlowSpec):
-    alpha = Parameter("alpha", default=0.5)
-    @step
-    def start(self):
-        self.next(self.end)
-    @step
-    def end(self):
-        pass
-""")
+        result = check(two_step_flow(members='    alpha = Parameter("alpha", default=0.5)',
+                                     class_decorators='@schedule(cron="30 2 * * 1-5", timezone="Europe/Paris")',
+                                     name="NightlyTrainingFlowWithAVeryLongNameIndeedForKubernetes"))
         template, cron = compile_to_argo(result.ir, OPTIONS)
         assert cron["kind"] == "CronWorkflow" and len(cron["metadata"]["name"]) <= 52
         assert len(template["metadata"]["name"]) <= 63
@@ -128,33 +120,14 @@ class F(FlowSpec):
 
 class TestInvalid:
     def test_kubernetes_namespace_argo_cannot_honour(self):
-        result = check("""
-class F(FlowSpec):
-    @kubernetes(namespace="other")
-    @step
-    def start(self):
-        self.next(self.end)
-    @step
-    def end(self):
-        pass
-""")
+        result = check(two_step_flow(start_decorators='    @kubernetes(namespace="other")'))
         with pytest.raises(FlowshipError) as info:
             compile_to_argo(result.ir, OPTIONS)
-        assert str(info.value) == ("flow.py:8: @kubernetes(namespace='other') on step 'start' cannot be honoured: Argo runs "
+        assert str(info.value) == ("flow.py:10: @kubernetes(namespace='other') on step 'start' cannot be honoured: Argo runs "
                                    "every pod of a workflow in one namespace — deploy with --namespace other")
 
     def test_cron_needs_values_for_every_parameter(self):
-        result = check("""
-@schedule(daily=True)
-class F(FlowSpec):
-    who = Parameter("who", required=True)
-    @step
-    def start(self):
-        self.next(self.end)
-    @step
-    def end(self):
-        pass
-""")
+        result = check(two_step_flow(members='    who = Parameter("who", required=True)', class_decorators="@schedule(daily=True)"))
         with pytest.raises(FlowshipError) as info:
             compile_to_argo(result.ir, OPTIONS)
         assert "parameter 'who' has no default, so a CronWorkflow cannot start the flow" in str(info.value)

@@ -14,7 +14,7 @@ from typing import Any, Iterator
 
 from flowship.errors import FlowshipError
 from flowship.providers.storage import open_storage
-from flowship.runtime.datastore import AttemptRecord, FlowDatastore
+from flowship.runtime.datastore import AttemptRecord, FlowDatastore, LazyArtifacts
 from flowship.runtime.runs import user_namespace
 
 __all__ = ["Flow", "Run", "Step", "Task", "namespace", "get_namespace", "default_datastore"]
@@ -46,28 +46,6 @@ class DataArtifact:
     data: Any
 
 
-class DataArtifacts:
-    """``task.data.x``: a task's artifacts, each loaded on first access."""
-
-    def __init__(self, datastore: FlowDatastore, record: AttemptRecord):
-        self._datastore, self._refs, self._cache = datastore, record.artifacts, {}
-
-    def __getattr__(self, name: str) -> Any:
-        if name.startswith("_"):
-            raise AttributeError(name)
-        if name not in self._refs:
-            raise AttributeError(f"no artifact '{name}'; this task has {', '.join(sorted(self._refs)) or 'none'}")
-        if name not in self._cache:
-            self._cache[name] = self._datastore.load_artifact(name, self._refs[name])
-        return self._cache[name]
-
-    def __contains__(self, name: str) -> bool:
-        return name in self._refs
-
-    def __dir__(self) -> list[str]:
-        return sorted(self._refs)
-
-
 class Task:
     def __init__(self, datastore: FlowDatastore, run_id: str, step: str, task_id: str):
         self._ds, self.run_id, self.step_name, self.id = datastore, run_id, step, task_id
@@ -88,8 +66,8 @@ class Task:
         return self._record is not None and self._record.succeeded
 
     @property
-    def data(self) -> DataArtifacts:
-        return DataArtifacts(self._ds, self._trusted())
+    def data(self) -> LazyArtifacts:
+        return LazyArtifacts(self._ds, self._trusted())
 
     def __getitem__(self, name: str) -> "DataArtifact":
         return DataArtifact(name, getattr(self.data, name))
@@ -192,7 +170,7 @@ class Run:
         return Task(self._ds, self.id, "end", "0")
 
     @property
-    def data(self) -> DataArtifacts:
+    def data(self) -> LazyArtifacts:
         """The end step's artifacts."""
         if not self.successful:
             raise FlowshipError(f"run {self.pathspec} has not finished successfully; read a step's task data instead")

@@ -29,7 +29,7 @@ from typing import Any, BinaryIO
 from flowship.errors import FlowshipError
 from flowship.providers.storage import Storage
 
-__all__ = ["FlowDatastore", "ArtifactRef", "AttemptRecord", "ArtifactError"]
+__all__ = ["FlowDatastore", "ArtifactRef", "AttemptRecord", "ArtifactError", "LazyArtifacts"]
 
 _MAGIC = b"FSA1"
 _HEAD = struct.Struct("<4sIQ")  # magic, buffer count, header length
@@ -67,6 +67,30 @@ class AttemptRecord:
     @property
     def artifacts(self) -> dict[str, ArtifactRef]:
         return {name: ArtifactRef(**ref) for name, ref in self.meta["artifacts"].items()}
+
+
+class LazyArtifacts:
+    """One task attempt's artifacts as attributes, each loaded on first access (``task.data.x``, ``inputs.a.x``)."""
+
+    def __init__(self, datastore: "FlowDatastore", record: AttemptRecord):
+        self._datastore, self._refs, self._step = datastore, record.artifacts, record.step
+        self._cache: dict[str, Any] = {}
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("_"):
+            raise AttributeError(name)
+        if name not in self._refs:
+            raise AttributeError(
+                f"step '{self._step}' has no artifact '{name}'; it has {', '.join(sorted(self._refs)) or 'none'}")
+        if name not in self._cache:
+            self._cache[name] = self._datastore.load_artifact(name, self._refs[name])
+        return self._cache[name]
+
+    def __contains__(self, name: str) -> bool:
+        return name in self._refs
+
+    def __dir__(self) -> list[str]:
+        return sorted(self._refs)
 
 
 def _encode(value: Any) -> list[bytes | memoryview]:

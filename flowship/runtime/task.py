@@ -24,7 +24,7 @@ from flowship.compiler.ir import FlowIR, StepIR
 from flowship.current import current
 from flowship.errors import FlowshipError
 from flowship.flowspec import FlowSpec
-from flowship.runtime.datastore import ArtifactRef, AttemptRecord, FlowDatastore
+from flowship.runtime.datastore import ArtifactRef, AttemptRecord, FlowDatastore, LazyArtifacts
 from flowship.runtime.logcapture import capture_output
 from flowship.runtime.param_values import convert_parameters, drop_unset
 from flowship.runtime.taskids import child_task_id, input_tasks
@@ -51,7 +51,7 @@ class TaskSpec:
 class _Inputs:
     """What a join receives: its input tasks, iterable and addressable by step name."""
 
-    tasks: list["InputTask"] = field(default_factory=list)
+    tasks: list[LazyArtifacts] = field(default_factory=list)
 
     def __iter__(self):
         return iter(self.tasks)
@@ -59,33 +59,14 @@ class _Inputs:
     def __len__(self) -> int:
         return len(self.tasks)
 
-    def __getitem__(self, index: int) -> "InputTask":
+    def __getitem__(self, index: int) -> LazyArtifacts:
         return self.tasks[index]
 
-    def __getattr__(self, step: str) -> "InputTask":
+    def __getattr__(self, step: str) -> LazyArtifacts:
         for task in self.tasks:
             if task._step == step:
                 return task
         raise AttributeError(f"no input from step '{step}'; inputs come from {', '.join(t._step for t in self.tasks)}")
-
-
-class InputTask:
-    """One input of a join: its artifacts, loaded on first access."""
-
-    def __init__(self, datastore: FlowDatastore, record: AttemptRecord):
-        self._datastore = datastore
-        self._step = record.step
-        self._refs = record.artifacts
-        self._cache: dict[str, Any] = {}
-
-    def __getattr__(self, name: str) -> Any:
-        if name.startswith("_"):
-            raise AttributeError(name)
-        if name not in self._refs:
-            raise AttributeError(f"input from step '{self._step}' has no artifact '{name}'")
-        if name not in self._cache:
-            self._cache[name] = self._datastore.load_artifact(name, self._refs[name])
-        return self._cache[name]
 
 
 class TaskContext:
@@ -243,7 +224,7 @@ def _execute(spec: TaskSpec, ir: FlowIR, run: dict[str, Any], meta: dict[str, An
     context.is_join = step.is_join
     context.foreach = _foreach_frames(spec, ir, step)
     object.__setattr__(flow, "_flowship", context)
-    object.__setattr__(flow, "_flowship_inputs", _Inputs([InputTask(ds, r) for r in records]))
+    object.__setattr__(flow, "_flowship_inputs", _Inputs([LazyArtifacts(ds, r) for r in records]))
     for parameter in ir.parameters:
         flow.__dict__[parameter.attr] = context.load(parameter.attr)
     _bind_current(ir, run, spec)
