@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import importlib.util
 import os
+import secrets
 import textwrap
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
@@ -53,3 +56,46 @@ def shared_dir(*parts: str) -> Path:
             pytest.fail(f"{path} is missing; CI must run with ../shared beside the repository")
         pytest.skip(f"{path} not present: the shared yardstick is only beside the repository in CI")
     return path
+
+
+@dataclass
+class StoreUnderTest:
+    """A datastore URL for tests, and the environment its processes need to reach it."""
+
+    url: str
+    env: dict[str, str] = field(default_factory=dict)
+
+
+@pytest.fixture(scope="session")
+def s3_server():
+    """A real S3-compatible HTTP server (moto's standalone server) on 127.0.0.1, for the whole session."""
+    if importlib.util.find_spec("moto") is None:
+        pytest.skip("the S3 tests need moto[server] (pip install 'flowship[test]')")
+    from moto.server import ThreadedMotoServer
+
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    yield {"AWS_ENDPOINT_URL": f"http://{host}:{port}", "AWS_ACCESS_KEY_ID": "testing",
+           "AWS_SECRET_ACCESS_KEY": "testing", "AWS_DEFAULT_REGION": "us-east-1"}
+    server.stop()
+
+
+def new_bucket(env: dict[str, str]) -> str:
+    import boto3
+
+    name = f"flowship-{secrets.token_hex(4)}"
+    boto3.client("s3", endpoint_url=env["AWS_ENDPOINT_URL"], region_name=env["AWS_DEFAULT_REGION"],
+                 aws_access_key_id="testing", aws_secret_access_key="testing").create_bucket(Bucket=name)
+    return name
+
+
+@pytest.fixture(params=["local", "s3"])
+def store(request, tmp_path, monkeypatch) -> StoreUnderTest:
+    """The store test-suite runs twice: on a local folder and on S3 (a real S3 server on loopback)."""
+    if request.param == "local":
+        return StoreUnderTest(str(tmp_path / "store"))
+    env = request.getfixturevalue("s3_server")
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    return StoreUnderTest(f"s3://{new_bucket(env)}/flowship", dict(env))

@@ -21,7 +21,7 @@ BEHAVIOUR = FLOWS / "behaviour"
 SHAPES = sorted(FLOWS.glob("*.py"))
 
 
-def flow_cli(*args: str, store: Path, env: dict | None = None, timeout: int = 300) -> subprocess.CompletedProcess:
+def flow_cli(*args: str, store: Path | str, env: dict | None = None, timeout: int = 300) -> subprocess.CompletedProcess:
     return subprocess.run(
         [sys.executable, "-m", "flowship", *args, "--datastore", str(store)],
         cwd=REPO, capture_output=True, text=True, timeout=timeout, env={**os.environ, **(env or {})},
@@ -42,10 +42,10 @@ def all_namespaces():
 
 
 @pytest.mark.parametrize("path", SHAPES, ids=lambda p: p.stem)
-def test_every_shape_gives_its_expected_artifacts(path, tmp_path):
-    result = flow_cli("run", str(path), "--max-workers", "2", store=tmp_path)
+def test_every_shape_gives_its_expected_artifacts(path, store):
+    result = flow_cli("run", str(path), "--max-workers", "2", store=store.url, env=store.env)
     assert result.returncode == 0, result.stderr
-    run = Flow(path.stem and _flow_name(path), datastore=str(tmp_path)).latest_run
+    run = Flow(_flow_name(path), datastore=store.url).latest_run
     assert run.successful and run.finished
     assert {k: getattr(run.data, k) for k in expected_artifacts(path)} == expected_artifacts(path)
 
@@ -124,20 +124,21 @@ def test_retry_catch_timeout_environment(forkserver, tmp_path):
 
 
 class TestFailureAndResume:
-    def test_failed_step_reported_then_resumed_without_rerunning_finished_steps(self, tmp_path):
+    def test_failed_step_reported_then_resumed_without_rerunning_finished_steps(self, tmp_path, store):
         gate, counter = tmp_path / "gate", tmp_path / "counter"
-        first = flow_cli("run", str(BEHAVIOUR / "fails.py"), "--gate", str(gate), "--counter", str(counter), store=tmp_path / "store")
+        first = flow_cli("run", str(BEHAVIOUR / "fails.py"), "--gate", str(gate), "--counter", str(counter),
+                         store=store.url, env=store.env)
         assert first.returncode == 1
         assert "FailsFlow/" in first.stderr and "/b/0 failed after 1 attempt" in first.stderr
         assert "RuntimeError: the gate is closed" in first.stderr
-        origin = Flow("FailsFlow", datastore=str(tmp_path / "store")).latest_run
+        origin = Flow("FailsFlow", datastore=store.url).latest_run
         assert not origin.successful and not origin.finished
         assert "the gate is closed" in origin["b"].task.stderr
 
         gate.write_text("open")
-        second = flow_cli("resume", str(BEHAVIOUR / "fails.py"), store=tmp_path / "store")
+        second = flow_cli("resume", str(BEHAVIOUR / "fails.py"), store=store.url, env=store.env)
         assert second.returncode == 0, second.stderr
-        resumed = Flow("FailsFlow", datastore=str(tmp_path / "store")).latest_run
+        resumed = Flow("FailsFlow", datastore=store.url).latest_run
         assert resumed.successful and resumed.origin_run_id == origin.id
         assert resumed.data.both == "ab"
         assert counter.read_text() == "ran\n"  # a ran once, in the origin run only
@@ -160,12 +161,12 @@ class TestFailureAndResume:
         task = Flow("BrokenFlow", datastore=str(tmp_path)).latest_run["start"].task
         assert task.finished and not task.successful
 
-    def test_sigkill_during_save_leaves_nothing_trusted_and_resume_completes(self, tmp_path):
-        hold, store = tmp_path / "hold", tmp_path / "store"
+    def test_sigkill_during_save_leaves_nothing_trusted_and_resume_completes(self, tmp_path, store):
+        hold = tmp_path / "hold"
         hold.write_text("block")
         process = subprocess.Popen(
-            [sys.executable, "-m", "flowship", "run", str(BEHAVIOUR / "killed.py"), "--hold", str(hold), "--datastore", str(store)],
-            cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+            [sys.executable, "-m", "flowship", "run", str(BEHAVIOUR / "killed.py"), "--hold", str(hold), "--datastore", store.url],
+            cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env={**os.environ, **store.env})
         saving = Path(str(hold) + ".saving")
         deadline = time.monotonic() + 60
         while not saving.exists() and time.monotonic() < deadline:
@@ -174,20 +175,20 @@ class TestFailureAndResume:
         _, stderr = process.communicate(timeout=60)
         assert process.returncode == 1
         assert "killed before it could record its failure" in stderr
-        run = Flow("KilledFlow", datastore=str(store)).latest_run
+        run = Flow("KilledFlow", datastore=store.url).latest_run
         assert not run["start"]["0"].finished  # no marker: nothing a reader trusts
-        assert not list((store / "KilledFlow" / "runs" / run.id).rglob("DONE"))
+        assert run["start"]["0"]._record is None and list(run) == []
 
         hold.unlink()
-        resumed = flow_cli("resume", str(BEHAVIOUR / "killed.py"), run.id, store=store)
+        resumed = flow_cli("resume", str(BEHAVIOUR / "killed.py"), run.id, store=store.url, env=store.env)
         assert resumed.returncode == 0, resumed.stderr
-        assert Flow("KilledFlow", datastore=str(store)).latest_run.data.result == (8 * 2**20, "saved")
+        assert Flow("KilledFlow", datastore=store.url).latest_run.data.result == (8 * 2**20, "saved")
 
 
-def test_hundred_concurrent_tasks_lose_no_metadata(tmp_path):
-    result = flow_cli("run", str(BEHAVIOUR / "wide.py"), "--max-workers", "100", store=tmp_path, timeout=600)
+def test_hundred_concurrent_tasks_lose_no_metadata(store):
+    result = flow_cli("run", str(BEHAVIOUR / "wide.py"), "--max-workers", "100", store=store.url, env=store.env, timeout=600)
     assert result.returncode == 0, result.stderr
-    run = Flow("WideFlow", datastore=str(tmp_path)).latest_run
+    run = Flow("WideFlow", datastore=store.url).latest_run
     tasks = list(run["work"])
     assert len(tasks) == 100 and all(t.successful for t in tasks)
     assert sorted(t.data.square for t in tasks) == [i * i for i in range(100)]
@@ -208,18 +209,21 @@ class TestStore:
         assert result.returncode == 1 and "Traceback" not in result.stderr
         assert result.stderr.startswith(f"error: datastore {blocked / 'store'}: cannot write HelloFlow/runs/")
 
-    def test_client_namespaces(self, tmp_path):
-        assert flow_cli("run", str(EXAMPLES / "hello.py"), store=tmp_path, env={"FLOWSHIP_USER": "alice"}).returncode == 0
+    def test_client_namespaces(self, store):
+        assert flow_cli("run", str(EXAMPLES / "hello.py"), store=store.url, env={**store.env, "FLOWSHIP_USER": "alice"}).returncode == 0
         namespace("user:bob")
-        assert Flow("HelloFlow", datastore=str(tmp_path)).latest_run is None
+        assert Flow("HelloFlow", datastore=store.url).latest_run is None
         namespace("user:alice")
-        run = Flow("HelloFlow", datastore=str(tmp_path)).latest_run
+        run = Flow("HelloFlow", datastore=store.url).latest_run
         assert (run.user, run.namespace) == ("alice", "user:alice")
         namespace(None)
-        assert len(Flow("HelloFlow", datastore=str(tmp_path)).runs()) == 1
+        assert len(Flow("HelloFlow", datastore=store.url).runs()) == 1
 
-    def test_runs_command_and_tags(self, tmp_path):
-        assert flow_cli("run", str(EXAMPLES / "hello.py"), "--tag", "nightly", store=tmp_path).returncode == 0
-        listing = flow_cli("runs", "HelloFlow", "--all-namespaces", store=tmp_path)
+    def test_runs_and_logs_commands_and_tags(self, store):
+        assert flow_cli("run", str(EXAMPLES / "hello.py"), "--tag", "nightly", store=store.url, env=store.env).returncode == 0
+        listing = flow_cli("runs", "HelloFlow", "--all-namespaces", store=store.url, env=store.env)
         assert listing.returncode == 0 and "succeeded" in listing.stdout and "tags: nightly" in listing.stdout
-        assert [r.tags for r in Flow("HelloFlow", datastore=str(tmp_path)).runs("nightly")] == [("nightly",)]
+        run = Flow("HelloFlow", datastore=store.url).runs("nightly")[0]
+        assert run.tags == ("nightly",)
+        logs = flow_cli("logs", f"HelloFlow/{run.id}/end", store=store.url, env=store.env)
+        assert logs.stdout == "hello, world 10\n"

@@ -65,10 +65,15 @@ def _child(argv: list[str], log: str, reply_fd: int, wakeup_read: int) -> None:
             os._exit(code)
 
 
-def serve() -> None:
+def serve(preload: list[str]) -> None:
     """Read requests on stdin, fork children, report their pids and exits on stdout."""
+    import importlib
+
     import flowship.cli  # noqa: F401  (warm the imports every child needs)
     import flowship.runtime.task  # noqa: F401
+
+    for module in preload:  # e.g. boto3 for an S3 store: imported once, not once per task
+        importlib.import_module(module)
 
     reply_fd = os.dup(1)
     os.dup2(os.open(os.devnull, os.O_WRONLY), 1)  # stray prints must not corrupt the protocol
@@ -119,9 +124,9 @@ def serve() -> None:
 class ForkServer:
     """Client for the server above; safe to call from many scheduler threads at once."""
 
-    def __init__(self) -> None:
+    def __init__(self, preload: tuple[str, ...] = ()) -> None:
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "flowship.runtime.forkserver"],
+            [sys.executable, "-m", "flowship.runtime.forkserver", *preload],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=None, bufsize=0,
         )
         self.lock = threading.Lock()
@@ -176,4 +181,4 @@ class ForkServer:
 
 
 if __name__ == "__main__":
-    serve()
+    serve(sys.argv[1:])

@@ -58,7 +58,8 @@ class LocalScheduler:
         """Run every task; stop launching after the first failure. Returns the failures (empty on success)."""
         failures: list[TaskOutcome] = []
         scratch = tempfile.mkdtemp(prefix="flowship-console-")
-        self._forkserver = ForkServer() if forkserver_enabled() else None
+        preload = ("flowship.providers.storage.s3", "boto3") if self.datastore.storage.url.startswith("s3://") else ()
+        self._forkserver = ForkServer(preload) if forkserver_enabled() else None
         try:
             self._schedule(scratch, failures)
         finally:

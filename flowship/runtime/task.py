@@ -17,6 +17,7 @@ import signal
 import sys
 import time
 import traceback
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -230,9 +231,10 @@ def _execute(spec: TaskSpec, ir: FlowIR, run: dict[str, Any], meta: dict[str, An
     _bind_current(ir, run, spec)
     caught = _call_step(flow, step)
     splits = None if caught else _check_transition(flow, step)
-    for name, value in list(vars(flow).items()):
-        if not name.startswith("_"):
-            context.refs[name] = ds.save_artifact(name, value)
+    values = [(name, value) for name, value in vars(flow).items() if not name.startswith("_")]
+    with ThreadPoolExecutor(max_workers=8) as pool:  # many small artifacts upload in parallel on S3
+        for (name, _), ref in zip(values, pool.map(lambda item: ds.save_artifact(*item), values)):
+            context.refs[name] = ref
     meta["artifacts"] = {name: ref.to_dict() for name, ref in sorted(context.refs.items())}
     meta["num_splits"] = splits
     meta["foreach_stack"] = [{"step": s, "index": i, "num_splits": n} for s, i, n, _ in context.foreach]

@@ -1,4 +1,4 @@
-"""Byte stores behind one small interface; ``open_storage`` picks one from a URL.
+"""Byte stores behind one small interface (a local folder, S3); ``open_storage`` picks one from a URL.
 
 ``runtime/datastore.py`` decides what goes where; a storage only moves bytes
 under string keys and guarantees that a written object is either complete or
@@ -14,12 +14,16 @@ __all__ = ["Storage", "LocalStorage", "open_storage"]
 
 
 def open_storage(url: str) -> Storage:
-    """A storage for ``url``: a local path (or ``file://`` URL)."""
+    """A storage for ``url``: ``s3://bucket/prefix``, or a local path (or ``file://`` URL)."""
     from flowship.errors import FlowshipError
 
+    if url.startswith("s3://"):
+        from flowship.providers.storage.s3 import S3Storage
+
+        return S3Storage(url)
     if url.startswith("file://"):
         url = url[len("file://"):]
     if "://" in url:
         scheme = url.split("://", 1)[0]
-        raise FlowshipError(f"datastore '{url}': the '{scheme}://' scheme is not supported; give a local directory")
+        raise FlowshipError(f"datastore '{url}': the '{scheme}://' scheme is not supported; use s3:// or a local folder")
     return LocalStorage(url)
