@@ -60,8 +60,7 @@ def _compile(args: argparse.Namespace) -> int:
     from flowship.flowfile import load_flow
 
     ir = load_flow(args.flow_file)
-    compiled = compile_flow(args.flow_file, ir, args.target, args.operator, datastore=args.datastore, image=args.image,
-                            namespace=args.namespace, service_account=args.service_account, name=args.name)
+    compiled = _compile_from_args(args, args.flow_file, ir)
     for warning in compiled.warnings:
         print(f"warning: {warning}", file=sys.stderr)
     if compiled.errors:
@@ -81,15 +80,35 @@ def _compile(args: argparse.Namespace) -> int:
     return 0
 
 
-def _deploy(args: argparse.Namespace) -> int:
-    import yaml
-
+def _compile_from_args(args: argparse.Namespace, flow_file: str, ir, **extra):
     from flowship.deploy import compile_flow
+
+    return compile_flow(flow_file, ir, args.target, args.operator, datastore=args.datastore, image=args.image,
+                        namespace=args.namespace, service_account=args.service_account, name=args.name,
+                        branch=args.branch, production=args.production, **extra)
+
+
+def _deploy(args: argparse.Namespace) -> int:
     from flowship.flowfile import load_flow
 
     ir = load_flow(args.flow_file)
-    compiled = compile_flow(args.flow_file, ir, args.target, datastore=args.datastore, image=args.image,
-                            namespace=args.namespace, service_account=args.service_account, name=args.name)
+    return _apply(args, ir, _compile_from_args(args, args.flow_file, ir))
+
+
+def _promote(args: argparse.Namespace) -> int:
+    from flowship.runtime.promote import promotable
+
+    source = promotable(args.pathspec, args.datastore)
+    print(f"promoting {source.pathspec}: code package {source.package.sha[:12]}, parameters {source.parameters}")
+    compiled = _compile_from_args(args, source.flow_file, source.ir, package=source.package,
+                                  promoted_from=source.pathspec)
+    return _apply(args, source.ir, compiled)
+
+
+def _apply(args: argparse.Namespace, ir, compiled) -> int:
+    """Show what will be created or replaced, then (unless --dry-run) upload the code and apply."""
+    import yaml
+
     if compiled.errors:
         for error in compiled.errors:
             print(f"error: {error}", file=sys.stderr)
@@ -179,7 +198,7 @@ def _trigger(args: argparse.Namespace, extra: list[str]) -> int:
     if args.target == "airflow":
         return _trigger_airflow(args, extra)
     cluster = ArgoCluster(args.namespace, args.kube_context)
-    name = args.name or k8s_name(args.flow_name)
+    name = k8s_name(args.name or args.flow_name)  # as compile names it: wine.prod.TrainFlow -> wine-prod-train-flow
     template = cluster.get("WorkflowTemplate", name)
     if template is None:
         raise FlowshipError(f"no WorkflowTemplate {cluster.namespace}/{name}; deploy the flow first")
@@ -194,6 +213,13 @@ def _trigger(args: argparse.Namespace, extra: list[str]) -> int:
     return 0
 
 
+def _deploy_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--dry-run", action="store_true", help="print what would be created or replaced, do nothing")
+    parser.add_argument("--kube-context", help="argo: kubeconfig context (default: the current one)")
+    parser.add_argument("--dags-folder", help="airflow: the dags folder to write the DAG file into")
+    _target_options(parser)
+
+
 def _target_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--target", required=True, choices=["argo", "airflow"], help="the scheduler to compile for")
     parser.add_argument("--image", help="container image with flowship and the flow's dependencies "
@@ -203,6 +229,9 @@ def _target_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--name", help="deployment name (default: the flow's name)")
     parser.add_argument("--operator", choices=["kubernetes", "local"], default="kubernetes",
                         help="airflow only: a pod per task (default), or a process on the worker")
+    placement = parser.add_mutually_exclusive_group()
+    placement.add_argument("--branch", help="@project flows: deploy as the test branch BRANCH")
+    placement.add_argument("--production", action="store_true", help="@project flows: deploy to production")
     _datastore_option(parser)
 
 
@@ -299,8 +328,11 @@ def _step(args: argparse.Namespace) -> int:
         flow_name = parse_flow_source(handle.read(), flow_file).name
     if not flow_name:
         raise FlowshipError(f"{flow_file}: no flow class; run `flow check {flow_file}`")
+    context = {"namespace": args.namespace, "project": args.project, "branch": args.branch,
+               "promoted_from": args.promoted_from, "tags": tuple(args.tag),
+               "code_package": {"sha": args.package, "flow_path": args.flow_file} if args.package else None}
     spec = TaskSpec(flow_file, args.step, args.run_id, args.task_id, args.retry_count,
-                    FlowDatastore(storage, flow_name), args.splits_file)
+                    FlowDatastore(storage, flow_name), args.splits_file, {k: v for k, v in context.items() if v})
     params = dict(p.split("=", 1) if "=" in p else (p, "") for p in args.param or [])
     return run_task(spec, flow_name, params)
 
@@ -338,6 +370,8 @@ def _runs(args: argparse.Namespace) -> int:
         status = "succeeded" if run.successful else ("finished" if run.finished else "failed or running")
         when = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(run.created_at))
         origin = f"  resumed from {run.origin_run_id}" if run.origin_run_id else ""
+        if run.promoted_from:
+            origin += f"  code from {run.promoted_from}"
         tags = f"  tags: {', '.join(run.tags)}" if run.tags else ""
         print(f"{run.id}  {when}  {status:<17}  {run.namespace}{origin}{tags}")
     if not runs:
@@ -366,11 +400,13 @@ def _parser() -> argparse.ArgumentParser:
 
     deploy = commands.add_parser("deploy", help="upload the code package and create or update the deployment")
     deploy.add_argument("flow_file", help="path of the flow's .py file")
-    deploy.add_argument("--dry-run", action="store_true", help="print what would be created or replaced, do nothing")
-    deploy.add_argument("--kube-context", help="argo: kubeconfig context (default: the current one)")
-    deploy.add_argument("--dags-folder", help="airflow: the dags folder to write the DAG file into")
-    _target_options(deploy)
+    _deploy_options(deploy)
     deploy.set_defaults(handler=_deploy)
+
+    promote = commands.add_parser("promote", help="deploy the exact code and parameters of a finished run: FLOW/RUN")
+    promote.add_argument("pathspec", help="the run to promote, FLOW/RUN_ID")
+    _deploy_options(promote)
+    promote.set_defaults(handler=_promote)
 
     trigger = commands.add_parser("trigger", add_help=False, help="start a run of a deployed flow: --<param> VALUE ...")
     trigger.add_argument("flow_name")
@@ -408,6 +444,10 @@ def _parser() -> argparse.ArgumentParser:
     step.add_argument("--splits-file", help="where a foreach task writes the task ids it fans out to (a JSON list)")
     step.add_argument("--package", help="run FLOW_FILE from this code package (its SHA-256) in the store")
     step.add_argument("--flow-name", help="the flow's name, to find --package in the store")
+    for option, text in (("--namespace", "namespace"), ("--project", "project"), ("--branch", "branch"),
+                         ("--promoted-from", "run whose code this deployment promotes")):
+        step.add_argument(option, help=f"for a start task that creates its run: the run's {text}")
+    step.add_argument("--tag", action="append", default=[], help="for a start task that creates its run: a tag")
     step.add_argument("--datastore", required=True)
     step.set_defaults(handler=_step)
 

@@ -12,9 +12,11 @@ import sys
 from dataclasses import dataclass
 
 from flowship.compiler.ir import FlowIR
+from flowship.compiler.projects import deployment_for
 from flowship.compiler.targets.common import DeployOptions
 from flowship.errors import FlowshipError
 from flowship.runtime.package import CodePackage, build_package
+from flowship.runtime.runs import current_user
 
 __all__ = ["TARGETS", "DEFAULT_IMAGE", "Compiled", "compile_flow", "deploy_options"]
 
@@ -34,23 +36,29 @@ class Compiled:
 
 
 def deploy_options(ir: FlowIR, package: CodePackage, *, datastore: str | None, image: str | None,
-                   namespace: str | None = None, service_account: str | None = None, name: str | None = None) -> DeployOptions:
+                   namespace: str | None = None, service_account: str | None = None, name: str | None = None,
+                   branch: str | None = None, production: bool = False, promoted_from: str | None = None) -> DeployOptions:
     store = datastore or os.environ.get("FLOWSHIP_DATASTORE") or os.path.abspath(".flowship")
     if "://" not in store:
         store = os.path.abspath(store)
         print(f"warning: the datastore {store} is a local folder; deployed tasks can use it only where it is "
               "mounted at the same path (use --datastore s3://... in production)", file=sys.stderr)
+    deployment = deployment_for(ir, branch=branch, production=production, user=current_user())
     return DeployOptions(
         datastore=store, package_sha=package.sha, flow_path=package.flow_path,
         image=image or os.environ.get("FLOWSHIP_IMAGE") or DEFAULT_IMAGE,
-        namespace=namespace, service_account=service_account, name=name,
+        namespace=namespace, service_account=service_account, name=name or deployment.name,
+        run_namespace=deployment.namespace, project=deployment.project, branch=deployment.branch,
+        promoted_from=promoted_from,
     )
 
 
-def compile_flow(flow_file: str, ir: FlowIR, target: str, operator: str = "kubernetes", **options) -> Compiled:
+def compile_flow(flow_file: str, ir: FlowIR, target: str, operator: str = "kubernetes",
+                 package: CodePackage | None = None, **options) -> Compiled:
+    """Compile for ``target``; the code package is built from the flow's folder unless one is given (promote)."""
     if target not in TARGETS:
         raise FlowshipError(f"--target {target!r} is not one of {', '.join(TARGETS)}")
-    package = build_package(flow_file)
+    package = package or build_package(flow_file)
     resolved = deploy_options(ir, package, **options)
     if target == "argo":
         from flowship.compiler.targets.argo import argo_names, compile_to_argo, render_yaml

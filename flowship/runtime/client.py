@@ -155,7 +155,22 @@ class Run:
 
     @property
     def code_package(self) -> str | None:
-        return self._record.get("code_package")
+        """The SHA-256 of the code package this run executed."""
+        package = self._record.get("code_package")
+        return package["sha"] if package else None
+
+    @property
+    def promoted_from(self) -> str | None:
+        """For a run of a promoted deployment: the research run (FLOW/RUN) its code and parameters came from."""
+        return self._record.get("promoted_from")
+
+    @property
+    def project(self) -> str | None:
+        return self._record.get("project")
+
+    @property
+    def branch(self) -> str | None:
+        return self._record.get("branch")
 
     @property
     def finished(self) -> bool:

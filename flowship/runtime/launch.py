@@ -9,6 +9,7 @@ from flowship.compiler.ir import FlowIR
 from flowship.errors import FlowshipError
 from flowship.providers.storage import open_storage
 from flowship.runtime.datastore import FlowDatastore
+from flowship.runtime.package import build_package, upload_package
 from flowship.runtime.param_values import convert_parameters
 from flowship.runtime.progress import Progress
 from flowship.runtime.runs import new_run_id, new_run_record, user_namespace
@@ -41,12 +42,19 @@ def _schedule(flow_file: str, ir: FlowIR, datastore: FlowDatastore, record: dict
     return RunResult(ir.name, record["run_id"], datastore.storage.url, failures)
 
 
+def _package(flow_file: str, store: FlowDatastore) -> dict[str, str]:
+    """Package the code a local run executes, so the run can later be promoted exactly as it ran."""
+    package = build_package(flow_file)
+    upload_package(store, package)
+    return {"sha": package.sha, "flow_path": package.flow_path}
+
+
 def run_flow(flow_file: str, ir: FlowIR, parameters: dict[str, str], *, datastore: str, tags: tuple[str, ...] = (),
              max_workers: int | None = None, progress: Progress | None = None, run_id: str | None = None) -> RunResult:
     """Run the whole flow locally; parameter values are checked before anything starts."""
     convert_parameters(ir.parameters, parameters)
     store = FlowDatastore(open_storage(datastore), ir.name)
-    record = new_run_record(ir, run_id or new_run_id(), parameters, tags=tags)
+    record = new_run_record(ir, run_id or new_run_id(), parameters, tags=tags, code_package=_package(flow_file, store))
     return _schedule(flow_file, ir, store, record, max_workers, progress)
 
 
@@ -63,5 +71,5 @@ def resume_flow(flow_file: str, ir: FlowIR, origin_run_id: str | None, *, datast
     if origin is None:
         raise FlowshipError(f"run {ir.name}/{origin_run_id} not found in {store.storage.url}")
     record = new_run_record(ir, run_id or new_run_id(), origin["parameters"], tags=tuple(origin["tags"]) + tags,
-                            origin_run_id=origin_run_id)
+                            origin_run_id=origin_run_id, code_package=_package(flow_file, store))
     return _schedule(flow_file, ir, store, record, max_workers, progress)

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from flowship.errors import FlowshipError
 from flowship.runtime.datastore import FlowDatastore
 
-__all__ = ["CodePackage", "build_package", "upload_package", "fetch_package"]
+__all__ = ["CodePackage", "build_package", "upload_package", "fetch_package", "package_key"]
 
 _SKIP_DIRS = {"__pycache__", "node_modules"}
 
@@ -67,12 +67,12 @@ def build_package(flow_file: str) -> CodePackage:
     return CodePackage(data, hashlib.sha256(data).hexdigest(), os.path.basename(flow_file))
 
 
-def _key(datastore: FlowDatastore, sha: str) -> str:
+def package_key(datastore: FlowDatastore, sha: str) -> str:
     return f"{datastore.flow_name}/packages/{sha}.tar.gz"
 
 
 def upload_package(datastore: FlowDatastore, package: CodePackage) -> str:
-    key = _key(datastore, package.sha)
+    key = package_key(datastore, package.sha)
     if not datastore.storage.exists(key):
         datastore.storage.put(key, package.data)
     return key
@@ -88,7 +88,7 @@ def fetch_package(datastore: FlowDatastore, sha: str) -> str:
     if os.path.isdir(target):
         return target
     try:
-        data = datastore.storage.get(_key(datastore, sha))
+        data = datastore.storage.get(package_key(datastore, sha))
     except KeyError:
         raise FlowshipError(f"code package {sha} is not in {datastore.storage.url}; deploy the flow again") from None
     if hashlib.sha256(data).hexdigest() != sha:

@@ -34,8 +34,10 @@ def new_run_id() -> str:
 
 def new_run_record(
     ir: FlowIR, run_id: str, parameters: dict[str, str], *, tags: tuple[str, ...] = (), user: str | None = None,
-    namespace: str | None = None, origin_run_id: str | None = None,
+    namespace: str | None = None, origin_run_id: str | None = None, code_package: dict[str, str] | None = None,
+    project: str | None = None, branch: str | None = None, promoted_from: str | None = None,
 ) -> dict[str, Any]:
+    """A run's metadata. ``code_package`` is ``{"sha": ..., "flow_path": ...}`` when the code was packaged."""
     user = user or current_user()
     return {
         "flow": ir.name,
@@ -46,6 +48,9 @@ def new_run_record(
         "tags": sorted(set(tags)),
         "parameters": dict(parameters),
         "origin_run_id": origin_run_id,
-        "code_package": None,
+        "code_package": code_package,
+        "project": project or (ir.project.name if ir.project else None),
+        "branch": branch,
+        "promoted_from": promoted_from,
         "ir": ir.to_dict(),
     }

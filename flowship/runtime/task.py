@@ -46,6 +46,7 @@ class TaskSpec:
     retry_count: int
     datastore: FlowDatastore
     splits_file: str | None = None
+    run_context: dict[str, Any] = field(default_factory=dict)  # for a start task that creates its run
 
 
 @dataclass
@@ -101,7 +102,7 @@ def _load_ir(spec: TaskSpec, flow_name: str, params: dict[str, str]) -> tuple[Fl
         ir = load_flow(spec.flow_file)
         params = drop_unset(ir.parameters, params)
         convert_parameters(ir.parameters, params)
-        run = new_run_record(ir, spec.run_id, params)
+        run = new_run_record(ir, spec.run_id, params, **spec.run_context)
         spec.datastore.write_run(run)
     return FlowIR.from_dict(run["ir"]), run
 
@@ -259,6 +260,7 @@ def _describe(exc: BaseException) -> str:
 
 def run_task(spec: TaskSpec, flow_name: str, params: dict[str, str]) -> int:
     """Run one task attempt; return the process exit code (0 succeeded, 1 failed)."""
+    os.environ["FLOWSHIP_DATASTORE"] = spec.datastore.storage.url  # the Client in a step reads this run's store
     meta: dict[str, Any] = {
         "flow": flow_name, "run_id": spec.run_id, "step": spec.step, "task_id": spec.task_id,
         "attempt": spec.retry_count, "started_at": time.time(), "artifacts": {}, "num_splits": None,

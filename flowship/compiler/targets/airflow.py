@@ -93,13 +93,13 @@ class _Writer:
         d = step.decorators
         k = d.kubernetes
         image = k.image if k and k.image else self.options.image
-        params = [(p.name, _param_jinja(p)) for p in self.ir.parameters] if step.name == "start" else []
+        params = [(p.name, _param_jinja(p)) for p in self.ir.parameters] if step.name == "start" else None
         argv = step_argv(self.ir, self.options, step=step.name, run_id=RUN_ID_JINJA, task_id=None if mapped else "0",
                          retry_count=RETRY_JINJA, split_file=XCOM_FILE if step.transition == "foreach" else None,
                          params=params)
         constants = {RUN_ID_JINJA: "RUN_ID", RETRY_JINJA: "RETRY", self.options.datastore: "DATASTORE",
                      self.options.package_sha: "PACKAGE"}
-        ours = [v for _, v in params]
+        ours = [v for _, v in params or []]
         arguments = ", ".join(constants.get(a) or repr(a if any(a.endswith(v) for v in ours) else _jinja_literal(a))
                               for a in argv[1:])
         kwargs = [f"task_id={step.name!r}", f"name={step.k8s_name!r}", f"image={_jinja_literal(image)!r}",
@@ -238,6 +238,15 @@ def _local_commands(ir: FlowIR, options: DeployOptions) -> dict[str, list[str]]:
     return commands
 
 
+def _tags(ir: FlowIR, options: DeployOptions) -> list[str]:
+    tags = ["flowship", f"flow:{ir.name}"]
+    if options.run_namespace:
+        tags.append(f"namespace:{options.run_namespace}")
+    if options.promoted_from:
+        tags.append(f"promoted-from:{options.promoted_from}")
+    return tags
+
+
 def compile_to_airflow(ir: FlowIR, options: DeployOptions, operator: Operator = "kubernetes") -> str:
     """The text of the DAG file."""
     for p in ir.parameters:
@@ -301,7 +310,7 @@ def compile_to_airflow(ir: FlowIR, options: DeployOptions, operator: Operator = 
         "    start_date=pendulum.datetime(2025, 1, 1, tz='UTC'),",
         "    catchup=False,",
         "    max_active_runs=1,",
-        f"    tags=['flowship', {('flow:' + ir.name)!r}],",
+        f"    tags={_tags(ir, options)!r},",
         *_params_block(ir),
         ") as dag:",
         *writer.lines,

@@ -96,7 +96,7 @@ class _Builder:
     def _container(self, name: str, step: StepIR, image: str) -> dict[str, Any]:
         d = step.decorators
         retry = "{{retries}}" if d.retry else "0"
-        params = [(p.name, f"{{{{workflow.parameters.{p.name}}}}}") for p in self.ir.parameters] if step.name == "start" else []
+        params = [(p.name, f"{{{{workflow.parameters.{p.name}}}}}") for p in self.ir.parameters] if step.name == "start" else None
         argv = step_argv(self.ir, self.options, step="{{inputs.parameters.step}}", run_id=RUN_ID,
                          task_id="{{inputs.parameters.task-id}}", retry_count=retry,
                          split_file=SPLITS_FILE if step.transition == "foreach" else None, params=params)
@@ -212,6 +212,10 @@ def _metadata(ir: FlowIR, name: str, options: DeployOptions) -> dict[str, Any]:
         metadata["namespace"] = options.namespace
     metadata["labels"] = {"app.kubernetes.io/managed-by": "flowship", "flowship.io/flow": k8s_name(ir.name)}
     metadata["annotations"] = {"flowship.io/flow-name": ir.name, "flowship.io/code-package": options.package_sha}
+    if options.run_namespace:
+        metadata["annotations"]["flowship.io/namespace"] = options.run_namespace
+    if options.promoted_from:
+        metadata["annotations"]["flowship.io/promoted-from"] = options.promoted_from
     return metadata
 
 

@@ -29,6 +29,10 @@ class DeployOptions:
     namespace: str | None = None  # Kubernetes namespace
     service_account: str | None = None
     name: str | None = None  # deployment name; default: the flow's name
+    run_namespace: str | None = None  # the namespace runs of this deployment are recorded in
+    project: str | None = None
+    branch: str | None = None
+    promoted_from: str | None = None  # the run whose code and parameters this deployment promotes
 
 
 def step_argv(
@@ -46,6 +50,12 @@ def step_argv(
              "--package", options.package_sha, "--flow-name", ir.name]
     if split_file:
         argv += ["--splits-file", split_file]
+    if params is not None:  # the start task creates the run: tell it where the run belongs
+        for field_name, option in (("run_namespace", "--namespace"), ("project", "--project"), ("branch", "--branch"),
+                                   ("promoted_from", "--promoted-from")):
+            value = getattr(options, field_name)
+            if value:
+                argv.append(f"{option}={value}")
     for name, value in params or []:
         argv.append(f"--param={name}={value}")  # one token: a value starting with '-' stays a value
     return argv

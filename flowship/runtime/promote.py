@@ -1,0 +1,60 @@
+"""Promotion: turn a finished research run into a deployable flow exactly as it ran.
+
+The run's recorded code package is fetched from the store (never the file as
+it is on disk now), the flow is compiled from that code, and the run's
+parameter values become the deployment's defaults.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from dataclasses import dataclass
+
+from flowship.compiler.ir import FlowIR
+from flowship.errors import FlowshipError
+from flowship.flowfile import load_flow
+from flowship.providers.storage import open_storage
+from flowship.runtime.client import default_datastore
+from flowship.runtime.datastore import FlowDatastore
+from flowship.runtime.package import CodePackage, fetch_package, package_key
+from flowship.runtime.param_values import convert_parameters
+
+__all__ = ["PromotionSource", "promotable"]
+
+
+@dataclass(frozen=True)
+class PromotionSource:
+    pathspec: str
+    ir: FlowIR  # compiled from the run's own code, its parameter values as defaults
+    package: CodePackage
+    flow_file: str
+    parameters: dict[str, str]
+
+
+def promotable(pathspec: str, datastore: str | None) -> PromotionSource:
+    parts = pathspec.strip("/").split("/")
+    if len(parts) != 2:
+        raise FlowshipError(f"'{pathspec}' is not FLOW/RUN_ID")
+    flow, run_id = parts
+    store = FlowDatastore(open_storage(datastore or default_datastore()), flow)
+    record = store.read_run(run_id)
+    if record is None:
+        raise FlowshipError(f"run {pathspec} not found in {store.storage.url}")
+    end = store.latest_attempt(run_id, "end", "0")
+    if end is None or not end.succeeded:
+        state = "failed" if end is not None else "did not finish (failed or still running)"
+        raise FlowshipError(f"run {pathspec} {state}: only a run that finished successfully can be promoted")
+    package = record.get("code_package")
+    if not package:
+        raise FlowshipError(f"run {pathspec} recorded no code package, so its exact code cannot be deployed")
+    folder = fetch_package(store, package["sha"])
+    flow_file = os.path.join(folder, package["flow_path"])
+    ir = load_flow(flow_file)
+    values = convert_parameters(ir.parameters, record["parameters"])
+    ir = dataclasses.replace(ir, parameters=tuple(
+        dataclasses.replace(p, default=values[p.attr], required=False) if p.name in record["parameters"] else p
+        for p in ir.parameters))
+    data = store.storage.get(package_key(store, package["sha"]))
+    return PromotionSource(pathspec, ir, CodePackage(data, package["sha"], package["flow_path"]), flow_file,
+                           dict(record["parameters"]))

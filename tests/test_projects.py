@@ -1,0 +1,201 @@
+"""Projects, branches, production namespaces, promotion, and the daily retraining example end to end."""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from argo.runner import ArgoRunner
+from argo.schema import schema_errors
+from conftest import EXAMPLES, FLOWS, REPO, check, shared_dir, two_step_flow
+from flowship.compiler.projects import deployment_for
+from flowship.compiler.targets.argo_lint import lint_argo
+from flowship.errors import FlowshipError
+from flowship.runtime.client import Flow, namespace
+
+PROJECT_FLOW = check(two_step_flow(class_decorators='@project(name="recsys")', name="TrainFlow")).ir
+
+
+@pytest.fixture(autouse=True)
+def all_namespaces():
+    namespace(None)
+
+
+def flow(*args: str, env: dict | None = None, cwd: Path = REPO) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "flowship", *args], cwd=cwd, capture_output=True, text=True, timeout=300,
+                          env={**os.environ, "PYTHONWARNINGS": "ignore", **(env or {})})
+
+
+class TestNamespacing:
+    @pytest.mark.parametrize("branch, production, name, run_namespace", [
+        (None, True, "recsys.prod.TrainFlow", "production:recsys.prod"),
+        ("exp-1", False, "recsys.test.exp-1.TrainFlow", "recsys.test.exp-1"),
+        (None, False, "recsys.user.ada.TrainFlow", "recsys.user.ada"),
+    ])
+    def test_deployment_names_and_namespaces(self, branch, production, name, run_namespace):
+        deployment = deployment_for(PROJECT_FLOW, branch=branch, production=production, user="ada")
+        assert (deployment.name, deployment.namespace) == (name, run_namespace)
+
+    def test_without_project_branches_are_refused(self):
+        plain = check(two_step_flow()).ir
+        assert deployment_for(plain, branch=None, production=False, user="ada").namespace == "production:F"
+        with pytest.raises(FlowshipError, match="--branch and --production need @project"):
+            deployment_for(plain, branch="x", production=False, user="ada")
+
+    @pytest.mark.parametrize("target, option, expected", [
+        ("argo", "--production", "name: recsys-prod-daily-retrain-flow"),
+        ("argo", "--branch=exp", "name: recsys-test-exp-daily-retrain-flow"),
+        ("airflow", "--production", "dag_id='recsys.prod.DailyRetrainFlow'"),
+        ("airflow", "--branch=exp", "dag_id='recsys.test.exp.DailyRetrainFlow'"),
+    ])
+    def test_deployed_names_carry_project_and_branch(self, target, option, expected, tmp_path):
+        source = tmp_path / "retrain.py"
+        source.write_text((EXAMPLES / "daily_retrain.py").read_text().replace('@project(name="wine")', '@project(name="recsys")'))
+        result = flow("compile", str(source), "--target", target, option, "--datastore", "s3://b/s")
+        assert result.returncode == 0, result.stderr
+        assert expected in result.stdout
+
+    def test_production_runs_record_their_namespace(self, tmp_path):
+        runner = _deploy_with_argo(FLOWS / "linear.py", tmp_path, "--production", project="demo")
+        run = Flow("LinearFlow", datastore=str(tmp_path / "store"))["argo-wf-prod"]
+        assert (run.namespace, run.project, run.branch) == ("production:demo.prod", "demo", "prod")
+        namespace("user:someone")
+        assert Flow("LinearFlow", datastore=str(tmp_path / "store")).latest_run is None
+        namespace("production:demo.prod")
+        assert Flow("LinearFlow", datastore=str(tmp_path / "store")).latest_run.id == "argo-wf-prod"
+        assert runner.pods
+
+
+def _deploy_with_argo(path: Path, tmp_path: Path, *options: str, project: str | None = None) -> ArgoRunner:
+    """Compile with the CLI (project flows: a copy with @project), upload the package, run the manifest."""
+    folder = tmp_path / "code"
+    folder.mkdir(exist_ok=True)
+    source = folder / path.name
+    text = path.read_text()
+    if project:
+        text = text.replace("\nclass ", f"\n@project(name={project!r})\nclass ", 1).replace(
+            "from flowship import ", "from flowship import project, ")
+    source.write_text(text)
+    store = tmp_path / "store"
+    compiled = flow("deploy", str(source), "--target", "argo", "--dry-run", *options, "--datastore", str(store))
+    assert compiled.returncode == 0, compiled.stderr
+    result = flow("compile", str(source), "--target", "argo", *options, "--datastore", str(store))
+    template = next(yaml.safe_load_all(result.stdout))
+    from flowship.flowfile import load_flow
+    from flowship.providers.storage import LocalStorage
+    from flowship.runtime.datastore import FlowDatastore
+    from flowship.runtime.package import build_package, upload_package
+
+    upload_package(FlowDatastore(LocalStorage(str(store)), load_flow(str(source)).name), build_package(str(source)))
+    runner = ArgoRunner(template, "wf-prod", env={"FLOWSHIP_CACHE": str(tmp_path / "cache")})
+    runner.run()
+    return runner
+
+
+class TestPromotion:
+    def test_promote_deploys_the_recorded_code_and_parameters(self, tmp_path):
+        code = tmp_path / "research"
+        code.mkdir()
+        source = code / "linear.py"
+        source.write_text((FLOWS / "linear.py").read_text())
+        store = tmp_path / "store"
+        assert flow("run", str(source), "--offset", "10", "--datastore", str(store)).returncode == 0
+        research = Flow("LinearFlow", datastore=str(store)).latest_run
+        assert research.data.x == 13
+        source.write_text(source.read_text().replace("self.x += 1", "self.x += 100"))  # the file moves on
+
+        promoted = flow("promote", f"LinearFlow/{research.id}", "--target", "argo", "--dry-run", "--datastore", str(store))
+        assert promoted.returncode == 0, promoted.stderr
+        assert f"code package {research.code_package[:12]}" in promoted.stdout
+        compiled = flow("compile", str(source), "--target", "argo", "--datastore", str(store))  # today's file: differs
+        assert research.code_package not in compiled.stdout
+
+        from flowship.runtime.promote import promotable
+        from flowship.compiler.targets.argo import compile_to_argo
+        from flowship.deploy import deploy_options
+
+        source_run = promotable(f"LinearFlow/{research.id}", str(store))
+        options = deploy_options(source_run.ir, source_run.package, datastore=str(store), image="img",
+                                 promoted_from=source_run.pathspec)
+        template = compile_to_argo(source_run.ir, options)[0]
+        assert template["metadata"]["annotations"]["flowship.io/promoted-from"] == f"LinearFlow/{research.id}"
+        assert template["spec"]["arguments"]["parameters"] == [{"name": "offset", "value": "10"}]
+        ArgoRunner(template, "promoted", env={"FLOWSHIP_CACHE": str(tmp_path / "cache")}).run()
+        production = Flow("LinearFlow", datastore=str(store))["argo-promoted"]
+        assert production.data.x == 13  # the recorded code ran, not the edited file
+        assert (production.promoted_from, production.code_package) == (f"LinearFlow/{research.id}", research.code_package)
+        listing = flow("runs", "LinearFlow", "--all-namespaces", "--datastore", str(store))
+        assert f"code from LinearFlow/{research.id}" in listing.stdout
+
+    def test_promoting_a_failed_run_is_refused(self, tmp_path):
+        store = tmp_path / "store"
+        assert flow("run", str(FLOWS / "behaviour" / "broken.py"), "--datastore", str(store)).returncode == 1
+        run_id = Flow("BrokenFlow", datastore=str(store)).latest_run.id
+        result = flow("promote", f"BrokenFlow/{run_id}", "--target", "argo", "--datastore", str(store))
+        assert (result.returncode, result.stderr.strip()) == (
+            1, f"error: run BrokenFlow/{run_id} did not finish (failed or still running): "
+               "only a run that finished successfully can be promoted")
+
+    def test_production_deploy_refuses_a_flow_that_fails_check(self, tmp_path):
+        bad = tmp_path / "bad.py"
+        bad.write_text("from flowship import FlowSpec, project, step\n@project(name='p')\nclass F(FlowSpec):\n"
+                       "    @step\n    def start(self):\n        self.next(self.nowhere)\n")
+        result = flow("deploy", str(bad), "--target", "argo", "--production", "--dry-run", "--datastore", "s3://b/s")
+        assert result.returncode == 1 and "which is not a step" in result.stderr
+
+
+@pytest.mark.skipif(importlib.util.find_spec("sklearn") is None, reason="the retraining example needs scikit-learn")
+class TestDailyRetrainExample:
+    def test_runs_twice_and_the_second_run_compares_with_the_first(self, tmp_path):
+        store = str(tmp_path / "store")
+        for _ in range(2):
+            result = flow("run", str(EXAMPLES / "daily_retrain.py"), "--datastore", store)
+            assert result.returncode == 0, result.stderr
+        first, second = sorted(Flow("DailyRetrainFlow", datastore=store).runs(), key=lambda r: r.created_at)
+        assert first.data.previous_run is None and first.data.improved is True
+        assert second.data.previous_run == first.id
+        assert second.data.previous_accuracy == first.data.accuracy
+        assert second.data.improved == (second.data.accuracy > first.data.accuracy)
+        assert 0.8 < second.data.accuracy <= 1.0 and len(second.data.scores) == 4
+
+    def test_argo_output_validates_and_schedules_daily(self):
+        result = flow("compile", str(EXAMPLES / "daily_retrain.py"), "--target", "argo", "--production",
+                      "--datastore", "s3://wine-models/flowship")
+        assert result.returncode == 0, result.stderr
+        template, cron = list(yaml.safe_load_all(result.stdout))
+        assert cron["kind"] == "CronWorkflow" and cron["spec"]["schedules"] == ["0 0 * * *"]
+        assert lint_argo([template, cron]) == ([], [])
+        crds = shared_dir("argo", "crds")
+        assert schema_errors(crds, template) == [] and schema_errors(crds, cron) == []
+
+    @pytest.mark.skipif(importlib.util.find_spec("airflow") is None, reason="needs apache-airflow")
+    def test_runs_under_airflow_local_mode_in_production(self, tmp_path, monkeypatch):
+        import airflow_harness as harness
+        from flowship.compiler.targets.airflow import compile_to_airflow
+        from flowship.deploy import deploy_options
+        from flowship.flowfile import load_flow
+        from flowship.providers.storage import LocalStorage
+        from flowship.runtime.datastore import FlowDatastore
+        from flowship.runtime.package import build_package, upload_package
+
+        monkeypatch.setenv("FLOWSHIP_CACHE", str(tmp_path / "cache"))
+        folder, store = tmp_path / "code", tmp_path / "store"
+        folder.mkdir()
+        shutil.copy(EXAMPLES / "daily_retrain.py", folder)
+        ir = load_flow(str(folder / "daily_retrain.py"))
+        package = build_package(str(folder / "daily_retrain.py"))
+        upload_package(FlowDatastore(LocalStorage(str(store)), ir.name), package)
+        options = deploy_options(ir, package, datastore=str(store), image="unused", production=True)
+        dag, errors, serialization = harness.load_dag(compile_to_airflow(ir, options, "local"), "retrain")
+        assert (errors, serialization, dag.dag_id) == ({}, None, "wine.prod.DailyRetrainFlow")
+        assert harness.run_dag_test(dag) == "success"
+        run = Flow("DailyRetrainFlow", datastore=str(store)).latest_run
+        assert (run.successful, run.namespace, run.project, run.branch) == (True, "production:wine.prod", "wine", "prod")
+        assert run.data.improved is True and run.data.previous_run is None
