@@ -1,7 +1,7 @@
 """The ``flow`` command: thin argument parsing over the compiler and runtime.
 
-Commands are registered in one table; each parses its arguments and calls
-into the library. A :class:`~flowship.errors.FlowshipError` becomes a message
+Every command is declared in ``_parser()``; its handler calls into the
+library and prints. A :class:`~flowship.errors.FlowshipError` becomes a message
 on stderr and exit code 1, never a traceback. Heavy modules are imported
 inside the command that needs them, so ``flow --help`` stays fast.
 """
@@ -17,6 +17,7 @@ from typing import Sequence
 from flowship.errors import FlowshipError, format_problem
 
 __all__ = ["main", "main_for_flow_file"]
+
 
 def _check(args: argparse.Namespace) -> int:
     from flowship.flowfile import check_flow_file
@@ -56,7 +57,6 @@ def _count(number: int, noun: str) -> str:
 
 
 def _compile(args: argparse.Namespace) -> int:
-    from flowship.deploy import compile_flow
     from flowship.flowfile import load_flow
 
     ir = load_flow(args.flow_file)
@@ -129,6 +129,9 @@ def _apply(args: argparse.Namespace, ir, compiled) -> int:
     from flowship.runtime.package import upload_package
 
     cluster = ArgoCluster(args.namespace, args.kube_context)
+    for document in documents:  # say what changes before changing it
+        exists = cluster.get(document["kind"], document["metadata"]["name"]) is not None
+        print(f"will {'replace' if exists else 'create'} {document['kind']} {cluster.namespace}/{document['metadata']['name']}")
     upload_package(FlowDatastore(open_storage(datastore), ir.name), compiled.package)
     for document in documents:
         outcome = cluster.apply(document)
@@ -162,7 +165,7 @@ def _trigger_airflow(args: argparse.Namespace, extra: list[str]) -> int:
     if not args.api_url:
         raise FlowshipError("flow trigger --target airflow needs --api-url (e.g. http://airflow.example:8080)")
     api = AirflowApi(args.api_url, args.token)
-    dag_id = args.name or args.flow_name
+    dag_id = args.name
     declared = api.dag_params(dag_id)
     parser = argparse.ArgumentParser(prog=f"flow trigger {args.flow_name} --target airflow")
     for name in declared:
@@ -191,14 +194,28 @@ def _typed_conf(name: str, text: str, kinds: list[str] | None):
         raise FlowshipError(f"--{name}: {text!r} is not valid {'/'.join(kinds) if kinds else 'JSON'}") from None
 
 
+def _deployment_name(args: argparse.Namespace) -> str:
+    """The name `flow deploy` gave the deployment of FLOW_NAME (and --project, --branch/--production)."""
+    from flowship.compiler.projects import deployment_of
+    from flowship.runtime.runs import current_user
+
+    if args.name:
+        return args.name
+    if (args.branch or args.production) and not args.project:
+        raise FlowshipError("--branch and --production need --project (the flow's @project name)")
+    return deployment_of(args.flow_name, args.project, branch=args.branch, production=args.production,
+                         user=current_user()).name
+
+
 def _trigger(args: argparse.Namespace, extra: list[str]) -> int:
     from flowship.compiler.naming import k8s_name
     from flowship.providers.kubernetes import ArgoCluster
 
+    args.name = _deployment_name(args)
     if args.target == "airflow":
         return _trigger_airflow(args, extra)
     cluster = ArgoCluster(args.namespace, args.kube_context)
-    name = k8s_name(args.name or args.flow_name)  # as compile names it: wine.prod.TrainFlow -> wine-prod-train-flow
+    name = k8s_name(args.name)  # as compile names it: wine.prod.TrainFlow -> wine-prod-train-flow
     template = cluster.get("WorkflowTemplate", name)
     if template is None:
         raise FlowshipError(f"no WorkflowTemplate {cluster.namespace}/{name}; deploy the flow first")
@@ -216,7 +233,7 @@ def _trigger(args: argparse.Namespace, extra: list[str]) -> int:
 def _deploy_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--dry-run", action="store_true", help="print what would be created or replaced, do nothing")
     parser.add_argument("--kube-context", help="argo: kubeconfig context (default: the current one)")
-    parser.add_argument("--dags-folder", help="airflow: the dags folder to write the DAG file into")
+    parser.add_argument("--dags-folder", help="airflow: the dags folder to write the DAG file into (a path or s3://bucket/prefix)")
     _target_options(parser)
 
 
@@ -412,7 +429,11 @@ def _parser() -> argparse.ArgumentParser:
     trigger.add_argument("flow_name")
     trigger.add_argument("--target", required=True, choices=["argo", "airflow"])
     trigger.add_argument("--namespace")
-    trigger.add_argument("--name", help="deployment name, if not the flow's name")
+    trigger.add_argument("--name", help="deployment name, if not derived from the flow's name and project")
+    trigger.add_argument("--project", help="the flow's @project name: find its --production, --branch or user deployment")
+    placement = trigger.add_mutually_exclusive_group()
+    placement.add_argument("--branch", help="with --project: the test branch's deployment")
+    placement.add_argument("--production", action="store_true", help="with --project: the production deployment")
     trigger.add_argument("--kube-context")
     trigger.add_argument("--api-url", help="airflow: the Airflow API server, e.g. http://localhost:8080")
     trigger.add_argument("--token", help="airflow: API token (default: $AIRFLOW_TOKEN, else a login with "

@@ -65,6 +65,21 @@ def test_deploy_writes_a_checked_dag_and_uploads_the_package(tmp_path):
     assert len(list((tmp_path / "store" / "ForeachFlow" / "packages").glob("*.tar.gz"))) == 1
 
 
+def test_deploy_to_a_dags_folder_on_s3(s3_server, tmp_path):
+    from conftest import new_bucket
+
+    bucket = new_bucket(s3_server)
+    result = flow("deploy", str(EXAMPLES / "hello.py"), "--target", "airflow", "--dags-folder", f"s3://{bucket}/dags",
+                  "--datastore", f"s3://{bucket}/flowship", env=s3_server)
+    assert result.returncode == 0, result.stderr
+    import boto3
+
+    client = boto3.client("s3", endpoint_url=s3_server["AWS_ENDPOINT_URL"], region_name="us-east-1",
+                          aws_access_key_id="testing", aws_secret_access_key="testing")
+    text = client.get_object(Bucket=bucket, Key="dags/HelloFlow.py")["Body"].read().decode()
+    assert text.startswith('"""HelloFlow as an Airflow DAG') and f"s3://{bucket}/flowship" in text
+
+
 def test_deploy_errors(tmp_path):
     missing = flow("deploy", str(EXAMPLES / "hello.py"), "--target", "airflow", "--dags-folder", str(tmp_path / "nope"),
                    "--datastore", str(tmp_path / "store"))

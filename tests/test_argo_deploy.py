@@ -34,10 +34,12 @@ def test_deploy_creates_then_replaces_and_uploads_the_package(standin, tmp_path)
     config, store = standin.kubeconfig(tmp_path), tmp_path / "store"
     first = flow("deploy", str(EXAMPLES / "hello.py"), "--target", "argo", kubeconfig=config, store=store)
     assert first.returncode == 0, first.stderr
+    assert "will create WorkflowTemplate ml/hello-flow" in first.stdout
     assert "created WorkflowTemplate ml/hello-flow" in first.stdout
     assert ("ml", "workflowtemplates", "hello-flow") in standin.objects
     assert len(list((store / "HelloFlow" / "packages").glob("*.tar.gz"))) == 1
     second = flow("deploy", str(EXAMPLES / "hello.py"), "--target", "argo", kubeconfig=config, store=store)
+    assert "will replace WorkflowTemplate ml/hello-flow" in second.stdout
     assert "replaced WorkflowTemplate ml/hello-flow" in second.stdout
     assert standin.objects[("ml", "workflowtemplates", "hello-flow")]["metadata"]["resourceVersion"] == "2"
 
@@ -58,6 +60,19 @@ def test_trigger_submits_a_workflow_with_parameters(standin, tmp_path):
                                 "arguments": {"parameters": [{"name": "who", "value": "it's $(me)"}]}}
     unknown = flow("trigger", "HelloFlow", "--target", "argo", "--nope", "1", kubeconfig=config, store=tmp_path / "s")
     assert unknown.returncode == 2 and "unrecognized arguments: --nope 1" in unknown.stderr
+
+
+def test_project_deployments_are_found_by_project_and_branch(standin, tmp_path):
+    config, store = standin.kubeconfig(tmp_path), tmp_path / "s"
+    deployed = flow("deploy", str(EXAMPLES / "daily_retrain.py"), "--target", "argo", "--production", kubeconfig=config, store=store)
+    assert deployed.returncode == 0, deployed.stderr
+    assert {k[2] for k in standin.objects} == {"wine-prod-daily-retrain-flow"}  # the template and the CronWorkflow
+    result = flow("trigger", "DailyRetrainFlow", "--target", "argo", "--project", "wine", "--production", "--seed", "4",
+                  kubeconfig=config, store=store)
+    assert result.returncode == 0, result.stderr
+    (workflow,) = [o for k, o in standin.objects.items() if k[1] == "workflows"]
+    assert workflow["spec"]["workflowTemplateRef"] == {"name": "wine-prod-daily-retrain-flow"}
+    assert workflow["spec"]["arguments"]["parameters"] == [{"name": "seed", "value": "4"}]
 
 
 @pytest.mark.parametrize("mode, message", [

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from flowship.compiler.ir import FlowIR
 from flowship.errors import FlowshipError
 
-__all__ = ["Deployment", "deployment_for"]
+__all__ = ["Deployment", "deployment_for", "deployment_of"]
 
 _BRANCH = re.compile(r"^[a-z0-9][a-z0-9_-]{0,39}$")
 
@@ -30,13 +30,17 @@ class Deployment:
 
 
 def deployment_for(ir: FlowIR, *, branch: str | None, production: bool, user: str) -> Deployment:
+    if ir.project is None and (branch or production):
+        raise FlowshipError(f"{ir.file}: --branch and --production need @project(name=...) on {ir.name}")
+    return deployment_of(ir.name, ir.project.name if ir.project else None, branch=branch, production=production, user=user)
+
+
+def deployment_of(flow: str, project: str | None, *, branch: str | None, production: bool, user: str) -> Deployment:
+    """The deployment of ``flow`` in ``project`` (None: a flow without @project)."""
     if branch and production:
         raise FlowshipError("give --branch or --production, not both")
-    if ir.project is None:
-        if branch or production:
-            raise FlowshipError(f"{ir.file}: --branch and --production need @project(name=...) on {ir.name}")
-        return Deployment(ir.name, f"production:{ir.name}")
-    project = ir.project.name
+    if project is None:
+        return Deployment(flow, f"production:{flow}")
     if production:
         label = "prod"
     elif branch:
@@ -46,4 +50,4 @@ def deployment_for(ir: FlowIR, *, branch: str | None, production: bool, user: st
     else:
         label = f"user.{re.sub(r'[^a-z0-9_-]', '-', user.lower())}"
     namespace = f"production:{project}.{label}" if production else f"{project}.{label}"
-    return Deployment(f"{project}.{label}.{ir.name}", namespace, project, label)
+    return Deployment(f"{project}.{label}.{flow}", namespace, project, label)

@@ -66,8 +66,14 @@ def check_dag_file(text: str, dag_id: str) -> str | None:
 
 
 def write_dag_file(folder: str, dag_id: str, text: str) -> str:
+    """Write ``<dag_id>.py`` into a local dags folder or an ``s3://bucket/prefix`` one (atomically either way)."""
+    if folder.startswith("s3://"):
+        from flowship.providers.storage import open_storage
+
+        open_storage(folder).put(f"{dag_id}.py", text.encode("utf-8"))
+        return f"{folder.rstrip('/')}/{dag_id}.py"
     if "://" in folder:
-        raise FlowshipError(f"--dags-folder {folder}: only a local (or mounted) folder is supported for now")
+        raise FlowshipError(f"--dags-folder {folder}: give a local folder or s3://bucket/prefix")
     if not os.path.isdir(folder):
         raise FlowshipError(f"--dags-folder {folder} does not exist; give your Airflow's dags folder")
     path = os.path.join(folder, f"{dag_id}.py")

@@ -51,27 +51,18 @@ def _param_jinja(parameter: ParameterIR) -> str:
 
 
 @dataclass
-class _Level:
-    """Where a step's task ids come from: the top level ('0') or a foreach's children."""
-
-    ids: str | None  # Python expression of the XComArg list of task ids; None at the top level
-
-
-@dataclass
 class _Writer:
     ir: FlowIR
     options: DeployOptions
     operator: Operator
     lines: list[str] = field(default_factory=list)
-    task_names: dict[str, str] = field(default_factory=dict)
     uses_flatten: bool = False
     uses_k8s_models: bool = False
 
-    def name_of(self, step: str) -> str:
-        return step  # step names are Python identifiers, valid Airflow task ids
-
     def children_var(self, step: StepIR) -> str:
-        return f"{step.name}__children"
+        """The variable (and, for a nested foreach, the task id) holding a foreach's child task ids."""
+        name = f"{step.name}__children"
+        return name if name not in {s.name for s in self.ir.steps} else f"{name}_{stable_hash(step.name)}"
 
     # --- per-step task ---------------------------------------------------------------
 
