@@ -231,6 +231,9 @@ def _execute(spec: TaskSpec, ir: FlowIR, run: dict[str, Any], meta: dict[str, An
         flow.__dict__[parameter.attr] = context.load(parameter.attr)
     _bind_current(ir, run, spec)
     caught = _call_step(flow, step)
+    if caught is not None and step.transition == "foreach":
+        raise FlowshipError(f"step '{step.name}' failed ({caught!r}); @catch cannot continue a foreach that has no "
+                            "items to fan out to")
     splits = None if caught else _check_transition(flow, step)
     values = [(name, value) for name, value in vars(flow).items() if not name.startswith("_")]
     with ThreadPoolExecutor(max_workers=8) as pool:  # many small artifacts upload in parallel on S3
