@@ -113,48 +113,48 @@ def _apply(args: argparse.Namespace, ir, compiled) -> int:
         for error in compiled.errors:
             print(f"error: {error}", file=sys.stderr)
         return 1
+    if args.target == "airflow" and not args.dags_folder:
+        raise FlowshipError("flow deploy --target airflow needs --dags-folder (your Airflow's dags folder)")
+    print(f"code package {compiled.package.sha[:12]} ({len(compiled.package.files)} files) -> {compiled.options.datastore}")
     if args.target == "airflow":
         return _deploy_airflow(args, ir, compiled)
     documents = list(yaml.safe_load_all(compiled.text))
-    datastore = compiled.options.datastore
-    print(f"code package {compiled.package.sha[:12]} ({len(compiled.package.files)} files) -> {datastore}")
     for document in documents:
         print(f"{document['kind']} {args.namespace or '(kubeconfig namespace)'}/{document['metadata']['name']}")
     if args.dry_run:
         print("dry run: nothing uploaded or applied")
         return 0
     from flowship.providers.kubernetes import ArgoCluster
-    from flowship.providers.storage import open_storage
-    from flowship.runtime.datastore import FlowDatastore
-    from flowship.runtime.package import upload_package
 
     cluster = ArgoCluster(args.namespace, args.kube_context)
     for document in documents:  # say what changes before changing it
         exists = cluster.get(document["kind"], document["metadata"]["name"]) is not None
         print(f"will {'replace' if exists else 'create'} {document['kind']} {cluster.namespace}/{document['metadata']['name']}")
-    upload_package(FlowDatastore(open_storage(datastore), ir.name), compiled.package)
+    _upload_code(ir, compiled)
     for document in documents:
         outcome = cluster.apply(document)
         print(f"{outcome} {document['kind']} {cluster.namespace}/{document['metadata']['name']}")
     return 0
 
 
-def _deploy_airflow(args: argparse.Namespace, ir, compiled) -> int:
-    from flowship.providers.airflow import check_dag_file, write_dag_file
+def _upload_code(ir, compiled) -> None:
     from flowship.providers.storage import open_storage
     from flowship.runtime.datastore import FlowDatastore
     from flowship.runtime.package import upload_package
 
-    if not args.dags_folder:
-        raise FlowshipError("flow deploy --target airflow needs --dags-folder (your Airflow's dags folder)")
-    print(f"code package {compiled.package.sha[:12]} ({len(compiled.package.files)} files) -> {compiled.options.datastore}")
+    upload_package(FlowDatastore(open_storage(compiled.options.datastore), ir.name), compiled.package)
+
+
+def _deploy_airflow(args: argparse.Namespace, ir, compiled) -> int:
+    from flowship.providers.airflow import check_dag_file, write_dag_file
+
     print(f"DAG {compiled.name} ({args.operator} tasks) -> {os.path.join(args.dags_folder, compiled.name + '.py')}")
     if args.dry_run:
         print("dry run: nothing uploaded or written")
         return 0
     if check_dag_file(compiled.text, compiled.name) is None:
         print("warning: Airflow is not installed here, so the DAG file was not loaded before writing it", file=sys.stderr)
-    upload_package(FlowDatastore(open_storage(compiled.options.datastore), ir.name), compiled.package)
+    _upload_code(ir, compiled)
     print(f"wrote {write_dag_file(args.dags_folder, compiled.name, compiled.text)}")
     return 0
 
@@ -286,7 +286,6 @@ def _run_or_resume(args: argparse.Namespace, extra: list[str], resume: bool) -> 
     from flowship.flowfile import load_flow
     from flowship.runtime.client import default_datastore
     from flowship.runtime.launch import resume_flow, run_flow
-    from flowship.runtime.param_values import convert_parameters
     from flowship.runtime.progress import ConsoleProgress
     from flowship.runtime.runs import new_run_id
 
@@ -302,7 +301,6 @@ def _run_or_resume(args: argparse.Namespace, extra: list[str], resume: bool) -> 
                              progress=ConsoleProgress(ir.name, run_id))
     else:
         given = {k.split(":", 1)[1]: v for k, v in vars(options).items() if k.startswith("param:") and v is not None}
-        convert_parameters(ir.parameters, given)  # bad values stop here, before any progress is shown
         result = run_flow(args.flow_file, ir, given, **common, run_id=run_id, progress=ConsoleProgress(ir.name, run_id))
     return _report(result)
 

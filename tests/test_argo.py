@@ -85,27 +85,7 @@ class TestValid:
             assert schema_errors(shared_dir("argo", "crds"), document) == []
 
     def test_colliding_step_names_stay_distinct(self):
-        result = check("""
-class F(FlowSpec):
-    @step
-    def start(self):
-        self.next(self.train_model, self.trainModel)
-    @retry
-    @step
-    def train_model(self):
-        self.next(self.join)
-    @retry
-    @step
-    def trainModel(self):
-        self.next(self.join)
-    @step
-    def join(self, inputs):
-        self.next(self.end)
-    @step
-    def end(self):
-        pass
-""")
-        documents = compile_to_argo(result.ir, OPTIONS)
+        documents = manifests(FLOWS / "behaviour" / "colliding.py")
         names = [t["name"] for t in documents[0]["spec"]["templates"][0]["dag"]["tasks"]]
         assert len(set(names)) == len(names) == 5
         assert lint_argo(documents) == ([], [])

@@ -7,7 +7,8 @@ import re
 import pytest
 from hypothesis import given, strategies as st
 
-from conftest import check
+from conftest import FLOWS
+from flowship.flowfile import check_flow_file
 from flowship.compiler.naming import k8s_name, stable_hash, unique_k8s_names
 
 RFC1123 = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
@@ -41,24 +42,7 @@ def test_collisions_stay_distinct_and_readable():
 
 
 def test_ir_carries_disambiguated_names():
-    result = check("""
-class F(FlowSpec):
-    @step
-    def start(self):
-        self.next(self.train_model, self.trainModel)
-    @step
-    def train_model(self):
-        self.next(self.join)
-    @step
-    def trainModel(self):
-        self.next(self.join)
-    @step
-    def join(self, inputs):
-        self.next(self.end)
-    @step
-    def end(self):
-        pass
-""")
+    result = check_flow_file(str(FLOWS / "behaviour" / "colliding.py"))
     names = [s.k8s_name for s in result.ir.steps]
     assert len(set(names)) == len(names) and all(n.startswith("train-model-") for n in names[1:3])
 

@@ -127,7 +127,7 @@ class Run:
         if record is None:
             raise FlowshipError(f"run {self.pathspec} not found in {datastore.storage.url}")
         self._record = record
-        self._end = datastore.latest_attempt(run_id, "end", "0")
+        self._end = Task(datastore, run_id, "end", "0")
 
     @property
     def tags(self) -> tuple[str, ...]:
@@ -174,15 +174,15 @@ class Run:
 
     @property
     def finished(self) -> bool:
-        return self._end is not None
+        return self._end.finished
 
     @property
     def successful(self) -> bool:
-        return self._end is not None and self._end.succeeded
+        return self._end.successful
 
     @property
     def end_task(self) -> Task:
-        return Task(self._ds, self.id, "end", "0")
+        return self._end
 
     @property
     def data(self) -> LazyArtifacts:

@@ -63,10 +63,11 @@ def resume_flow(flow_file: str, ir: FlowIR, origin_run_id: str | None, *, datast
     """A new run reusing every task of the origin run that succeeded (default: the latest run)."""
     store = FlowDatastore(open_storage(datastore), ir.name)
     if origin_run_id is None:
-        mine = [r for r in store.run_ids() if (store.read_run(r) or {}).get("namespace") == user_namespace()]
+        records = [store.read_run(r) for r in store.run_ids()]
+        mine = [r for r in records if r and r.get("namespace") == user_namespace()]
         if not mine:
             raise FlowshipError(f"flow {ir.name} has no run of yours in {store.storage.url} to resume")
-        origin_run_id = max(mine, key=lambda r: store.read_run(r)["created_at"])  # type: ignore[index]
+        origin_run_id = max(mine, key=lambda r: r["created_at"])["run_id"]
     origin = store.read_run(origin_run_id)
     if origin is None:
         raise FlowshipError(f"run {ir.name}/{origin_run_id} not found in {store.storage.url}")

@@ -58,8 +58,8 @@ class LocalScheduler:
         """Run every task; stop launching after the first failure. Returns the failures (empty on success)."""
         failures: list[TaskOutcome] = []
         scratch = tempfile.mkdtemp(prefix="flowship-console-")
-        preload = ("flowship.providers.storage.s3", "boto3") if self.datastore.storage.url.startswith("s3://") else ()
-        self._forkserver = ForkServer(preload) if forkserver_enabled() else None
+        storage_module = type(self.datastore.storage).__module__  # e.g. the S3 store, with boto3
+        self._forkserver = ForkServer((storage_module,)) if forkserver_enabled() else None
         try:
             self._schedule(scratch, failures)
         finally:
@@ -133,7 +133,7 @@ class LocalScheduler:
                 "cloned_from": f"{self.origin_run_id}/{step}/{task_id}/{origin.attempt}"}
         logs = {s: self.datastore.read_log(self.origin_run_id, step, task_id, origin.attempt, s) for s in ("stdout", "stderr")}
         self.datastore.write_attempt(meta, logs)
-        return TaskOutcome(step, task_id, True, 0, cloned=True, record=self.datastore.latest_attempt(self.run_id, step, task_id))
+        return TaskOutcome(step, task_id, True, 0, cloned=True, record=AttemptRecord(self.run_id, step, task_id, 0, meta))
 
     def _launch(self, step: str, task_id: str, attempt: int, console: str, limit: float | None) -> int:
         """Run the step command for one attempt; its output goes to ``console``."""

@@ -213,14 +213,11 @@ def _execute(spec: TaskSpec, ir: FlowIR, run: dict[str, Any], meta: dict[str, An
     records = _input_records(spec, ir, step)
     ds = spec.datastore
     if step.name == "start":
-        refs = {}
-        values = convert_parameters(ir.parameters, run["parameters"])
-        for attr, value in values.items():
-            refs[attr] = ds.save_artifact(attr, value)
-    elif step.is_join:
-        refs = {p.attr: records[0].artifacts[p.attr] for p in ir.parameters}
+        refs = {}  # parameter values become artifacts with everything else the step sets
+        parameters = convert_parameters(ir.parameters, run["parameters"])
     else:
-        refs = records[0].artifacts
+        refs = {p.attr: records[0].artifacts[p.attr] for p in ir.parameters} if step.is_join else records[0].artifacts
+        parameters = None
     flow = cls(use_cli=False)
     context = TaskContext(ds, refs)
     context.is_join = step.is_join
@@ -228,7 +225,7 @@ def _execute(spec: TaskSpec, ir: FlowIR, run: dict[str, Any], meta: dict[str, An
     object.__setattr__(flow, "_flowship", context)
     object.__setattr__(flow, "_flowship_inputs", _Inputs([LazyArtifacts(ds, r) for r in records]))
     for parameter in ir.parameters:
-        flow.__dict__[parameter.attr] = context.load(parameter.attr)
+        flow.__dict__[parameter.attr] = parameters[parameter.attr] if parameters is not None else context.load(parameter.attr)
     _bind_current(ir, run, spec)
     caught = _call_step(flow, step)
     if caught is not None and step.transition == "foreach":

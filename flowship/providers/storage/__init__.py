@@ -18,8 +18,10 @@ def open_storage(url: str) -> Storage:
     from flowship.errors import FlowshipError
 
     if url.startswith("s3://"):
-        from flowship.providers.storage.s3 import S3Storage
-
+        try:
+            from flowship.providers.storage.s3 import S3Storage
+        except ImportError:
+            raise FlowshipError(f"datastore {url}: S3 needs boto3 — pip install 'flowship[s3]'") from None
         return S3Storage(url)
     if url.startswith("file://"):
         url = url[len("file://"):]

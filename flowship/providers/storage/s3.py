@@ -17,6 +17,11 @@ import os
 import tempfile
 from typing import Any, BinaryIO
 
+import boto3
+from boto3.s3.transfer import TransferConfig
+from botocore.config import Config
+from botocore.exceptions import BotoCoreError, ClientError, EndpointConnectionError, NoCredentialsError
+
 from flowship.errors import FlowshipError
 from flowship.providers.storage.base import Chunks, Storage
 
@@ -52,12 +57,6 @@ class _ChunkReader(io.RawIOBase):
 
 class S3Storage(Storage):
     def __init__(self, url: str):
-        try:
-            import boto3
-            from boto3.s3.transfer import TransferConfig
-            from botocore.config import Config
-        except ImportError:
-            raise FlowshipError(f"datastore {url}: S3 needs boto3 — pip install 'flowship[s3]'") from None
         self.url = url.rstrip("/")
         rest = self.url[len("s3://"):]
         self.bucket, _, prefix = rest.partition("/")
@@ -74,8 +73,6 @@ class S3Storage(Storage):
         return self.prefix + key
 
     def _fail(self, exc: Exception, key: str) -> FlowshipError:
-        from botocore.exceptions import ClientError, EndpointConnectionError, NoCredentialsError
-
         if isinstance(exc, ClientError):
             code = exc.response.get("Error", {}).get("Code", "")
             if code == "NoSuchBucket":
@@ -90,8 +87,6 @@ class S3Storage(Storage):
         return FlowshipError(f"datastore {self.url}: {key}: {exc}")
 
     def _call(self, key: str, function, *args: Any, **kwargs: Any) -> Any:
-        from botocore.exceptions import BotoCoreError, ClientError
-
         try:
             return function(*args, **kwargs)
         except (ClientError, BotoCoreError) as exc:
@@ -111,8 +106,6 @@ class S3Storage(Storage):
         self._call(key, self.client.upload_file, path, self.bucket, self._key(key), Config=self.transfer)
 
     def _missing(self, exc: Exception) -> bool:
-        from botocore.exceptions import ClientError
-
         return isinstance(exc, ClientError) and exc.response.get("Error", {}).get("Code") in ("NoSuchKey", "404", "NotFound")
 
     def get(self, key: str) -> bytes:
@@ -120,8 +113,6 @@ class S3Storage(Storage):
             return handle.read()
 
     def open(self, key: str) -> BinaryIO:
-        from botocore.exceptions import BotoCoreError, ClientError
-
         spool = tempfile.SpooledTemporaryFile(max_size=_SPOOL)
         try:
             self.client.download_fileobj(self.bucket, self._key(key), spool, Config=self.transfer)
@@ -134,8 +125,6 @@ class S3Storage(Storage):
         return spool  # type: ignore[return-value]
 
     def exists(self, key: str) -> bool:
-        from botocore.exceptions import BotoCoreError, ClientError
-
         try:
             self.client.head_object(Bucket=self.bucket, Key=self._key(key))
             return True
