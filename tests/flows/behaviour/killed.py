@@ -13,8 +13,9 @@ class Blocker:
 
     def __reduce__(self):
         if os.path.exists(self.hold):
-            with open(self.hold + ".saving", "w") as handle:
+            with open(self.hold + ".saving.tmp", "w") as handle:
                 handle.write(str(os.getpid()))
+            os.replace(self.hold + ".saving.tmp", self.hold + ".saving")  # the test never reads it half-written
             while os.path.exists(self.hold):
                 time.sleep(0.05)
         return (str, ("saved",))
