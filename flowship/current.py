@@ -13,8 +13,19 @@ from flowship.errors import FlowshipError
 __all__ = ["current", "Current"]
 
 FIELDS = (
-    "flow_name", "run_id", "step_name", "task_id", "retry_count", "username", "namespace", "tags",
-    "origin_run_id", "is_production", "project_name", "branch_name", "pathspec",
+    "flow_name",
+    "run_id",
+    "step_name",
+    "task_id",
+    "retry_count",
+    "username",
+    "namespace",
+    "tags",
+    "origin_run_id",
+    "is_production",
+    "project_name",
+    "branch_name",
+    "pathspec",
 )
 
 

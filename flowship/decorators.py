@@ -8,7 +8,8 @@ Metaflow.
 
 from __future__ import annotations
 
-from typing import Any, Callable, TypeVar
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from flowship.compiler.decorators import FLOW_DECORATORS, STEP_DECORATORS
 
@@ -33,7 +34,8 @@ def _marker(name: str) -> Callable[..., Any]:
         return mark(target) if callable(target) else mark
 
     decorator.__name__ = decorator.__qualname__ = name
-    decorator.__doc__ = f"@{name}: see docs/authoring.md; arguments and defaults {dict(STEP_DECORATORS.get(name) or FLOW_DECORATORS[name])}"
+    defaults = dict(STEP_DECORATORS.get(name) or FLOW_DECORATORS[name])
+    decorator.__doc__ = f"@{name}: see docs/authoring.md; arguments and defaults {defaults}"
     return decorator
 
 

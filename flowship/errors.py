@@ -11,15 +11,19 @@ so that all of them can be reported at once, each formatted the same way:
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Iterable, Literal
+from typing import Literal
 
 __all__ = [
     "FlowshipError",
     "FlowDefinitionError",
     "ParameterError",
+    "NotFound",
     "Problem",
+    "HasProblems",
     "format_problem",
+    "did_you_mean",
 ]
 
 Severity = Literal["error", "warning"]
@@ -53,6 +57,20 @@ def format_problem(problem: Problem) -> str:
     return text
 
 
+class HasProblems:
+    """For a result that carries ``problems``: its errors and its warnings."""
+
+    problems: tuple[Problem, ...]
+
+    @property
+    def errors(self) -> tuple[Problem, ...]:
+        return tuple(p for p in self.problems if p.is_error)
+
+    @property
+    def warnings(self) -> tuple[Problem, ...]:
+        return tuple(p for p in self.problems if not p.is_error)
+
+
 class FlowshipError(Exception):
     """Base class of every error flowship raises for a user mistake or a fault."""
 
@@ -68,3 +86,19 @@ class FlowDefinitionError(FlowshipError):
 
 class ParameterError(FlowshipError):
     """A parameter value given on the command line or in a trigger is invalid."""
+
+
+class NotFound(FlowshipError, KeyError):
+    """A flow, run, step or task that is not in the store; the message says what is there instead."""
+
+    def __str__(self) -> str:  # KeyError would quote the message
+        return str(self.args[0]) if self.args else ""
+
+
+def did_you_mean(name: str, choices: Iterable[str]) -> str:
+    """`` — did you mean HelloFlow?`` when one choice is close to ``name`` (ignoring case), else ``""``."""
+    import difflib
+
+    by_lower = {c.lower(): c for c in choices}
+    close = difflib.get_close_matches(name.lower(), list(by_lower), n=1, cutoff=0.5)
+    return f" — did you mean {by_lower[close[0]]}?" if close else ""

@@ -1,13 +1,16 @@
 """``FlowSpec``: the base class every flow derives from.
 
-``MyFlow()`` at the bottom of a flow file hands the command line to flowship,
-so ``python my_flow.py check|show|run ...`` works as in Metaflow. The step
+``MyFlow()`` at the bottom of a flow file hands the command line over to the
+``flow`` command (the process becomes ``python -m flowship.cli FILE ARGS``), so
+``python my_flow.py check|show|run ...`` works as in Metaflow. The step
 command creates the flow with ``use_cli=False`` and drives one step.
 """
 
 from __future__ import annotations
 
 import inspect
+import os
+import subprocess
 import sys
 from typing import Any
 
@@ -22,9 +25,7 @@ class FlowSpec:
     def __init__(self, use_cli: bool = True) -> None:
         self._transition: tuple[tuple[str, ...], str | None] | None = None
         if use_cli:
-            from flowship.cli import main_for_flow_file
-
-            sys.exit(main_for_flow_file(inspect.getfile(type(self)), sys.argv[1:]))
+            _hand_over_to_cli(inspect.getfile(type(self)), sys.argv[1:])
 
     @property
     def name(self) -> str:
@@ -48,7 +49,9 @@ class FlowSpec:
             raise AttributeError(name)
         context = self.__dict__.get("_flowship")
         if context is None or name not in context.refs:
-            where = " in a join: use inputs.<step>.x or self.merge_artifacts(inputs)" if context and context.is_join else ""
+            where = (
+                " in a join: use inputs.<step>.x or self.merge_artifacts(inputs)" if context and context.is_join else ""
+            )
             raise AttributeError(f"'{type(self).__name__}' has no artifact '{name}'{where}")
         value = context.load(name)
         self.__dict__[name] = value
@@ -93,7 +96,9 @@ class FlowSpec:
             if name in excluded or name in self.__dict__ or (include is not None and name not in include):
                 continue
             if len(versions) > 1:
-                conflicts.append(f"{name} (differs between {', '.join(sorted({s for v in versions.values() for s in v}))})")
+                conflicts.append(
+                    f"{name} (differs between {', '.join(sorted({s for v in versions.values() for s in v}))})"
+                )
                 continue
             sha = next(iter(versions))
             context.refs[name] = next(t._refs[name] for t in inputs if name in t._refs and t._refs[name].sha == sha)
@@ -102,3 +107,13 @@ class FlowSpec:
                 f"merge_artifacts: inputs disagree on {'; '.join(conflicts)} — assign them in the join "
                 "before merging, or pass exclude=[...]"
             )
+
+
+def _hand_over_to_cli(flow_file: str, argv: list[str]) -> None:
+    """Become ``flow COMMAND FLOW_FILE ...``: the library never imports the command line."""
+    command = [sys.executable, "-m", "flowship.cli", flow_file, *argv]
+    sys.stdout.flush()
+    sys.stderr.flush()
+    if os.name == "posix":
+        os.execv(sys.executable, command)
+    sys.exit(subprocess.call(command))

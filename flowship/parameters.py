@@ -20,8 +20,16 @@ class JSONType:
 class Parameter:
     """A run-time argument of the flow: ``flow run f.py --alpha 0.3``."""
 
-    def __init__(self, name: str, default: Any = None, type: Any = None, help: str = "",
-                 required: bool = False, show_default: bool = True, separator: str | None = None):
+    def __init__(
+        self,
+        name: str,
+        default: Any = None,
+        type: Any = None,
+        help: str = "",
+        required: bool = False,
+        show_default: bool = True,
+        separator: str | None = None,
+    ):
         self.name = name
         self.default = default
         self.type = type
@@ -35,8 +43,16 @@ class Parameter:
 class IncludeFile(Parameter):
     """A file read on the launching machine and stored, versioned, as an artifact."""
 
-    def __init__(self, name: str, default: str | None = None, help: str = "", required: bool = False,
-                 is_text: bool = True, encoding: str = "utf-8", show_default: bool = True):
+    def __init__(
+        self,
+        name: str,
+        default: str | None = None,
+        help: str = "",
+        required: bool = False,
+        is_text: bool = True,
+        encoding: str = "utf-8",
+        show_default: bool = True,
+    ):
         super().__init__(name, default=default, help=help, required=required)
         self.is_text = is_text
         self.encoding = encoding

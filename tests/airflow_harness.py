@@ -145,7 +145,7 @@ class KubernetesDagRun:
         container = pod.spec.containers[0]
         with tempfile.TemporaryDirectory(prefix="kpo-pod-") as scratch:
             xcom = os.path.join(scratch, "return.json")
-            argv = [xcom if a == "/airflow/xcom/return.json" else a for a in container.command + container.args]
+            argv = [a.replace("/airflow/xcom/return.json", xcom) for a in container.command + container.args]
             env = {**os.environ, **self.env, **{e.name: e.value for e in container.env or []}}
             command = [sys.executable, "-m", "flowship", *argv[1:]] if argv[0] == "flow" else argv
             code = subprocess.run(command, env=env, capture_output=True, cwd=scratch).returncode

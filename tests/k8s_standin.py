@@ -1,8 +1,8 @@
 """A loopback stand-in for the few Kubernetes API endpoints `flow deploy`/`flow trigger` use.
 
 It is not Kubernetes: it stores argoproj.io custom objects in memory and
-answers get, create (with generateName) and replace (with resourceVersion
-checks) the way the API server does, so the real `kubernetes` client can be
+answers get, create (with generateName), replace (with resourceVersion
+checks) and delete the way the API server does, so the real `kubernetes` client can be
 exercised end to end. ``mode`` simulates a forbidden user or missing CRDs.
 """
 
@@ -87,6 +87,14 @@ class StandIn:
                     body["metadata"]["resourceVersion"] = str(int(current["metadata"]["resourceVersion"]) + 1)
                     standin.objects[route] = body
                     self.reply(200, body)
+
+            def do_DELETE(self) -> None:
+                route = self.route()
+                if route:
+                    if standin.objects.pop(route, None) is None:
+                        self.status(404, "NotFound", f'{route[1]}.argoproj.io "{route[2]}" not found')
+                    else:
+                        self.reply(200, {"kind": "Status", "apiVersion": "v1", "status": "Success"})
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)

@@ -13,8 +13,8 @@ if importlib.util.find_spec("airflow") is None:  # not importorskip: airflow mus
 
 import airflow_harness as harness  # noqa: E402  (sets AIRFLOW_HOME before airflow is imported)
 from conftest import EXAMPLES, FLOWS, check, two_step_flow  # noqa: E402
-from flowship.compiler.targets.airflow import compile_to_airflow  # noqa: E402
-from flowship.compiler.targets.common import DeployOptions  # noqa: E402
+from flowship.compiler.targets.airflow.dagfile import compile_to_airflow  # noqa: E402
+from flowship.compiler.targets.shared import DeployOptions  # noqa: E402
 from flowship.flowfile import load_flow  # noqa: E402
 from flowship.providers.storage import LocalStorage  # noqa: E402
 from flowship.runtime.client import Flow, namespace  # noqa: E402
@@ -57,7 +57,7 @@ class TestDagFiles:
         text = compile_to_airflow(load_flow(str(EXAMPLES / "branch.py")), OPTIONS, operator)
         modules = {(n.module if isinstance(n, ast.ImportFrom) else n.names[0].name).split(".")[0]
                    for n in ast.walk(ast.parse(text)) if isinstance(n, (ast.Import, ast.ImportFrom))}
-        assert modules <= {"__future__", "json", "os", "subprocess", "sys", "tempfile", "datetime", "pendulum",
+        assert modules <= {"__future__", "json", "os", "re", "subprocess", "sys", "tempfile", "datetime", "pendulum",
                            "airflow", "kubernetes"}
         assert "flowship" not in modules
 
@@ -100,7 +100,7 @@ class TestLocalMode:
         dag = deploy(FLOWS / "behaviour" / "params.py", tmp_path, "local")
         assert harness.run_dag_test(dag, {"text": text, "count": 3}) == "success"
         seen = Flow("ParamsFlow", datastore=str(tmp_path)).latest_run["start"].task.data.seen
-        assert seen[:2] == (text, 3) and seen[5] is None
+        assert seen[:2] == (text, 3) and seen[5] is None and seen[6] == ["a", "b"]
 
     def test_failing_step_fails_the_run(self, tmp_path, monkeypatch):
         monkeypatch.setenv("FLOWSHIP_CACHE", str(tmp_path / "cache"))
@@ -136,8 +136,8 @@ class TestKubernetesMode:
         pod = task.build_pod_request_obj(dry_run=True)
         container = pod.spec.containers[0]
         assert container.image == "repo/train:1"
-        assert container.args[:9] == ["step", "flow.py", "start", "--run-id", "airflow-manual__x", "--task-id", "0",
-                                      "--retry-count", "1"]
+        assert container.args[:6] == ["step", "flow.py", "start", "--run-id=airflow-manual__x", "--task-id=0",
+                                      "--retry-count=1"]
         assert {e.name: e.value for e in container.env} == {"FLOWSHIP_USER": "airflow", "MODE": "{{ not rendered }}"}
         assert [e.secret_ref.name for e in container.env_from] == ["db-creds"]
         assert container.resources.requests == {"cpu": "2", "memory": "8192Mi", "nvidia.com/gpu": "1"}

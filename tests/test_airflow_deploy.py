@@ -80,6 +80,20 @@ def test_deploy_to_a_dags_folder_on_s3(s3_server, tmp_path):
     assert text.startswith('"""HelloFlow as an Airflow DAG') and f"s3://{bucket}/flowship" in text
 
 
+def test_deploy_says_what_it_replaces_and_delete_removes_the_file(tmp_path):
+    dags, store = tmp_path / "dags", str(tmp_path / "store")
+    dags.mkdir()
+    args = ("--target", "airflow", "--dags-folder", str(dags), "--datastore", store)
+    first = flow("deploy", str(EXAMPLES / "hello.py"), *args)
+    assert f"will create DAG file {dags / 'HelloFlow.py'}" in first.stdout
+    assert "loaded in Airflow" in first.stdout and "DagBag: ok (3 tasks)" in first.stdout
+    second = flow("deploy", str(EXAMPLES / "hello.py"), *args)
+    assert f"will replace DAG file {dags / 'HelloFlow.py'}" in second.stdout
+    deleted = flow("delete", str(EXAMPLES / "hello.py"), *args)
+    assert deleted.returncode == 0 and f"deleted DAG file {dags / 'HelloFlow.py'}" in deleted.stdout
+    assert list(dags.iterdir()) == []
+
+
 def test_deploy_errors(tmp_path):
     missing = flow("deploy", str(EXAMPLES / "hello.py"), "--target", "airflow", "--dags-folder", str(tmp_path / "nope"),
                    "--datastore", str(tmp_path / "store"))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from dataclasses import replace
 import subprocess
 import sys
 from pathlib import Path
@@ -13,10 +14,10 @@ import yaml
 from argo.runner import ArgoRunError, ArgoRunner
 from argo.schema import schema_errors
 from conftest import EXAMPLES, FLOWS, REPO, check, shared_dir, two_step_flow
-from flowship.compiler.targets.argo import MAX_DAG_TASKS, compile_to_argo, render_yaml
-from flowship.compiler.targets.argo_lint import lint_argo
-from flowship.compiler.targets.common import DeployOptions
-from flowship.errors import FlowshipError
+from flowship.compiler.targets.argo.manifest import MAX_DAG_TASKS, compile_to_argo, render_yaml
+from flowship.compiler.targets.argo.lint import lint_argo
+from flowship.compiler.targets.shared import DeployOptions
+from flowship.compiler.targets import get_target
 from flowship.flowfile import load_flow
 from flowship.providers.storage import LocalStorage
 from flowship.runtime.client import Flow, namespace
@@ -95,26 +96,32 @@ class TestValid:
         assert template["fit-mean"]["container"]["resources"] == {
             "requests": {"cpu": "1", "memory": "512Mi"}, "limits": {"memory": "512Mi"}}
         assert template["fit-line"]["retryStrategy"] == {"limit": 2, "retryPolicy": "Always", "backoff": {"duration": "120s"}}
-        assert "{{retries}}" in template["fit-line"]["container"]["args"]
+        assert "--retry-count={{retries}}" in template["fit-line"]["container"]["args"]
+
+
+def compile_problems(ir, options: DeployOptions = OPTIONS) -> list[str]:
+    return [str(p) for p in get_target("argo").compile(ir, options).problems]
 
 
 class TestInvalid:
     def test_kubernetes_namespace_argo_cannot_honour(self):
         result = check(two_step_flow(start_decorators='    @kubernetes(namespace="other")'))
-        with pytest.raises(FlowshipError) as info:
-            compile_to_argo(result.ir, OPTIONS)
-        assert str(info.value) == ("flow.py:10: @kubernetes(namespace='other') on step 'start' cannot be honoured: Argo runs "
-                                   "every pod of a workflow in one namespace — deploy with --namespace other")
+        assert compile_problems(result.ir) == [
+            "flow.py:10: @kubernetes(namespace=) on step 'start' cannot be honoured by argo: Argo runs every pod of a "
+            "workflow in the workflow's namespace — deploy with --namespace other, or remove namespace= from @kubernetes"]
+        assert compile_problems(result.ir, replace(OPTIONS, namespace="other")) == []
 
     def test_cron_needs_values_for_every_parameter(self):
         result = check(two_step_flow(members='    who = Parameter("who", required=True)', class_decorators="@schedule(daily=True)"))
-        with pytest.raises(FlowshipError) as info:
-            compile_to_argo(result.ir, OPTIONS)
-        assert "parameter 'who' has no default, so a CronWorkflow cannot start the flow" in str(info.value)
+        assert compile_problems(result.ir) == [
+            "flow.py:7: parameter 'who' has no default, so a scheduled run cannot start the flow — give it a default, "
+            "or remove @schedule"]
 
     def test_include_file_cannot_be_deployed(self):
-        with pytest.raises(FlowshipError, match="IncludeFile 'notes' cannot be deployed yet"):
-            manifests(FLOWS / "behaviour" / "include.py")
+        compiled = get_target("argo").compile(load_flow(str(FLOWS / "behaviour" / "include.py")), OPTIONS)
+        assert [p.message for p in compiled.errors] == [
+            "IncludeFile on parameter 'notes' cannot be honoured by argo: the file is read on this machine, not in the pods"]
+        assert compiled.documents == () and compiled.text == ""
 
     def test_lint_catches_broken_manifests(self):
         documents = manifests(FLOWS / "foreach.py")
@@ -157,7 +164,8 @@ class TestExecution:
                                       "two\nlines", "--starts-with-dashes", "naïve 🚀"])
     def test_parameter_text_arrives_verbatim(self, text, tmp_path):
         deploy_and_run(FLOWS / "behaviour" / "params.py", tmp_path, "wf-3", {"text": text})
-        assert Flow("ParamsFlow", datastore=str(tmp_path))["argo-wf-3"]["start"].task.data.seen[0] == text
+        seen = Flow("ParamsFlow", datastore=str(tmp_path))["argo-wf-3"]["start"].task.data.seen
+        assert (seen[0], seen[6]) == (text, ["a", "b"])
 
     def test_failing_step_fails_the_workflow(self, tmp_path):
         with pytest.raises(ArgoRunError, match="template start failed after 1 attempts"):

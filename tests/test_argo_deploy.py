@@ -44,6 +44,35 @@ def test_deploy_creates_then_replaces_and_uploads_the_package(standin, tmp_path)
     assert standin.objects[("ml", "workflowtemplates", "hello-flow")]["metadata"]["resourceVersion"] == "2"
 
 
+def test_delete_removes_the_template_and_its_schedule(standin, tmp_path):
+    config, store = standin.kubeconfig(tmp_path), tmp_path / "s"
+    assert flow("deploy", str(EXAMPLES / "daily_retrain.py"), "--target", "argo", kubeconfig=config, store=store).returncode == 0
+    assert len(standin.objects) == 2
+    dry = flow("delete", str(EXAMPLES / "daily_retrain.py"), "--target", "argo", "--dry-run", kubeconfig=config, store=store)
+    assert dry.returncode == 0 and len(standin.objects) == 2
+    name = f"wine-user-{_user()}-daily-retrain-flow"
+    assert dry.stdout.splitlines()[:2] == [f"will delete CronWorkflow ml/{name}", f"will delete WorkflowTemplate ml/{name}"]
+    deleted = flow("delete", str(EXAMPLES / "daily_retrain.py"), "--target", "argo", kubeconfig=config, store=store)
+    assert deleted.returncode == 0 and standin.objects == {}
+    again = flow("delete", str(EXAMPLES / "daily_retrain.py"), "--target", "argo", kubeconfig=config, store=store)
+    assert again.returncode == 0 and again.stdout.splitlines()[-1] == "nothing to delete"
+
+
+def _user() -> str:
+    from flowship.runtime.runs import current_user
+
+    return current_user()
+
+
+def test_dry_run_without_a_cluster_says_what_it_would_apply(tmp_path):
+    result = flow("deploy", str(EXAMPLES / "hello.py"), "--target", "argo", "--dry-run", kubeconfig=tmp_path / "none",
+                  store=tmp_path / "s")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines()[-3:] == [
+        "cannot tell what exists (no Kubernetes cluster configured: set KUBECONFIG or ~/.kube/config (or run inside "
+        "a pod)); create or replace:", "will apply WorkflowTemplate hello-flow", "dry run: nothing uploaded or applied"]
+
+
 def test_dry_run_changes_nothing(standin, tmp_path):
     result = flow("deploy", str(EXAMPLES / "hello.py"), "--target", "argo", "--dry-run", kubeconfig=standin.kubeconfig(tmp_path), store=tmp_path / "s")
     assert result.returncode == 0 and "dry run: nothing uploaded or applied" in result.stdout

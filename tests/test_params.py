@@ -25,6 +25,8 @@ class TestInvalid:
         ('x = Parameter("x", default=compute())', "Parameter 'x' argument(s) default are not literal values — write a number, string, list or dict; flowship reads parameters without running the file"),
         ('x = Parameter("x", colour="red")', "Parameter 'x' has unknown argument(s) colour — use: default, help, name, required, separator, show_default, type"),
         ('x = Parameter("x", 1)', "Parameter 'x' has more than one positional argument — pass everything after the name as keywords"),
+        ('x = Parameter("x", default=1, separator=",")', "parameter 'x': separator= needs a str parameter and a non-empty string — drop separator=, or make the parameter a str (its value is then split into a list)"),
+        ('x = Parameter("x", default="a", separator="")', "parameter 'x': separator= needs a str parameter and a non-empty string — drop separator=, or make the parameter a str (its value is then split into a list)"),
         ('start_ = Parameter("start")', ""),
     ])
     def test_message(self, declaration, message):

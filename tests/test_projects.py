@@ -15,8 +15,9 @@ import yaml
 from argo.runner import ArgoRunner
 from argo.schema import schema_errors
 from conftest import EXAMPLES, FLOWS, REPO, check, shared_dir, two_step_flow
-from flowship.compiler.projects import deployment_for
-from flowship.compiler.targets.argo_lint import lint_argo
+from flowship.compiler.targets.argo.lint import lint_argo
+from flowship.deploy import DeploySettings, build_deployment
+from flowship.deploy.naming import deployment_for
 from flowship.errors import FlowshipError
 from flowship.runtime.client import Flow, namespace
 
@@ -118,13 +119,11 @@ class TestPromotion:
         assert research.code_package not in compiled.stdout
 
         from flowship.runtime.promote import promotable
-        from flowship.compiler.targets.argo import compile_to_argo
-        from flowship.deploy import deploy_options
 
         source_run = promotable(f"LinearFlow/{research.id}", str(store))
-        options = deploy_options(source_run.ir, source_run.package, datastore=str(store), image="img",
-                                 promoted_from=source_run.pathspec)
-        template = compile_to_argo(source_run.ir, options)[0]
+        build = build_deployment(source_run.flow_file, source_run.ir, DeploySettings("argo", str(store), "img"),
+                                 package=source_run.package, promoted_from=source_run.pathspec)
+        template = build.compiled.documents[0].body
         assert template["metadata"]["annotations"]["flowship.io/promoted-from"] == f"LinearFlow/{research.id}"
         assert template["spec"]["arguments"]["parameters"] == [{"name": "offset", "value": "10"}]
         ArgoRunner(template, "promoted", env={"FLOWSHIP_CACHE": str(tmp_path / "cache")}).run()
@@ -178,8 +177,6 @@ class TestDailyRetrainExample:
     @pytest.mark.skipif(importlib.util.find_spec("airflow") is None, reason="needs apache-airflow")
     def test_runs_under_airflow_local_mode_in_production(self, tmp_path, monkeypatch):
         import airflow_harness as harness
-        from flowship.compiler.targets.airflow import compile_to_airflow
-        from flowship.deploy import deploy_options
         from flowship.flowfile import load_flow
         from flowship.providers.storage import LocalStorage
         from flowship.runtime.datastore import FlowDatastore
@@ -192,8 +189,9 @@ class TestDailyRetrainExample:
         ir = load_flow(str(folder / "daily_retrain.py"))
         package = build_package(str(folder / "daily_retrain.py"))
         upload_package(FlowDatastore(LocalStorage(str(store)), ir.name), package)
-        options = deploy_options(ir, package, datastore=str(store), image="unused", production=True)
-        dag, errors, serialization = harness.load_dag(compile_to_airflow(ir, options, "local"), "retrain")
+        settings = DeploySettings("airflow", str(store), "unused", production=True, target_options={"operator": "local"})
+        text = build_deployment(str(folder / "daily_retrain.py"), ir, settings, package=package).compiled.text
+        dag, errors, serialization = harness.load_dag(text, "retrain")
         assert (errors, serialization, dag.dag_id) == ({}, None, "wine.prod.DailyRetrainFlow")
         assert harness.run_dag_test(dag) == "success"
         run = Flow("DailyRetrainFlow", datastore=str(store)).latest_run

@@ -83,10 +83,10 @@ class TestParameters:
         notes = tmp_path / "notes.txt"
         notes.write_text("line one\nlïne two\n", encoding="utf-8")
         result = flow_cli("run", str(BEHAVIOUR / "params.py"), "--count", "7", "--flag", "yes", "--config", '{"a": null}',
-                          store=tmp_path / "store", env={"FLOWSHIP_USER": "ada"})
+                          "--words", "x,,y", store=tmp_path / "store", env={"FLOWSHIP_USER": "ada"})
         assert result.returncode == 0, result.stderr
         data = Flow("ParamsFlow", datastore=str(tmp_path / "store")).latest_run["start"].task.data
-        assert data.seen == ("plain", 7, 0.5, True, {"a": None}, None)
+        assert data.seen == ("plain", 7, 0.5, True, {"a": None}, None, ["x", "", "y"])
         assert data.where == ("ParamsFlow", "start", "0", 0, "user:ada")
         assert flow_cli("run", str(BEHAVIOUR / "include.py"), "--notes", str(notes), store=tmp_path / "store").returncode == 0
         notes.write_text("changed after the run")

@@ -9,7 +9,7 @@ need only the graph; :func:`data_flow_problems` needs a well-formed graph.
 from __future__ import annotations
 
 import difflib
-from typing import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 
 import networkx as nx
 
@@ -25,7 +25,9 @@ Check = Callable[[ParsedFlow, nx.DiGraph], Iterable[Problem]]
 def check_start_and_end(flow: ParsedFlow, graph: nx.DiGraph) -> Iterator[Problem]:
     for name in ("start", "end"):
         if name not in flow.steps:
-            yield Problem(flow.file, flow.line, f"flow {flow.name} has no '{name}' step", f"add `@step def {name}(self):`")
+            yield Problem(
+                flow.file, flow.line, f"flow {flow.name} has no '{name}' step", f"add `@step def {name}(self):`"
+            )
     if "start" in flow.steps and flow.steps["start"].has_inputs:
         yield Problem(flow.file, flow.steps["start"].line, "step 'start' takes inputs", "define it as def start(self):")
     if "end" in flow.steps and flow.steps["end"].next_targets:
@@ -36,18 +38,34 @@ def check_start_and_end(flow: ParsedFlow, graph: nx.DiGraph) -> Iterator[Problem
 def check_transitions(flow: ParsedFlow, graph: nx.DiGraph) -> Iterator[Problem]:
     for name, step in flow.steps.items():
         if name != "end" and not step.next_targets and not step.next_line:
-            yield Problem(flow.file, step.line, f"step '{name}' does not call self.next()", "end it with self.next(self.<next step>)")
+            yield Problem(
+                flow.file,
+                step.line,
+                f"step '{name}' does not call self.next()",
+                "end it with self.next(self.<next step>)",
+            )
         for target in step.next_targets:
             if target not in flow.steps:
                 close = difflib.get_close_matches(target, list(flow.steps), n=1)
-                fix = f"did you mean self.{close[0]}?" if close else f"define `@step def {target}(self):` or name an existing step"
+                fix = (
+                    f"did you mean self.{close[0]}?"
+                    if close
+                    else f"define `@step def {target}(self):` or name an existing step"
+                )
                 yield Problem(flow.file, step.next_line, f"step '{name}' goes to '{target}', which is not a step", fix)
         if len(set(step.next_targets)) != len(step.next_targets):
-            yield Problem(flow.file, step.next_line, f"step '{name}' names the same step twice in self.next()", "name each branch once")
+            yield Problem(
+                flow.file,
+                step.next_line,
+                f"step '{name}' names the same step twice in self.next()",
+                "name each branch once",
+            )
         if step.foreach is not None and len(step.next_targets) > 1:
             yield Problem(
-                flow.file, step.next_line, f"foreach in step '{name}' goes to {len(step.next_targets)} steps",
-                "a foreach goes to exactly one step: self.next(self.body, foreach=\"items\")",
+                flow.file,
+                step.next_line,
+                f"foreach in step '{name}' goes to {len(step.next_targets)} steps",
+                'a foreach goes to exactly one step: self.next(self.body, foreach="items")',
             )
 
 
@@ -57,7 +75,9 @@ def check_cycles(flow: ParsedFlow, graph: nx.DiGraph) -> Iterator[Problem]:
             first = min(component, key=lambda n: (step_of(graph, n).line, n))
             cycle = " -> ".join(sorted(component, key=lambda n: step_of(graph, n).line))
             yield Problem(
-                flow.file, step_of(graph, first).line, f"steps form a cycle: {cycle}",
+                flow.file,
+                step_of(graph, first).line,
+                f"steps form a cycle: {cycle}",
                 "flows are acyclic; repeat work with a foreach instead of looping back",
             )
 
@@ -69,9 +89,16 @@ def check_reachability(flow: ParsedFlow, graph: nx.DiGraph) -> Iterator[Problem]
     reaching_end = nx.ancestors(graph, "end") | {"end"}
     for name, step in flow.steps.items():
         if name not in reached:
-            yield Problem(flow.file, step.line, f"step '{name}' cannot be reached from 'start'", "call self.next(self.%s) from a step, or delete it" % name)
+            yield Problem(
+                flow.file,
+                step.line,
+                f"step '{name}' cannot be reached from 'start'",
+                f"call self.next(self.{name}) from a step, or delete it",
+            )
         elif name not in reaching_end:
-            yield Problem(flow.file, step.line, f"step '{name}' never reaches 'end'", "make its transitions lead to 'end'")
+            yield Problem(
+                flow.file, step.line, f"step '{name}' never reaches 'end'", "make its transitions lead to 'end'"
+            )
 
 
 def check_join_parents(flow: ParsedFlow, graph: nx.DiGraph) -> Iterator[Problem]:
@@ -80,7 +107,9 @@ def check_join_parents(flow: ParsedFlow, graph: nx.DiGraph) -> Iterator[Problem]
         parents = sorted(p for p in graph.predecessors(name) if p in reached)
         if len(parents) > 1 and not step.has_inputs:
             yield Problem(
-                flow.file, step.line, f"step '{name}' is reached from {', '.join(parents)} but does not take inputs",
+                flow.file,
+                step.line,
+                f"step '{name}' is reached from {', '.join(parents)} but does not take inputs",
                 f"make it a join: def {name}(self, inputs):",
             )
 
@@ -103,10 +132,30 @@ def nesting_problems(flow: ParsedFlow, graph: nx.DiGraph, nesting: Nesting) -> l
     problems = list(nesting.problems)
     for split in nesting.stacks.get("end", ()):
         kind = "foreach" if flow.steps[split].foreach else "split"
-        problems.append(Problem(
-            flow.file, flow.steps[split].next_line, f"{kind} in step '{split}' is never joined",
-            "add a join step, def join(self, inputs):, that its branches lead to before 'end'",
-        ))
+        inside = sorted(
+            (p for p in graph.predecessors("end") if split in nesting.stacks.get(p, ())),
+            key=lambda p: flow.steps[p].line,
+        )
+        last = inside[0] if inside else None
+        if last is not None and split not in graph.predecessors(last):  # a step after the body: meant as the join
+            problems.append(
+                Problem(
+                    flow.file,
+                    flow.steps[last].line,
+                    f"{kind} in step '{split}' is never joined: step '{last}', the last step before 'end', "
+                    "does not take inputs",
+                    f"make it the join, def {last}(self, inputs):, or add a join step after it",
+                )
+            )
+            continue
+        problems.append(
+            Problem(
+                flow.file,
+                flow.steps[split].next_line,
+                f"{kind} in step '{split}' is never joined",
+                "add a join step, def join(self, inputs):, that its branches lead to before 'end'",
+            )
+        )
     return problems
 
 
@@ -137,26 +186,37 @@ def data_flow_problems(flow: ParsedFlow, graph: nx.DiGraph, nesting: Nesting, kn
         for attr, line in step.reads:
             if attr in ("input", "index"):
                 if not in_foreach:
-                    problems.append(Problem(
-                        flow.file, line, f"step '{name}' reads self.{attr} outside a foreach",
-                        f"self.{attr} exists only in steps between a foreach and its join",
-                    ))
+                    problems.append(
+                        Problem(
+                            flow.file,
+                            line,
+                            f"step '{name}' reads self.{attr} outside a foreach",
+                            f"self.{attr} exists only in steps between a foreach and its join",
+                        )
+                    )
                 continue
             if attr in known or attr in available or attr.startswith("__"):
                 continue
             uncertain = uncertain_flow or step.guarded or attr in step.writes
             message = f"step '{name}' reads self.{attr}, which is not assigned on every path from 'start'"
             if step.has_inputs and not step.merges and any(attr in out[p] for p in parents):
-                fix = f"a join sees its inputs' artifacts only through inputs.<step>.{attr} or self.merge_artifacts(inputs)"
+                fix = (
+                    f"a join sees its inputs' artifacts only through inputs.<step>.{attr} "
+                    "or self.merge_artifacts(inputs)"
+                )
             else:
                 fix = f"assign self.{attr} in an earlier step on every path, or make it a Parameter"
             problems.append(Problem(flow.file, line, message, fix, "warning" if uncertain else "error"))
         catch = [d for d in step.decorators if d.name == "catch" and isinstance(d.kwargs.get("var"), str)]
         out[name] = available | set(step.writes) | {d.kwargs["var"] for d in catch}
         if step.foreach is not None and step.foreach not in out[name] and step.foreach not in known:
-            problems.append(Problem(
-                flow.file, step.next_line, f"foreach=\"{step.foreach}\" in step '{name}' names no artifact",
-                f"assign self.{step.foreach} = [...] in '{name}' or before it",
-                "warning" if uncertain_flow else "error",
-            ))
+            problems.append(
+                Problem(
+                    flow.file,
+                    step.next_line,
+                    f"foreach=\"{step.foreach}\" in step '{name}' names no artifact",
+                    f"assign self.{step.foreach} = [...] in '{name}' or before it",
+                    "warning" if uncertain_flow else "error",
+                )
+            )
     return problems

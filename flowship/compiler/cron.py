@@ -89,7 +89,7 @@ def normalize_cron(expression: str) -> str:
         raise CronError(
             f"'{text}' has {len(fields)} fields; write exactly five: minute hour day-of-month month day-of-week"
         )
-    for part, field in zip(fields, _FIELDS):
+    for part, field in zip(fields, _FIELDS, strict=False):
         _check_field(part, field)
     return text
 

@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 from flowship.compiler.cron import CronError, check_timezone, normalize_cron
 from flowship.compiler.ir import Catch, Kubernetes, ProjectIR, Resources, Retry, ScheduleIR, StepDecorators
@@ -28,8 +29,16 @@ STEP_DECORATORS: dict[str, dict[str, Any]] = {
     "catch": {"var": None, "print_exception": True},
     "environment": {"vars": {}},
     "kubernetes": {
-        "image": None, "namespace": None, "service_account": None, "node_selector": None,
-        "tolerations": None, "secrets": None, "cpu": None, "memory": None, "gpu": None, "disk": None,
+        "image": None,
+        "namespace": None,
+        "service_account": None,
+        "node_selector": None,
+        "tolerations": None,
+        "secrets": None,
+        "cpu": None,
+        "memory": None,
+        "gpu": None,
+        "disk": None,
     },
     "secrets": {"sources": []},
 }
@@ -73,11 +82,13 @@ def _mebibytes(value: Any, what: str) -> int:
     if isinstance(value, str):
         match = _QUANTITY.match(value.strip())
         if not match:
-            raise _Invalid(f"{what} '{value}' is not a size; write MiB as a number (4096) or a quantity ('4Gi', '512Mi')")
+            raise _Invalid(
+                f"{what} '{value}' is not a size; write MiB as a number (4096) or a quantity ('4Gi', '512Mi')"
+            )
         number, unit = float(match.group(1)), match.group(2)
         value = number * _UNITS[unit] / 2**20 if unit else number
     number = _number(value, what)
-    return int(math.ceil(number))
+    return math.ceil(number)
 
 
 def _millicores(value: Any) -> int:
@@ -88,7 +99,7 @@ def _millicores(value: Any) -> int:
         except ValueError:
             raise _Invalid(f"cpu '{value}' is not a number of cores; write 2, 0.5 or '500m'") from None
         value = number
-    millicores = int(round(_number(value, "cpu") * 1000))
+    millicores = round(_number(value, "cpu") * 1000)
     if millicores < 1:
         raise _Invalid(f"cpu {value!r} is below one millicore")
     return millicores
@@ -132,7 +143,7 @@ def _timeout(a: _Args) -> int:
     total = parts[0] + 60 * parts[1] + 3600 * parts[2]
     if total <= 0:
         raise _Invalid("the timeout is zero; give seconds=, minutes= or hours= a positive value")
-    return int(math.ceil(total))
+    return math.ceil(total)
 
 
 def _catch(a: _Args) -> Catch:
@@ -211,15 +222,22 @@ def _project(a: _Args) -> ProjectIR:
     name = a["name"]
     if not isinstance(name, str) or not _PROJECT_NAME.match(name):
         raise _Invalid(
-            f"name {name!r} is not a valid project name; use up to 40 lowercase letters, digits and '_', starting with a letter"
+            f"name {name!r} is not a valid project name; "
+            "use up to 40 lowercase letters, digits and '_', starting with a letter"
         )
     return ProjectIR(name)
 
 
 _NORMALIZERS: dict[str, Callable[[_Args], Any]] = {
-    "resources": _resources, "retry": _retry, "timeout": _timeout, "catch": _catch,
-    "environment": _environment, "kubernetes": _kubernetes, "secrets": _secrets,
-    "schedule": _schedule, "project": _project,
+    "resources": _resources,
+    "retry": _retry,
+    "timeout": _timeout,
+    "catch": _catch,
+    "environment": _environment,
+    "kubernetes": _kubernetes,
+    "secrets": _secrets,
+    "schedule": _schedule,
+    "project": _project,
 }
 
 
@@ -228,17 +246,30 @@ def _bind(call: RawCall, spec: dict[str, Any], file: str, problems: list[Problem
     where = f"@{call.name}"
     ok = True
     if call.args:
-        problems.append(Problem(file, call.line, f"{where} takes keyword arguments only", f"write e.g. @{call.name}({next(iter(spec))}=...)"))
+        problems.append(
+            Problem(
+                file,
+                call.line,
+                f"{where} takes keyword arguments only",
+                f"write e.g. @{call.name}({next(iter(spec))}=...)",
+            )
+        )
         ok = False
     for key, value in call.kwargs.items():
         if key not in spec:
-            problems.append(Problem(file, call.line, f"{where} has no argument '{key}'", f"use one of: {', '.join(spec)}"))
+            problems.append(
+                Problem(file, call.line, f"{where} has no argument '{key}'", f"use one of: {', '.join(spec)}")
+            )
             ok = False
         elif value is NOT_LITERAL:
-            problems.append(Problem(
-                file, call.line, f"{where} argument '{key}' is not a literal value",
-                "write a number, string, list or dict (or a module-level constant bound to one)",
-            ))
+            problems.append(
+                Problem(
+                    file,
+                    call.line,
+                    f"{where} argument '{key}' is not a literal value",
+                    "write a number, string, list or dict (or a module-level constant bound to one)",
+                )
+            )
             ok = False
     return _Args(call, {**spec, **call.kwargs}) if ok else None
 
@@ -261,10 +292,14 @@ def _normalize_calls(
     values: dict[str, Any] = {}
     for call in calls:
         if call.name not in table:
-            problems.append(Problem(
-                file, call.line, f"@{call.name} is not a decorator flowship supports on {where}",
-                f"remove it, or use one of: {', '.join('@' + k for k in table)}",
-            ))
+            problems.append(
+                Problem(
+                    file,
+                    call.line,
+                    f"@{call.name} is not a decorator flowship supports on {where}",
+                    f"remove it, or use one of: {', '.join('@' + k for k in table)}",
+                )
+            )
         elif call.name in values:
             problems.append(Problem(file, call.line, f"@{call.name} appears twice on {where}", "keep one"))
         else:

@@ -20,25 +20,17 @@ from flowship.compiler.ir import FlowIR, ParameterIR, ProjectIR, ScheduleIR, Ste
 from flowship.compiler.naming import unique_k8s_names
 from flowship.compiler.params import normalize_parameters
 from flowship.compiler.parse import ParsedFlow, parse_flow_source
-from flowship.errors import Problem
+from flowship.errors import HasProblems, Problem
 
 __all__ = ["CheckResult", "check_flow_source"]
 
 
 @dataclass(frozen=True)
-class CheckResult:
+class CheckResult(HasProblems):
     """The IR when the flow has no errors, and every problem found either way."""
 
     ir: FlowIR | None
     problems: tuple[Problem, ...]
-
-    @property
-    def errors(self) -> tuple[Problem, ...]:
-        return tuple(p for p in self.problems if p.is_error)
-
-    @property
-    def warnings(self) -> tuple[Problem, ...]:
-        return tuple(p for p in self.problems if not p.is_error)
 
 
 def _transition(targets: tuple[str, ...], foreach: str | None) -> str:
@@ -53,20 +45,22 @@ def _build_ir(flow: ParsedFlow, graph: nx.DiGraph, nesting: Nesting, parts: _Par
     for name in nesting.order:
         parsed = flow.steps[name]
         stack = nesting.stacks[name]
-        steps.append(StepIR(
-            name=name,
-            line=parsed.line,
-            k8s_name=names[name],
-            transition=_transition(parsed.next_targets, parsed.foreach),  # type: ignore[arg-type]
-            next=parsed.next_targets,
-            parents=tuple(sorted(graph.predecessors(name), key=nesting.order.index)),
-            foreach_var=parsed.foreach,
-            is_join=name in nesting.join_of,
-            join_of=nesting.join_of.get(name),
-            split_stack=stack,
-            foreach_depth=sum(1 for s in stack if flow.steps[s].foreach is not None),
-            decorators=parts.decorators[name],
-        ))
+        steps.append(
+            StepIR(
+                name=name,
+                line=parsed.line,
+                k8s_name=names[name],
+                transition=_transition(parsed.next_targets, parsed.foreach),  # type: ignore[arg-type]
+                next=parsed.next_targets,
+                parents=tuple(sorted(graph.predecessors(name), key=nesting.order.index)),
+                foreach_var=parsed.foreach,
+                is_join=name in nesting.join_of,
+                join_of=nesting.join_of.get(name),
+                split_stack=stack,
+                foreach_depth=sum(1 for s in stack if flow.steps[s].foreach is not None),
+                decorators=parts.decorators[name],
+            )
+        )
     return FlowIR(flow.name, flow.file, flow.line, tuple(steps), parts.parameters, parts.schedule, parts.project)
 
 

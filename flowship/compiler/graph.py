@@ -69,31 +69,45 @@ def analyze_nesting(graph: nx.DiGraph, file: str) -> Nesting:
             continue
         if len(incoming) > 1:
             described = "; ".join(
-                f"{', '.join(parents)} (inside {' > '.join(stack) or 'no split'})" for stack, parents in incoming.items()
+                f"{', '.join(parents)} (inside {' > '.join(stack) or 'no split'})"
+                for stack, parents in incoming.items()
             )
-            nesting.problems.append(Problem(
-                file, step.line, f"step '{name}' joins steps from different splits: {described}",
-                "a join must merge the branches of one split; join inner splits first",
-            ))
+            nesting.problems.append(
+                Problem(
+                    file,
+                    step.line,
+                    f"step '{name}' joins steps from different splits: {described}",
+                    "a join must merge the branches of one split; join inner splits first",
+                )
+            )
             shortest = min(incoming, key=len)
             nesting.stacks[name] = shortest[:-1] if step.has_inputs else shortest
             continue
-        ((stack, parents),) = incoming.items()
+        ((stack, _parents),) = incoming.items()
         if step.has_inputs:
             if not stack:
-                nesting.problems.append(Problem(
-                    file, step.line, f"step '{name}' takes inputs but closes no split",
-                    f"remove `inputs` from def {name}(self, inputs), or make a parent split with self.next(a, b) or foreach=",
-                ))
+                nesting.problems.append(
+                    Problem(
+                        file,
+                        step.line,
+                        f"step '{name}' takes inputs but closes no split",
+                        f"remove `inputs` from def {name}(self, inputs), "
+                        "or make a parent split with self.next(a, b) or foreach=",
+                    )
+                )
                 nesting.stacks[name] = ()
                 continue
             closed = stack[-1]
             if closed in nesting.join_of.values():
                 other = next(j for j, s in nesting.join_of.items() if s == closed)
-                nesting.problems.append(Problem(
-                    file, step.line, f"split '{closed}' is joined twice, by '{other}' and by '{name}'",
-                    "send every branch of a split to one join",
-                ))
+                nesting.problems.append(
+                    Problem(
+                        file,
+                        step.line,
+                        f"split '{closed}' is joined twice, by '{other}' and by '{name}'",
+                        "send every branch of a split to one join",
+                    )
+                )
             nesting.join_of[name] = closed
             nesting.stacks[name] = stack[:-1]
         else:

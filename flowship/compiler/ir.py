@@ -13,8 +13,9 @@ import dataclasses
 import json
 import types
 import typing
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Literal, Mapping, Optional
+from typing import Any, Literal
 
 __all__ = [
     "Resources",
@@ -42,7 +43,7 @@ class Resources:
     cpu_millicores: int
     memory_mib: int
     gpu: int = 0
-    disk_mib: Optional[int] = None
+    disk_mib: int | None = None
 
 
 @dataclass(frozen=True)
@@ -53,15 +54,15 @@ class Retry:
 
 @dataclass(frozen=True)
 class Catch:
-    var: Optional[str]
+    var: str | None
     print_exception: bool
 
 
 @dataclass(frozen=True)
 class Kubernetes:
-    image: Optional[str] = None
-    namespace: Optional[str] = None
-    service_account: Optional[str] = None
+    image: str | None = None
+    namespace: str | None = None
+    service_account: str | None = None
     node_selector: Mapping[str, str] = field(default_factory=dict)
     tolerations: tuple[Mapping[str, Any], ...] = ()
 
@@ -70,12 +71,12 @@ class Kubernetes:
 class StepDecorators:
     """Normalized step decorators; ``None`` or empty means the decorator is absent."""
 
-    resources: Optional[Resources] = None
-    retry: Optional[Retry] = None
-    timeout_seconds: Optional[int] = None
-    catch: Optional[Catch] = None
+    resources: Resources | None = None
+    retry: Retry | None = None
+    timeout_seconds: int | None = None
+    catch: Catch | None = None
     environment: Mapping[str, str] = field(default_factory=dict)
-    kubernetes: Optional[Kubernetes] = None
+    kubernetes: Kubernetes | None = None
     secrets: tuple[str, ...] = ()
 
 
@@ -89,9 +90,9 @@ class StepIR:
     transition: Transition
     next: tuple[str, ...]
     parents: tuple[str, ...]
-    foreach_var: Optional[str]
+    foreach_var: str | None
     is_join: bool
-    join_of: Optional[str]
+    join_of: str | None
     split_stack: tuple[str, ...]
     foreach_depth: int
     decorators: StepDecorators
@@ -117,13 +118,14 @@ class ParameterIR:
     line: int
     is_text: bool = True
     encoding: str = "utf-8"
+    separator: str | None = None  # a str parameter whose value a step sees split into a list
 
 
 @dataclass(frozen=True)
 class ScheduleIR:
     cron: str
-    timezone: Optional[str]
-    preset: Optional[Literal["hourly", "daily", "weekly"]]
+    timezone: str | None
+    preset: Literal["hourly", "daily", "weekly"] | None
 
 
 @dataclass(frozen=True)
@@ -138,8 +140,8 @@ class FlowIR:
     line: int
     steps: tuple[StepIR, ...]
     parameters: tuple[ParameterIR, ...]
-    schedule: Optional[ScheduleIR]
-    project: Optional[ProjectIR]
+    schedule: ScheduleIR | None
+    project: ProjectIR | None
 
     def step(self, name: str) -> StepIR:
         for candidate in self.steps:
@@ -154,11 +156,11 @@ class FlowIR:
         return json.dumps(self.to_dict(), indent=2, ensure_ascii=False) + "\n"
 
     @classmethod
-    def from_json(cls, text: str) -> "FlowIR":
+    def from_json(cls, text: str) -> FlowIR:
         return cls.from_dict(json.loads(text))
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> "FlowIR":
+    def from_dict(cls, data: dict[str, Any]) -> FlowIR:
         return _from_plain(cls, data)
 
 
@@ -180,7 +182,7 @@ def _from_plain(tp: Any, value: Any) -> Any:
             return None
         (inner,) = [a for a in typing.get_args(tp) if a is not type(None)]
         return _from_plain(inner, value)
-    if dataclasses.is_dataclass(tp):
+    if isinstance(tp, type) and dataclasses.is_dataclass(tp):
         hints = typing.get_type_hints(tp)
         return tp(**{f.name: _from_plain(hints[f.name], value[f.name]) for f in dataclasses.fields(tp)})
     if origin is tuple:

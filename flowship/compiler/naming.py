@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from typing import Iterable
+from collections.abc import Iterable
 
 __all__ = ["k8s_name", "unique_k8s_names", "stable_hash"]
 

@@ -10,18 +10,36 @@ from __future__ import annotations
 
 import json
 import re
+import typing
 from typing import Any
 
-from flowship.compiler.ir import ParameterIR
+from flowship.compiler.ir import ParameterIR, ParameterType
 from flowship.compiler.parse import FLOWSPEC_MEMBERS, NOT_LITERAL, RawCall
 from flowship.errors import Problem
 
 __all__ = ["RESERVED_PARAMETER_NAMES", "normalize_parameters"]
 
-RESERVED_PARAMETER_NAMES = frozenset(
-    {"run_id", "task_id", "tag", "tags", "max_workers", "datastore", "namespace", "help", "params",
-     "origin_run_id", "retry_count", "split_index", "step", "flow"}
-) | FLOWSPEC_MEMBERS
+RESERVED_PARAMETER_NAMES = (
+    frozenset(
+        {
+            "run_id",
+            "task_id",
+            "tag",
+            "tags",
+            "max_workers",
+            "datastore",
+            "namespace",
+            "help",
+            "params",
+            "origin_run_id",
+            "retry_count",
+            "split_index",
+            "step",
+            "flow",
+        }
+    )
+    | FLOWSPEC_MEMBERS
+)
 _NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
 _PARAMETER_ARGS = {"name", "default", "type", "help", "required", "show_default", "separator"}
 _FILE_ARGS = {"name", "default", "help", "required", "is_text", "encoding", "show_default"}
@@ -62,7 +80,9 @@ def _one(attr: str, call: RawCall, file: str, problems: list[Problem]) -> Parame
     if call.args:
         kwargs.setdefault("name", call.args[0])
     if len(call.args) > 1:
-        fail(f"{call.name} '{attr}' has more than one positional argument", "pass everything after the name as keywords")
+        fail(
+            f"{call.name} '{attr}' has more than one positional argument", "pass everything after the name as keywords"
+        )
         return None
     bad = sorted(set(kwargs) - allowed)
     if bad:
@@ -101,11 +121,25 @@ def _one(attr: str, call: RawCall, file: str, problems: list[Problem]) -> Parame
     except (TypeError, ValueError) as exc:
         fail(f"parameter '{name}': {exc}", f"give a default of type {kind}, or change type=")
         return None
+    separator = kwargs.get("separator")
+    if separator is not None and (kind != "str" or not isinstance(separator, str) or not separator):
+        fail(
+            f"parameter '{name}': separator= needs a str parameter and a non-empty string",
+            "drop separator=, or make the parameter a str (its value is then split into a list)",
+        )
+        return None
     help_text = kwargs.get("help") or ""
     return ParameterIR(
-        name=name, attr=attr, type=kind, default=default, required=required,  # type: ignore[arg-type]
-        help=str(help_text), line=call.line,
-        is_text=bool(kwargs.get("is_text", True)), encoding=str(kwargs.get("encoding", "utf-8")),
+        name=name,
+        attr=attr,
+        type=typing.cast(ParameterType, kind),
+        default=default,
+        required=required,
+        help=str(help_text),
+        line=call.line,
+        is_text=bool(kwargs.get("is_text", True)),
+        encoding=str(kwargs.get("encoding", "utf-8")),
+        separator=separator,
     )
 
 
@@ -119,13 +153,19 @@ def normalize_parameters(
         if parameter is None:
             continue
         if parameter.name in seen:
-            problems.append(Problem(
-                file, call.line, f"parameter name '{parameter.name}' is already used on line {seen[parameter.name]}",
-                "give every parameter its own name",
-            ))
+            problems.append(
+                Problem(
+                    file,
+                    call.line,
+                    f"parameter name '{parameter.name}' is already used on line {seen[parameter.name]}",
+                    "give every parameter its own name",
+                )
+            )
             continue
         if attr in steps:
-            problems.append(Problem(file, call.line, f"parameter '{attr}' has the name of a step", "rename one of them"))
+            problems.append(
+                Problem(file, call.line, f"parameter '{attr}' has the name of a step", "rename one of them")
+            )
             continue
         seen[parameter.name] = call.line
         result.append(parameter)

@@ -126,7 +126,7 @@ class _Literals:
             if any(v is NOT_LITERAL for v in keys + values):
                 return NOT_LITERAL
             try:
-                return dict(zip(keys, values))
+                return dict(zip(keys, values, strict=False))
             except TypeError:
                 return NOT_LITERAL
         try:
@@ -188,8 +188,8 @@ class _BodyScan(ast.NodeVisitor):
             self._target(node.target)
 
     def visit_AugAssign(self, node: ast.AugAssign) -> None:
-        if _is_self_attr(node.target):
-            self._read(node.target.attr, node.lineno)  # type: ignore[attr-defined]
+        if isinstance(node.target, ast.Attribute) and _is_self_attr(node.target):
+            self._read(node.target.attr, node.lineno)
         self.visit(node.value)
         self._target(node.target)
 
@@ -201,9 +201,14 @@ class _BodyScan(ast.NodeVisitor):
 
     def visit_Call(self, node: ast.Call) -> None:
         func = node.func
-        if isinstance(func, ast.Name) and func.id in _DYNAMIC_BUILTINS and node.args:
-            if isinstance(node.args[0], ast.Name) and node.args[0].id == "self":
-                self.dynamic = True
+        first = node.args[0] if node.args else None
+        if (
+            isinstance(func, ast.Name)
+            and func.id in _DYNAMIC_BUILTINS
+            and isinstance(first, ast.Name)
+            and first.id == "self"
+        ):
+            self.dynamic = True
         if isinstance(func, ast.Name) and func.id in _GUARD_BUILTINS:
             self.guarded = True
         if _is_self_attr(func):
@@ -273,7 +278,9 @@ class _FlowReader:
                     self.literals.constants[node.targets[0].id] = value
         flows, leaves = _flow_classes(tree)
         if not leaves:
-            self.problem(1, "no flow class found", "define a class that derives from FlowSpec, e.g. `class MyFlow(FlowSpec):`")
+            self.problem(
+                1, "no flow class found", "define a class that derives from FlowSpec, e.g. `class MyFlow(FlowSpec):`"
+            )
             return self.flow
         if len(leaves) > 1:
             names = ", ".join(sorted(leaves))
@@ -296,7 +303,7 @@ class _FlowReader:
             for base in node.bases:
                 base_name = _call_name(base)
                 if base_name in flows and flows[base_name] not in ordered:
-                    visit(base_name)  # type: ignore[arg-type]
+                    visit(base_name)
                 elif base_name not in flows and base_name != "FlowSpec":
                     self.flow.external_bases = True
             ordered.append(node)
@@ -427,13 +434,13 @@ class _FlowReader:
                 self.problem(
                     final.lineno,
                     f"foreach= in step '{func.name}' is not a string",
-                    "name the artifact to iterate over as a string, e.g. foreach=\"items\"",
+                    'name the artifact to iterate over as a string, e.g. foreach="items"',
                 )
             else:
                 self.problem(
                     final.lineno,
                     f"self.next() in step '{func.name}' has unsupported argument '{keyword.arg}'",
-                    "self.next takes steps and optionally foreach=\"<artifact>\"",
+                    'self.next takes steps and optionally foreach="<artifact>"',
                 )
         if not targets:
             self.problem(final.lineno, f"self.next() in step '{func.name}' names no step", "e.g. self.next(self.end)")

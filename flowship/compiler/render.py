@@ -7,7 +7,7 @@ what the targets will compile.
 from __future__ import annotations
 
 import json
-from typing import Callable
+from collections.abc import Callable
 
 from flowship.compiler.ir import FlowIR, StepDecorators, StepIR
 
@@ -106,5 +106,8 @@ def render_json(ir: FlowIR) -> str:
 
 
 RENDERERS: dict[str, Callable[[FlowIR], str]] = {
-    "text": render_text, "mermaid": render_mermaid, "dot": render_dot, "json": render_json,
+    "text": render_text,
+    "mermaid": render_mermaid,
+    "dot": render_dot,
+    "json": render_json,
 }

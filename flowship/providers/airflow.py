@@ -1,4 +1,4 @@
-"""An existing Airflow: its dags folder (write a checked DAG file) and its REST API v2 (trigger a run).
+"""Airflow deployments: the dags folder (a checked DAG file written or removed) and the REST API v2 (trigger a run).
 
 The DAG file is checked before it is written: when Airflow is importable
 here, a DagBag must load it without import errors and the DAG must
@@ -15,17 +15,22 @@ import os
 import subprocess
 import sys
 import tempfile
-import urllib.error
-import urllib.parse
-import urllib.request
+from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
+from urllib.parse import quote
 
+from flowship.compiler.ir import ParameterIR, ParameterType
+from flowship.compiler.targets.base import Compiled
 from flowship.errors import FlowshipError
+from flowship.param_codec import parse_text
+from flowship.providers.deployer import Change, Deployer, DeployerOption
 
-__all__ = ["check_dag_file", "write_dag_file", "AirflowApi"]
+__all__ = ["check_dag_file", "write_dag_file", "AirflowApi", "AirflowDeployer", "DEPLOYER", "DagCheck"]
 
 _CHECK = """
 import json, sys
+import airflow
 from airflow.dag_processing.dagbag import DagBag
 from airflow.serialization.serialized_objects import DagSerialization
 bag = DagBag(dag_folder=sys.argv[1])
@@ -35,11 +40,21 @@ for dag in bag.dags.values():
         DagSerialization.to_dict(dag)
     except Exception as exc:
         errors[dag.dag_id] = repr(exc)
-print(json.dumps({"dags": sorted(bag.dags), "errors": errors}))
+tasks = {dag_id: len(dag.tasks) for dag_id, dag in bag.dags.items()}
+print(json.dumps({"version": airflow.__version__, "tasks": tasks, "errors": errors}))
 """
 
 
-def check_dag_file(text: str, dag_id: str) -> str | None:
+@dataclass(frozen=True)
+class DagCheck:
+    airflow_version: str
+    tasks: int
+
+    def __str__(self) -> str:
+        return f"loaded in Airflow {self.airflow_version} DagBag: ok ({self.tasks} tasks)"
+
+
+def check_dag_file(text: str, dag_id: str) -> DagCheck | None:
     """Load the DAG in a DagBag (in a separate interpreter); None if Airflow is not installed here."""
     try:
         import importlib.util
@@ -52,31 +67,63 @@ def check_dag_file(text: str, dag_id: str) -> str | None:
         path = os.path.join(scratch, f"{dag_id}.py")
         with open(path, "w", encoding="utf-8") as handle:
             handle.write(text)
-        env = {**os.environ, "AIRFLOW_HOME": os.path.join(scratch, "home"), "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
-               "PYTHONWARNINGS": "ignore"}
+        env = {
+            **os.environ,
+            "AIRFLOW_HOME": os.path.join(scratch, "home"),
+            "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+            "PYTHONWARNINGS": "ignore",
+        }
         result = subprocess.run([sys.executable, "-c", _CHECK, path], capture_output=True, text=True, env=env)
         if result.returncode != 0:
             raise FlowshipError(f"checking the DAG file with Airflow failed: {result.stderr.strip().splitlines()[-1:]}")
         report = json.loads(result.stdout.strip().splitlines()[-1])
     if report["errors"]:
-        raise FlowshipError(f"the DAG file does not load in Airflow: {report['errors']}")
-    if dag_id not in report["dags"]:
+        raise FlowshipError(f"the DAG file does not load in Airflow {report['version']}: {report['errors']}")
+    if dag_id not in report["tasks"]:
         raise FlowshipError(f"the DAG file loads but defines no DAG '{dag_id}'")
-    return "checked"
+    return DagCheck(report["version"], report["tasks"][dag_id])
+
+
+def _dag_path(folder: str, dag_id: str) -> str:
+    if folder.startswith("s3://"):
+        return f"{folder.rstrip('/')}/{dag_id}.py"
+    if "://" in folder:
+        raise FlowshipError(f"--dags-folder {folder}: give a local folder or s3://bucket/prefix")
+    return os.path.join(folder, f"{dag_id}.py")
+
+
+def dag_file_exists(folder: str, dag_id: str) -> bool:
+    if folder.startswith("s3://"):
+        from flowship.providers.storage import open_storage
+
+        return open_storage(folder).exists(f"{dag_id}.py")
+    return os.path.exists(_dag_path(folder, dag_id))
+
+
+def remove_dag_file(folder: str, dag_id: str) -> None:
+    if folder.startswith("s3://"):
+        from flowship.providers.storage import open_storage
+
+        open_storage(folder).delete(f"{dag_id}.py")
+        return
+    try:
+        os.remove(_dag_path(folder, dag_id))
+    except FileNotFoundError:
+        pass
+    except OSError as exc:
+        raise FlowshipError(f"cannot remove {_dag_path(folder, dag_id)}: {exc.strerror}") from None
 
 
 def write_dag_file(folder: str, dag_id: str, text: str) -> str:
     """Write ``<dag_id>.py`` into a local dags folder or an ``s3://bucket/prefix`` one (atomically either way)."""
+    path = _dag_path(folder, dag_id)
     if folder.startswith("s3://"):
         from flowship.providers.storage import open_storage
 
         open_storage(folder).put(f"{dag_id}.py", text.encode("utf-8"))
-        return f"{folder.rstrip('/')}/{dag_id}.py"
-    if "://" in folder:
-        raise FlowshipError(f"--dags-folder {folder}: give a local folder or s3://bucket/prefix")
+        return path
     if not os.path.isdir(folder):
         raise FlowshipError(f"--dags-folder {folder} does not exist; give your Airflow's dags folder")
-    path = os.path.join(folder, f"{dag_id}.py")
     handle, temp = tempfile.mkstemp(dir=folder, prefix=".flowship-", suffix=".tmp")
     try:
         with os.fdopen(handle, "w", encoding="utf-8") as out:
@@ -97,6 +144,9 @@ class AirflowApi:
         self.token = token or os.environ.get("AIRFLOW_TOKEN") or self._login()
 
     def _request(self, method: str, path: str, body: dict[str, Any] | None = None, auth: bool = True) -> Any:
+        import urllib.error
+        import urllib.request  # here, not at the top: `flow --help` reads this module's options
+
         headers = {"Content-Type": "application/json", "Accept": "application/json"}
         if auth and self.token:
             headers["Authorization"] = f"Bearer {self.token}"
@@ -108,9 +158,13 @@ class AirflowApi:
         except urllib.error.HTTPError as exc:
             detail = exc.read().decode("utf-8", "replace")[:500]
             if exc.code in (401, 403):
-                raise FlowshipError(f"Airflow at {self.url} refused the request ({exc.code}): check the token or user") from None
+                raise FlowshipError(
+                    f"Airflow at {self.url} refused the request ({exc.code}): check the token or user"
+                ) from None
             if exc.code == 404:
-                raise FlowshipError(f"Airflow at {self.url}: {path} not found — is the DAG deployed? ({detail})") from None
+                raise FlowshipError(
+                    f"Airflow at {self.url}: {path} not found — is the DAG deployed? ({detail})"
+                ) from None
             raise FlowshipError(f"Airflow at {self.url} answered {exc.code}: {detail}") from None
         except (urllib.error.URLError, OSError) as exc:
             reason = getattr(exc, "reason", exc)
@@ -121,14 +175,90 @@ class AirflowApi:
         if not user or password is None:
             return None
         self.token = None
-        return self._request("POST", "/auth/token", {"username": user, "password": password}, auth=False)["access_token"]
+        return self._request("POST", "/auth/token", {"username": user, "password": password}, auth=False)[
+            "access_token"
+        ]
 
     def dag_params(self, dag_id: str) -> dict[str, Any]:
         """The DAG's params as the API describes them: name -> {value, schema, ...}."""
-        details = self._request("GET", f"/api/v2/dags/{urllib.parse.quote(dag_id, safe='')}/details")
+        details = self._request("GET", f"/api/v2/dags/{quote(dag_id, safe='')}/details")
         return details.get("params") or {}
 
     def trigger(self, dag_id: str, conf: dict[str, Any]) -> str:
-        run = self._request("POST", f"/api/v2/dags/{urllib.parse.quote(dag_id, safe='')}/dagRuns",
-                            {"logical_date": None, "conf": conf})
+        run = self._request(
+            "POST", f"/api/v2/dags/{quote(dag_id, safe='')}/dagRuns", {"logical_date": None, "conf": conf}
+        )
         return run["dag_run_id"]
+
+
+_SCHEMA_TYPES: dict[str, ParameterType] = {"string": "str", "integer": "int", "number": "float", "boolean": "bool"}
+
+
+class AirflowDeployer(Deployer):
+    check_description = "loading the DAG file in an Airflow DagBag"
+    options = (
+        DeployerOption(
+            "dags-folder",
+            "airflow: the dags folder to write the DAG file into (a path or s3://bucket/prefix)",
+            ("deploy", "delete"),
+            ("deploy", "delete"),
+        ),
+        DeployerOption(
+            "api-url", "airflow: the Airflow API server, e.g. http://localhost:8080", ("trigger",), ("trigger",)
+        ),
+        DeployerOption(
+            "token",
+            "airflow: API token (default: $AIRFLOW_TOKEN, else a login with $AIRFLOW_USERNAME/$AIRFLOW_PASSWORD)",
+            ("trigger",),
+        ),
+    )
+
+    @property
+    def folder(self) -> str:
+        return str(self.settings["dags-folder"])
+
+    def check(self, compiled: Compiled) -> str | None:
+        report = check_dag_file(compiled.text, compiled.name)
+        return None if report is None else str(report)
+
+    def plan(self, compiled: Compiled) -> list[Change]:
+        exists = dag_file_exists(self.folder, compiled.name)
+        return [Change("replace" if exists else "create", f"DAG file {_dag_path(self.folder, compiled.name)}")]
+
+    def apply(self, compiled: Compiled) -> list[Change]:
+        changes = self.plan(compiled)
+        write_dag_file(self.folder, compiled.name, compiled.text)
+        return changes
+
+    def plan_delete(self, name: str) -> list[Change]:
+        exists = dag_file_exists(self.folder, name)
+        return [Change("delete" if exists else "absent", f"DAG file {_dag_path(self.folder, name)}")]
+
+    def delete(self, name: str) -> list[Change]:
+        changes = self.plan_delete(name)
+        remove_dag_file(self.folder, name)
+        return changes
+
+    def _api(self) -> AirflowApi:
+        if not hasattr(self, "_client"):
+            self._client = AirflowApi(str(self.settings["api-url"]), self.settings.get("token"))
+        return self._client
+
+    def parameters(self, name: str) -> dict[str, ParameterType]:
+        declared = self._api().dag_params(name)
+        types: dict[str, ParameterType] = {}
+        for key, param in declared.items():
+            kinds = (param.get("schema") or {}).get("type")
+            kinds = [kinds] if isinstance(kinds, str) else kinds or []
+            types[key] = next((_SCHEMA_TYPES[k] for k in kinds if k in _SCHEMA_TYPES), "json")
+        return types
+
+    def trigger(self, name: str, values: Mapping[str, str]) -> str:
+        types = self.parameters(name)
+        conf = {
+            key: parse_text(ParameterIR(key, key, types[key], None, False, "", 0), text) for key, text in values.items()
+        }
+        return f"DAG {name}: run {self._api().trigger(name, conf)}"
+
+
+DEPLOYER = AirflowDeployer

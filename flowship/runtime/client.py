@@ -1,30 +1,45 @@
 """The Client: read runs, steps, tasks and artifacts back from the store, Metaflow-shaped.
 
 ``Flow("TrainFlow").latest_run["train"].task.data.model`` works from a script
-or a notebook. The store is ``FLOWSHIP_DATASTORE`` (or ``.flowship`` in the
-current directory) unless a ``datastore=`` is given. Only runs in the current
-namespace are visible; ``namespace(None)`` shows all of them.
+or a notebook. The store is ``datastore=`` when given, else found as
+``runtime/locate.py`` says (``FLOWSHIP_DATASTORE``, else the nearest
+``.flowship`` folder). Only runs in the current namespace are visible;
+``namespace(None)`` shows all of them. Looking up something that is not
+there raises :class:`~flowship.errors.NotFound` (a ``KeyError``) naming what is.
 """
 
 from __future__ import annotations
 
-import os
+from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any, Iterator
+from typing import Any
 
-from flowship.errors import FlowshipError
+from flowship.errors import FlowshipError, NotFound, did_you_mean
 from flowship.providers.storage import open_storage
 from flowship.runtime.datastore import AttemptRecord, FlowDatastore, LazyArtifacts
+from flowship.runtime.liveness import RunStatus, run_status
+from flowship.runtime.locate import locate_store
 from flowship.runtime.runs import user_namespace
 
-__all__ = ["Flow", "Run", "Step", "Task", "namespace", "get_namespace", "default_datastore"]
+__all__ = ["Flow", "Run", "Step", "Task", "namespace", "get_namespace", "default_datastore", "list_flows"]
 
 _UNSET = object()
 _namespace: Any = _UNSET
 
 
 def default_datastore() -> str:
-    return os.environ.get("FLOWSHIP_DATASTORE") or ".flowship"
+    return locate_store().url
+
+
+def list_flows(datastore: str | None = None) -> list[str]:
+    """The names of the flows with runs in the store."""
+    storage = open_storage(datastore or default_datastore())
+    return [name for name in storage.list("") if storage.list(f"{name}/runs")]
+
+
+def _listing(names: list[str], limit: int = 12) -> str:
+    shown = ", ".join(names[:limit])
+    return shown + (f" and {len(names) - limit} more" if len(names) > limit else "") if names else "none"
 
 
 def namespace(name: str | None) -> str | None:
@@ -69,7 +84,7 @@ class Task:
     def data(self) -> LazyArtifacts:
         return LazyArtifacts(self._ds, self._trusted())
 
-    def __getitem__(self, name: str) -> "DataArtifact":
+    def __getitem__(self, name: str) -> DataArtifact:
         return DataArtifact(name, getattr(self.data, name))
 
     @property
@@ -97,8 +112,9 @@ class Task:
 
 
 class Step:
-    def __init__(self, datastore: FlowDatastore, run_id: str, name: str):
+    def __init__(self, datastore: FlowDatastore, run_id: str, name: str, foreach_depth: int = 0):
         self._ds, self.run_id, self.id = datastore, run_id, name
+        self._foreach_depth = foreach_depth
         self.pathspec = f"{datastore.flow_name}/{run_id}/{name}"
 
     def __iter__(self) -> Iterator[Task]:
@@ -106,6 +122,11 @@ class Step:
         return (Task(self._ds, self.run_id, self.id, t) for t in ids)
 
     def __getitem__(self, task_id: str) -> Task:
+        ids = self._ds.task_ids(self.run_id, self.id)
+        outside_foreach = task_id == "0" and self._foreach_depth == 0  # its one task, whether it wrote anything yet
+        if task_id not in ids and not outside_foreach:
+            ids.sort(key=lambda t: [int(p) if p.isdigit() else 0 for p in t.split(".")])
+            raise NotFound(f"step {self.pathspec} has no task '{task_id}'; its tasks: {_listing(ids)}")
         return Task(self._ds, self.run_id, self.id, task_id)
 
     @property
@@ -125,7 +146,11 @@ class Run:
         self.pathspec = f"{datastore.flow_name}/{run_id}"
         record = record or datastore.read_run(run_id)
         if record is None:
-            raise FlowshipError(f"run {self.pathspec} not found in {datastore.storage.url}")
+            runs = sorted(datastore.run_ids(), reverse=True)
+            raise NotFound(
+                f"flow {datastore.flow_name} has no run '{run_id}' in {datastore.storage.url}; "
+                f"its newest runs: {_listing(runs, 5)}"
+            )
         self._record = record
         self._end = Task(datastore, run_id, "end", "0")
 
@@ -181,6 +206,11 @@ class Run:
         return self._end.successful
 
     @property
+    def status(self) -> RunStatus:
+        """succeeded, failed, running, or killed (a local run whose scheduler died)."""
+        return run_status(self._ds, self._record, self.successful)
+
+    @property
     def end_task(self) -> Task:
         return self._end
 
@@ -193,12 +223,20 @@ class Run:
 
     def __iter__(self) -> Iterator[Step]:
         present = set(self._ds.steps(self.id))
-        return (Step(self._ds, self.id, s["name"]) for s in self._record["ir"]["steps"] if s["name"] in present)
+        return (
+            Step(self._ds, self.id, s["name"], s["foreach_depth"])
+            for s in self._record["ir"]["steps"]
+            if s["name"] in present
+        )
 
     def __getitem__(self, step: str) -> Step:
-        if step not in {s["name"] for s in self._record["ir"]["steps"]}:
-            raise KeyError(f"flow {self._ds.flow_name} has no step '{step}'")
-        return Step(self._ds, self.id, step)
+        depths = {s["name"]: s["foreach_depth"] for s in self._record["ir"]["steps"]}
+        if step not in depths:
+            raise NotFound(
+                f"flow {self._ds.flow_name} has no step '{step}'; its steps: {', '.join(depths)}"
+                + did_you_mean(step, depths)
+            )
+        return Step(self._ds, self.id, step, depths[step])
 
     def __repr__(self) -> str:
         return f"Run('{self.pathspec}')"
@@ -209,7 +247,11 @@ class Flow:
         self.id = self.pathspec = name
         self._ds = FlowDatastore(open_storage(datastore or default_datastore()), name)
         if not self._ds.run_ids():
-            raise FlowshipError(f"flow {name} has no runs in {self._ds.storage.url}")
+            flows = list_flows(self._ds.storage.url)
+            raise NotFound(
+                f"flow {name} has no runs in {self._ds.storage.url}"
+                + (did_you_mean(name, flows) or f"; flows with runs there: {_listing(flows)}")
+            )
 
     def runs(self, *tags: str) -> list[Run]:
         """Runs in the current namespace carrying every tag given, newest first."""

@@ -4,13 +4,16 @@
 
     <Flow>/data/<sha[:2]>/<sha>                       artifact blobs, content-addressed, written once
     <Flow>/runs/<run>/run.json                        run metadata, written once by the run's first writer
+    <Flow>/runs/<run>/heartbeat.json                  a local run's scheduler: rewritten while it lives
+    <Flow>/runs/<run>/outcome.json                    a local run's scheduler: written once, when it ends
     <Flow>/runs/<run>/<step>/<task>/<attempt>/meta.json   one object per task attempt
     <Flow>/runs/<run>/<step>/<task>/<attempt>/stdout, stderr
     <Flow>/runs/<run>/<step>/<task>/<attempt>/DONE    completion marker, written last
 
 A reader trusts an attempt only once its ``DONE`` marker exists, so a task
 killed at any point leaves nothing trusted behind. Every object has exactly
-one writer; nothing is read, modified and written back.
+one writer; nothing is read, modified and written back (the heartbeat is
+replaced whole by its one writer).
 
 Artifacts are pickled with protocol 5 and out-of-band buffers: large arrays
 are hashed and written straight from their memory, and read back into
@@ -23,8 +26,9 @@ import hashlib
 import json
 import pickle
 import struct
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, BinaryIO
+from typing import Any
 
 from flowship.errors import FlowshipError
 from flowship.providers.storage import Storage
@@ -72,7 +76,7 @@ class AttemptRecord:
 class LazyArtifacts:
     """One task attempt's artifacts as attributes, each loaded on first access (``task.data.x``, ``inputs.a.x``)."""
 
-    def __init__(self, datastore: "FlowDatastore", record: AttemptRecord):
+    def __init__(self, datastore: FlowDatastore, record: AttemptRecord):
         self._datastore, self._refs, self._step = datastore, record.artifacts, record.step
         self._cache: dict[str, Any] = {}
 
@@ -81,7 +85,8 @@ class LazyArtifacts:
             raise AttributeError(name)
         if name not in self._refs:
             raise AttributeError(
-                f"step '{self._step}' has no artifact '{name}'; it has {', '.join(sorted(self._refs)) or 'none'}")
+                f"step '{self._step}' has no artifact '{name}'; it has {', '.join(sorted(self._refs)) or 'none'}"
+            )
         if name not in self._cache:
             self._cache[name] = self._datastore.load_artifact(name, self._refs[name])
         return self._cache[name]
@@ -101,7 +106,7 @@ def _encode(value: Any) -> list[bytes | memoryview]:
     return [frame, header, *views]
 
 
-def _decode(handle: BinaryIO) -> Any:
+def _decode(handle: Any) -> Any:  # a binary file: its readinto fills the buffers without copies
     magic, count, header_length = _HEAD.unpack(handle.read(_HEAD.size))
     if magic != _MAGIC:
         raise ValueError("not a flowship artifact")
@@ -168,6 +173,16 @@ class FlowDatastore:
         except KeyError:
             return None
 
+    def write_run_state(self, run_id: str, name: str, state: dict[str, Any]) -> None:
+        """``heartbeat`` or ``outcome``: the local scheduler's own objects beside run.json."""
+        self.storage.put(f"{self._run_key(run_id)}/{name}.json", _json(state))
+
+    def read_run_state(self, run_id: str, name: str) -> dict[str, Any] | None:
+        try:
+            return json.loads(self.storage.get(f"{self._run_key(run_id)}/{name}.json"))
+        except (KeyError, ValueError):
+            return None
+
     def run_ids(self) -> list[str]:
         return self.storage.list(f"{self.flow_name}/runs")
 
@@ -176,7 +191,7 @@ class FlowDatastore:
     def attempt_key(self, run_id: str, step: str, task_id: str, attempt: int) -> str:
         return f"{self._run_key(run_id)}/{step}/{task_id}/{attempt}"
 
-    def write_attempt(self, meta: dict[str, Any], logs: dict[str, bytes | str]) -> None:
+    def write_attempt(self, meta: dict[str, Any], logs: Mapping[str, bytes | str]) -> None:
         """Logs, then metadata, then the marker: a reader trusts the attempt only once all are there."""
         key = self.attempt_key(meta["run_id"], meta["step"], meta["task_id"], meta["attempt"])
         for stream, content in logs.items():
@@ -185,14 +200,17 @@ class FlowDatastore:
         self.storage.put(f"{key}/DONE", _json({"status": meta["status"]}))
 
     def steps(self, run_id: str) -> list[str]:
-        return [n for n in self.storage.list(self._run_key(run_id)) if n != "run.json"]
+        return [n for n in self.storage.list(self._run_key(run_id)) if not n.endswith(".json")]
 
     def task_ids(self, run_id: str, step: str) -> list[str]:
         return self.storage.list(f"{self._run_key(run_id)}/{step}")
 
     def latest_attempt(self, run_id: str, step: str, task_id: str) -> AttemptRecord | None:
         """The highest-numbered trusted attempt of a task, or None."""
-        attempts = sorted((int(a) for a in self.storage.list(f"{self._run_key(run_id)}/{step}/{task_id}") if a.isdigit()), reverse=True)
+        attempts = sorted(
+            (int(a) for a in self.storage.list(f"{self._run_key(run_id)}/{step}/{task_id}") if a.isdigit()),
+            reverse=True,
+        )
         for attempt in attempts:
             key = self.attempt_key(run_id, step, task_id, attempt)
             if self.storage.exists(f"{key}/DONE"):
@@ -202,7 +220,9 @@ class FlowDatastore:
 
     def read_log(self, run_id: str, step: str, task_id: str, attempt: int, stream: str) -> str:
         try:
-            return self.storage.get(f"{self.attempt_key(run_id, step, task_id, attempt)}/{stream}").decode("utf-8", "replace")
+            return self.storage.get(f"{self.attempt_key(run_id, step, task_id, attempt)}/{stream}").decode(
+                "utf-8", "replace"
+            )
         except KeyError:
             return ""
 

@@ -3,7 +3,7 @@
 Starting Python and importing flowship costs more than a small task itself.
 ``flow run`` therefore starts this server once; for each task it forks a
 child that runs exactly ``flow step ...`` with the same argv a fresh process
-would get (``cli.main(argv)``), its output going to the task's console file.
+would get (``run_step_argv``), its output going to the task's console file.
 The flow file is imported by each child, never by the server, so every task
 sees the flow as a fresh process would.
 
@@ -47,10 +47,10 @@ def _child(argv: list[str], log: str, reply_fd: int, wakeup_read: int) -> None:
         os.dup2(out, 1)
         os.dup2(out, 2)
         os.close(out)
-        from flowship.cli import main
+        from flowship.runtime.task import run_step_argv
 
-        sys.argv = ["flow", *argv]
-        code = main(argv)
+        sys.argv = ["flow", "step", *argv]
+        code = run_step_argv(argv)
     except SystemExit as exc:
         code = exc.code if isinstance(exc.code, int) else 1
     except BaseException:  # the child must end here whatever happens; the log gets the traceback
@@ -69,8 +69,7 @@ def serve(preload: list[str]) -> None:
     """Read requests on stdin, fork children, report their pids and exits on stdout."""
     import importlib
 
-    import flowship.cli  # noqa: F401  (warm the imports every child needs)
-    import flowship.runtime.task  # noqa: F401
+    import flowship.runtime.task  # noqa: F401  (warm the imports every child needs)
 
     for module in preload:  # e.g. boto3 for an S3 store: imported once, not once per task
         importlib.import_module(module)
@@ -127,7 +126,10 @@ class ForkServer:
     def __init__(self, preload: tuple[str, ...] = ()) -> None:
         self.process = subprocess.Popen(
             [sys.executable, "-m", "flowship.runtime.forkserver", *preload],
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=None, bufsize=0,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=None,
+            bufsize=0,
         )
         self.lock = threading.Lock()
         self.next_id = 0
@@ -149,8 +151,7 @@ class ForkServer:
 
     def _wait_for(self, request_id: int, field: str, timeout: float | None) -> Any:
         with self.condition:
-            ready = self.condition.wait_for(
-                lambda: field in self.waiting.get(request_id, {}) or self.closed, timeout)
+            ready = self.condition.wait_for(lambda: field in self.waiting.get(request_id, {}) or self.closed, timeout)
             if not ready:
                 return None
             if field not in self.waiting.get(request_id, {}):
@@ -158,7 +159,7 @@ class ForkServer:
             return self.waiting[request_id][field]
 
     def run(self, argv: list[str], log: str, timeout: float | None) -> int:
-        """Run ``flow <argv>`` in a forked child; kill it past ``timeout`` seconds; return its exit code."""
+        """Run ``flow step <argv>`` in a forked child; kill it past ``timeout`` seconds; return its exit code."""
         with self.lock:
             self.next_id += 1
             request_id = self.next_id

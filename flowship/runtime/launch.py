@@ -5,17 +5,41 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 
+from flowship.compiler.features import FEATURES
 from flowship.compiler.ir import FlowIR
-from flowship.errors import FlowshipError
+from flowship.compiler.targets.base import IN_TASK, Support, Unsupported, unsupported_features
+from flowship.errors import FlowshipError, Problem
+from flowship.param_codec import resolve_values
 from flowship.providers.storage import open_storage
 from flowship.runtime.datastore import FlowDatastore
+from flowship.runtime.liveness import scheduler_identity
 from flowship.runtime.package import build_package, upload_package
-from flowship.runtime.param_values import convert_parameters
 from flowship.runtime.progress import Progress
 from flowship.runtime.runs import new_run_id, new_run_record, user_namespace
 from flowship.runtime.scheduler import LocalScheduler, TaskOutcome
 
-__all__ = ["RunResult", "run_flow", "resume_flow"]
+__all__ = ["RunResult", "run_flow", "resume_flow", "LOCAL_SUPPORTS", "local_warnings"]
+
+_ON_SCHEDULERS = "every step runs as a process on this machine; it takes effect on Argo and Airflow"
+# What `flow run` does with each feature, in the targets' terms. @resources keeps Metaflow's meaning (it sizes
+# a step where a compute layer runs it, and is ignored on a laptop), so it is not reported.
+LOCAL_SUPPORTS: dict[str, Support] = {
+    **{f.key: IN_TASK for f in FEATURES},
+    **{
+        f"step.decorators.kubernetes.{field}": Unsupported("warning", _ON_SCHEDULERS, "")
+        for field in ("image", "namespace", "service_account", "node_selector", "tolerations")
+    },
+    "step.decorators.secrets": Unsupported(
+        "warning",
+        "no Kubernetes Secret is read here, so the step runs without its variables",
+        "set them in your environment to run the step locally",
+    ),
+}
+
+
+def local_warnings(ir: FlowIR) -> list[Problem]:
+    """What a local run cannot honour, said before it starts."""
+    return unsupported_features(ir, LOCAL_SUPPORTS, "flow run")
 
 
 @dataclass
@@ -30,12 +54,22 @@ class RunResult:
         return not self.failures
 
 
-def _schedule(flow_file: str, ir: FlowIR, datastore: FlowDatastore, record: dict, max_workers: int | None,
-              progress: Progress | None) -> RunResult:
-    datastore.write_run(record)
+def _schedule(
+    flow_file: str,
+    ir: FlowIR,
+    datastore: FlowDatastore,
+    record: dict,
+    max_workers: int | None,
+    progress: Progress | None,
+) -> RunResult:
+    datastore.write_run({**record, "scheduler": scheduler_identity()})
     scheduler = LocalScheduler(
-        flow_file=os.path.abspath(flow_file), ir=ir, datastore=datastore, run_id=record["run_id"],
-        max_workers=max_workers or os.cpu_count() or 1, origin_run_id=record["origin_run_id"],
+        flow_file=os.path.abspath(flow_file),
+        ir=ir,
+        datastore=datastore,
+        run_id=record["run_id"],
+        max_workers=max_workers or os.cpu_count() or 1,
+        origin_run_id=record["origin_run_id"],
         progress=progress or Progress(),
     )
     failures = scheduler.execute()
@@ -49,17 +83,35 @@ def _package(flow_file: str, store: FlowDatastore) -> dict[str, str]:
     return {"sha": package.sha, "flow_path": package.flow_path}
 
 
-def run_flow(flow_file: str, ir: FlowIR, parameters: dict[str, str], *, datastore: str, tags: tuple[str, ...] = (),
-             max_workers: int | None = None, progress: Progress | None = None, run_id: str | None = None) -> RunResult:
+def run_flow(
+    flow_file: str,
+    ir: FlowIR,
+    parameters: dict[str, str],
+    *,
+    datastore: str,
+    tags: tuple[str, ...] = (),
+    max_workers: int | None = None,
+    progress: Progress | None = None,
+    run_id: str | None = None,
+) -> RunResult:
     """Run the whole flow locally; parameter values are checked before anything starts."""
-    convert_parameters(ir.parameters, parameters)
+    resolve_values(ir.parameters, parameters)
     store = FlowDatastore(open_storage(datastore), ir.name)
     record = new_run_record(ir, run_id or new_run_id(), parameters, tags=tags, code_package=_package(flow_file, store))
     return _schedule(flow_file, ir, store, record, max_workers, progress)
 
 
-def resume_flow(flow_file: str, ir: FlowIR, origin_run_id: str | None, *, datastore: str, tags: tuple[str, ...] = (),
-                max_workers: int | None = None, progress: Progress | None = None, run_id: str | None = None) -> RunResult:
+def resume_flow(
+    flow_file: str,
+    ir: FlowIR,
+    origin_run_id: str | None,
+    *,
+    datastore: str,
+    tags: tuple[str, ...] = (),
+    max_workers: int | None = None,
+    progress: Progress | None = None,
+    run_id: str | None = None,
+) -> RunResult:
     """A new run reusing every task of the origin run that succeeded (default: the latest run)."""
     store = FlowDatastore(open_storage(datastore), ir.name)
     if origin_run_id is None:
@@ -71,6 +123,12 @@ def resume_flow(flow_file: str, ir: FlowIR, origin_run_id: str | None, *, datast
     origin = store.read_run(origin_run_id)
     if origin is None:
         raise FlowshipError(f"run {ir.name}/{origin_run_id} not found in {store.storage.url}")
-    record = new_run_record(ir, run_id or new_run_id(), origin["parameters"], tags=tuple(origin["tags"]) + tags,
-                            origin_run_id=origin_run_id, code_package=_package(flow_file, store))
+    record = new_run_record(
+        ir,
+        run_id or new_run_id(),
+        origin["parameters"],
+        tags=tuple(origin["tags"]) + tags,
+        origin_run_id=origin_run_id,
+        code_package=_package(flow_file, store),
+    )
     return _schedule(flow_file, ir, store, record, max_workers, progress)

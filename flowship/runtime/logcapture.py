@@ -11,9 +11,9 @@ from __future__ import annotations
 import os
 import sys
 import threading
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Iterator
 
 __all__ = ["CapturedLogs", "capture_output"]
 
@@ -55,7 +55,7 @@ def capture_output() -> Iterator[CapturedLogs]:
     try:
         yield logs
     finally:
-        for (fd, original, thread), stream in zip(saved, (sys.stdout, sys.stderr)):
+        for (fd, original, thread), stream in zip(saved, (sys.stdout, sys.stderr), strict=False):
             stream.flush()
             os.dup2(original, fd)  # closes the pipe's last write end, so the pump sees EOF
             thread.join()

@@ -55,14 +55,16 @@ def build_package(flow_file: str) -> CodePackage:
         dirs[:] = sorted(d for d in dirs if not d.startswith(".") and d not in _SKIP_DIRS)
         paths += [os.path.join(folder, f) for f in sorted(files) if f.endswith(suffixes)]
     buffer = io.BytesIO()
-    with gzip.GzipFile(fileobj=buffer, mode="wb", mtime=0, compresslevel=6) as zipped:
-        with tarfile.open(fileobj=zipped, mode="w", format=tarfile.PAX_FORMAT) as archive:
-            for path in sorted(paths, key=lambda p: os.path.relpath(p, root)):
-                with open(path, "rb") as handle:
-                    content = handle.read()
-                info = tarfile.TarInfo(os.path.relpath(path, root).replace(os.sep, "/"))
-                info.size, info.mode, info.mtime = len(content), 0o644, 0
-                archive.addfile(info, io.BytesIO(content))
+    with (
+        gzip.GzipFile(fileobj=buffer, mode="wb", mtime=0, compresslevel=6) as zipped,
+        tarfile.open(fileobj=zipped, mode="w", format=tarfile.PAX_FORMAT) as archive,
+    ):
+        for path in sorted(paths, key=lambda p: os.path.relpath(p, root)):
+            with open(path, "rb") as handle:
+                content = handle.read()
+            info = tarfile.TarInfo(os.path.relpath(path, root).replace(os.sep, "/"))
+            info.size, info.mode, info.mtime = len(content), 0o644, 0
+            archive.addfile(info, io.BytesIO(content))
     data = buffer.getvalue()
     return CodePackage(data, hashlib.sha256(data).hexdigest(), os.path.basename(flow_file))
 

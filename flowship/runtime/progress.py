@@ -7,6 +7,7 @@ done, running and failed.
 
 from __future__ import annotations
 
+import sys
 import threading
 import time
 from typing import TYPE_CHECKING
@@ -20,17 +21,21 @@ __all__ = ["Progress", "ConsoleProgress"]
 class Progress:
     """Receives scheduler events; does nothing with them."""
 
+    wants_output = False  # whether to be handed every line the tasks print
+
+    def output(self, prefix: str, line: str) -> None: ...
+
     def started(self, step: str, task_id: str) -> None: ...
 
     def retrying(self, step: str, task_id: str, attempt: int) -> None: ...
 
-    def finished(self, outcome: "TaskOutcome") -> None: ...
+    def finished(self, outcome: TaskOutcome) -> None: ...
 
     def close(self) -> None: ...
 
 
 class ConsoleProgress(Progress):
-    def __init__(self, flow: str, run_id: str) -> None:
+    def __init__(self, flow: str, run_id: str, show_output: bool = True) -> None:
         from rich.console import Console
         from rich.live import Live
 
@@ -39,14 +44,21 @@ class ConsoleProgress(Progress):
         self.began = time.monotonic()
         self.counts = {"done": 0, "running": 0, "failed": 0, "cloned": 0}
         self.lock = threading.Lock()
-        self.live = Live(self._status(), console=self.console, transient=True, auto_refresh=False) if self.console.is_terminal else None
+        self.live = (
+            Live(self._status(), console=self.console, transient=True, auto_refresh=False)
+            if self.console.is_terminal
+            else None
+        )
         self.shown = False
+        self.wants_output = show_output
 
     def _status(self) -> str:
         c = self.counts
         cloned = f", {c['cloned']} cloned" if c["cloned"] else ""
-        return (f"{c['done']} done{cloned}, {c['running']} running, "
-                f"{c['failed']} failed  [{time.monotonic() - self.began:.1f} s]")
+        return (
+            f"{c['done']} done{cloned}, {c['running']} running, "
+            f"{c['failed']} failed  [{time.monotonic() - self.began:.1f} s]"
+        )
 
     def _refresh(self) -> None:
         if self.live:
@@ -62,11 +74,17 @@ class ConsoleProgress(Progress):
             self.counts["running"] += 1
             self._refresh()
 
+    def output(self, prefix: str, line: str) -> None:
+        """A task's line, on standard output as Metaflow shows it: ``[step/task] text``."""
+        with self.lock:
+            sys.stdout.write(f"[{prefix}] {line}\n")
+            sys.stdout.flush()
+
     def retrying(self, step: str, task_id: str, attempt: int) -> None:
         with self.lock:
             self.console.print(f"  [yellow]retry[/yellow]  {step}/{task_id} (attempt {attempt + 1})")
 
-    def finished(self, outcome: "TaskOutcome") -> None:
+    def finished(self, outcome: TaskOutcome) -> None:
         with self.lock:
             self.counts["running"] -= 1
             if outcome.cloned:

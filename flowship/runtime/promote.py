@@ -14,11 +14,11 @@ from dataclasses import dataclass
 from flowship.compiler.ir import FlowIR
 from flowship.errors import FlowshipError
 from flowship.flowfile import load_flow
+from flowship.param_codec import parse_text
 from flowship.providers.storage import open_storage
 from flowship.runtime.client import default_datastore
 from flowship.runtime.datastore import FlowDatastore
 from flowship.runtime.package import CodePackage, fetch_package, package_key
-from flowship.runtime.param_values import convert_parameters
 
 __all__ = ["PromotionSource", "promotable"]
 
@@ -51,10 +51,15 @@ def promotable(pathspec: str, datastore: str | None) -> PromotionSource:
     folder = fetch_package(store, package["sha"])
     flow_file = os.path.join(folder, package["flow_path"])
     ir = load_flow(flow_file)
-    values = convert_parameters(ir.parameters, record["parameters"])
-    ir = dataclasses.replace(ir, parameters=tuple(
-        dataclasses.replace(p, default=values[p.attr], required=False) if p.name in record["parameters"] else p
-        for p in ir.parameters))
+    given = record["parameters"]
+    ir = dataclasses.replace(
+        ir,
+        parameters=tuple(
+            dataclasses.replace(p, default=parse_text(p, given[p.name]), required=False) if p.name in given else p
+            for p in ir.parameters
+        ),
+    )
     data = store.storage.get(package_key(store, package["sha"]))
-    return PromotionSource(pathspec, ir, CodePackage(data, package["sha"], package["flow_path"]), flow_file,
-                           dict(record["parameters"]))
+    return PromotionSource(
+        pathspec, ir, CodePackage(data, package["sha"], package["flow_path"]), flow_file, dict(record["parameters"])
+    )

@@ -33,9 +33,18 @@ def new_run_id() -> str:
 
 
 def new_run_record(
-    ir: FlowIR, run_id: str, parameters: dict[str, str], *, tags: tuple[str, ...] = (), user: str | None = None,
-    namespace: str | None = None, origin_run_id: str | None = None, code_package: dict[str, str] | None = None,
-    project: str | None = None, branch: str | None = None, promoted_from: str | None = None,
+    ir: FlowIR,
+    run_id: str,
+    parameters: dict[str, str],
+    *,
+    tags: tuple[str, ...] = (),
+    user: str | None = None,
+    namespace: str | None = None,
+    origin_run_id: str | None = None,
+    code_package: dict[str, str] | None = None,
+    project: str | None = None,
+    branch: str | None = None,
+    promoted_from: str | None = None,
 ) -> dict[str, Any]:
     """A run's metadata. ``code_package`` is ``{"sha": ..., "flow_path": ...}`` when the code was packaged."""
     user = user or current_user()

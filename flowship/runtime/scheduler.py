@@ -14,19 +14,21 @@ import os
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
+from typing import Literal
 
 from flowship.compiler.ir import FlowIR
 from flowship.runtime.datastore import AttemptRecord, FlowDatastore
 from flowship.runtime.forkserver import ForkServer, forkserver_enabled
+from flowship.runtime.liveness import Heartbeat
 from flowship.runtime.progress import Progress
 from flowship.runtime.taskids import ROOT_TASK_ID, child_task_id, input_tasks, parent_task_id
+from flowship.step_command import TIMEOUT_GRACE_SECONDS, StepCommand
 
 __all__ = ["LocalScheduler", "TaskOutcome"]
-
-_GRACE_SECONDS = 10  # after @timeout, the task's own alarm gets this long before a hard kill
 
 
 @dataclass
@@ -53,6 +55,7 @@ class LocalScheduler:
     _done: dict[tuple[str, str], TaskOutcome] = field(default_factory=dict)
     _launched: set[tuple[str, str]] = field(default_factory=set)
     _forkserver: ForkServer | None = None
+    _tail: ConsoleTail = field(init=False)
 
     def execute(self) -> list[TaskOutcome]:
         """Run every task; stop launching after the first failure. Returns the failures (empty on success)."""
@@ -60,11 +63,17 @@ class LocalScheduler:
         scratch = tempfile.mkdtemp(prefix="flowship-console-")
         storage_module = type(self.datastore.storage).__module__  # e.g. the S3 store, with boto3
         self._forkserver = ForkServer((storage_module,)) if forkserver_enabled() else None
+        heartbeat = Heartbeat(self.datastore, self.run_id).start()
+        self._tail = ConsoleTail(self.progress).start()
+        status: Literal["succeeded", "failed", "killed"] = "killed"
         try:
             self._schedule(scratch, failures)
+            status = "failed" if failures else "succeeded"
         finally:
+            self._tail.stop()
             if self._forkserver:
                 self._forkserver.close()
+            heartbeat.stop(status)
             self.progress.close()
         return failures
 
@@ -129,22 +138,36 @@ class LocalScheduler:
         origin = self.datastore.latest_attempt(self.origin_run_id, step, task_id)
         if origin is None or not origin.succeeded:
             return None
-        meta = {**origin.meta, "run_id": self.run_id, "attempt": 0,
-                "cloned_from": f"{self.origin_run_id}/{step}/{task_id}/{origin.attempt}"}
-        logs = {s: self.datastore.read_log(self.origin_run_id, step, task_id, origin.attempt, s) for s in ("stdout", "stderr")}
+        meta = {
+            **origin.meta,
+            "run_id": self.run_id,
+            "attempt": 0,
+            "cloned_from": f"{self.origin_run_id}/{step}/{task_id}/{origin.attempt}",
+        }
+        logs = {
+            s: self.datastore.read_log(self.origin_run_id, step, task_id, origin.attempt, s)
+            for s in ("stdout", "stderr")
+        }
         self.datastore.write_attempt(meta, logs)
-        return TaskOutcome(step, task_id, True, 0, cloned=True, record=AttemptRecord(self.run_id, step, task_id, 0, meta))
+        return TaskOutcome(
+            step, task_id, True, 0, cloned=True, record=AttemptRecord(self.run_id, step, task_id, 0, meta)
+        )
 
     def _launch(self, step: str, task_id: str, attempt: int, console: str, limit: float | None) -> int:
         """Run the step command for one attempt; its output goes to ``console``."""
-        argv = ["step", self.flow_file, step, "--run-id", self.run_id, "--task-id", task_id,
-                "--retry-count", str(attempt), "--datastore", self.datastore.storage.url]
+        command = StepCommand(self.flow_file, step, self.run_id, task_id, str(attempt), self.datastore.storage.url)
+        argv = command.to_argv()[1:]  # after the program name: "step", FLOW_FILE, ...
         if self._forkserver:
-            return self._forkserver.run(argv, console, limit)
+            return self._forkserver.run(argv[1:], console, limit)
         with open(console, "wb") as sink:
             try:
-                return subprocess.run([sys.executable, "-m", "flowship", *argv], stdout=sink, stderr=subprocess.STDOUT,
-                                      stdin=subprocess.DEVNULL, timeout=limit).returncode
+                return subprocess.run(
+                    [sys.executable, "-m", "flowship", *argv],
+                    stdout=sink,
+                    stderr=subprocess.STDOUT,
+                    stdin=subprocess.DEVNULL,
+                    timeout=limit,
+                ).returncode
             except subprocess.TimeoutExpired:
                 return -9
 
@@ -156,11 +179,15 @@ class LocalScheduler:
         decorators = self.ir.step(step).decorators
         retries = decorators.retry.times if decorators.retry else 0
         pause = decorators.retry.minutes_between_retries * 60 if decorators.retry else 0
-        limit = decorators.timeout_seconds + _GRACE_SECONDS if decorators.timeout_seconds else None
+        limit = decorators.timeout_seconds + TIMEOUT_GRACE_SECONDS if decorators.timeout_seconds else None
         console = ""
         for attempt in range(retries + 1):
             console = os.path.join(scratch, f"{step}.{task_id}.{attempt}.log")
-            code = self._launch(step, task_id, attempt, console, limit)
+            self._tail.follow(console, f"{step}/{task_id}" + (f" attempt {attempt + 1}" if attempt else ""))
+            try:
+                code = self._launch(step, task_id, attempt, console, limit)
+            finally:
+                self._tail.unfollow(console)
             if code == 0:
                 record = self.datastore.latest_attempt(self.run_id, step, task_id)
                 return TaskOutcome(step, task_id, True, attempt + 1, record=record, seconds=time.monotonic() - began)
@@ -168,5 +195,60 @@ class LocalScheduler:
                 self.progress.retrying(step, task_id, attempt + 1)
                 time.sleep(pause)
         record = self.datastore.latest_attempt(self.run_id, step, task_id)
-        return TaskOutcome(step, task_id, False, retries + 1, record=record, console=console,
-                           seconds=time.monotonic() - began)
+        return TaskOutcome(
+            step, task_id, False, retries + 1, record=record, console=console, seconds=time.monotonic() - began
+        )
+
+
+class ConsoleTail:
+    """Hands the lines running tasks write to their console files to ``progress.output``, as they come."""
+
+    def __init__(self, progress: Progress, interval: float = 0.1) -> None:
+        self.progress, self.interval = progress, interval
+        self.files: dict[str, tuple[str, int, bytes]] = {}  # path -> (prefix, offset read, partial line)
+        self.lock = threading.Lock()
+        self.stopped = threading.Event()
+        self.thread = threading.Thread(target=self._run, daemon=True)
+
+    def start(self) -> ConsoleTail:
+        if self.progress.wants_output:
+            self.thread.start()
+        return self
+
+    def follow(self, path: str, prefix: str) -> None:
+        if self.progress.wants_output:
+            with self.lock:
+                self.files[path] = (prefix, 0, b"")
+
+    def unfollow(self, path: str) -> None:
+        """Read what is left of a finished task's output, its last line included."""
+        with self.lock:
+            if path in self.files:
+                self._read(path, final=True)
+                del self.files[path]
+
+    def _read(self, path: str, final: bool = False) -> None:
+        prefix, offset, partial = self.files[path]
+        try:
+            with open(path, "rb") as handle:
+                handle.seek(offset)
+                chunk = handle.read()
+        except FileNotFoundError:
+            return
+        *lines, rest = (partial + chunk).split(b"\n")
+        if final and rest:
+            lines, rest = lines + [rest], b""
+        for line in lines:
+            self.progress.output(prefix, line.decode("utf-8", "replace"))
+        self.files[path] = (prefix, offset + len(chunk), rest)
+
+    def _run(self) -> None:
+        while not self.stopped.wait(self.interval):
+            with self.lock:
+                for path in list(self.files):
+                    self._read(path)
+
+    def stop(self) -> None:
+        self.stopped.set()
+        if self.thread.is_alive():
+            self.thread.join()

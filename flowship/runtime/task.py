@@ -25,12 +25,13 @@ from flowship.compiler.ir import FlowIR, StepIR
 from flowship.current import current
 from flowship.errors import FlowshipError
 from flowship.flowspec import FlowSpec
+from flowship.param_codec import drop_unset, resolve_values
 from flowship.runtime.datastore import ArtifactRef, AttemptRecord, FlowDatastore, LazyArtifacts
 from flowship.runtime.logcapture import capture_output
-from flowship.runtime.param_values import convert_parameters, drop_unset
 from flowship.runtime.taskids import child_task_id, input_tasks
+from flowship.step_command import StepCommand
 
-__all__ = ["TaskSpec", "run_task", "TimeoutException"]
+__all__ = ["TaskSpec", "run_task", "run_step", "run_step_argv", "TimeoutException"]
 
 
 class TimeoutException(Exception):
@@ -101,7 +102,7 @@ def _load_ir(spec: TaskSpec, flow_name: str, params: dict[str, str]) -> tuple[Fl
 
         ir = load_flow(spec.flow_file)
         params = drop_unset(ir.parameters, params)
-        convert_parameters(ir.parameters, params)
+        resolve_values(ir.parameters, params)  # a bad value fails here, before the run exists
         run = new_run_record(ir, spec.run_id, params, **spec.run_context)
         spec.datastore.write_run(run)
     return FlowIR.from_dict(run["ir"]), run
@@ -140,17 +141,26 @@ def _foreach_frames(spec: TaskSpec, ir: FlowIR, step: StepIR) -> list[tuple[str,
         depth += 1
         record = _trusted(spec.datastore, spec.run_id, name, ".".join(path[:depth]))
         index = int(path[depth])
-        items = spec.datastore.load_artifact(split.foreach_var, record.artifacts[split.foreach_var])  # type: ignore[index]
+        variable = split.foreach_var or ""
+        items = spec.datastore.load_artifact(variable, record.artifacts[variable])
         frames.append((name, index, record.meta["num_splits"], items[index]))
     return frames
 
 
 def _bind_current(ir: FlowIR, run: dict[str, Any], spec: TaskSpec) -> None:
     current._bind(
-        flow_name=ir.name, run_id=spec.run_id, step_name=spec.step, task_id=spec.task_id,
-        retry_count=spec.retry_count, username=run["user"], namespace=run["namespace"], tags=tuple(run["tags"]),
-        origin_run_id=run.get("origin_run_id"), is_production=run["namespace"].startswith("production:"),
-        project_name=run.get("project"), branch_name=run.get("branch"),
+        flow_name=ir.name,
+        run_id=spec.run_id,
+        step_name=spec.step,
+        task_id=spec.task_id,
+        retry_count=spec.retry_count,
+        username=run["user"],
+        namespace=run["namespace"],
+        tags=tuple(run["tags"]),
+        origin_run_id=run.get("origin_run_id"),
+        is_production=run["namespace"].startswith("production:"),
+        project_name=run.get("project"),
+        branch_name=run.get("branch"),
         pathspec=f"{ir.name}/{spec.run_id}/{spec.step}/{spec.task_id}",
     )
 
@@ -192,16 +202,22 @@ def _check_transition(flow: FlowSpec, step: StepIR) -> int | None:
         return None
     targets, foreach = taken
     if tuple(targets) != step.next or foreach != step.foreach_var:
-        raise FlowshipError(f"step '{step.name}' called self.next({', '.join(targets)}) but the flow file says {', '.join(step.next)}")
+        raise FlowshipError(
+            f"step '{step.name}' called self.next({', '.join(targets)}) but the flow file says {', '.join(step.next)}"
+        )
     if foreach is None:
         return None
     items = getattr(flow, foreach)
     try:
         count = len(items)
     except TypeError:
-        raise FlowshipError(f"foreach=\"{foreach}\" in step '{step.name}': self.{foreach} is a {type(items).__name__}, not a list") from None
+        raise FlowshipError(
+            f"foreach=\"{foreach}\" in step '{step.name}': self.{foreach} is a {type(items).__name__}, not a list"
+        ) from None
     if count == 0:
-        raise FlowshipError(f"foreach=\"{foreach}\" in step '{step.name}': self.{foreach} is empty; a foreach needs at least one item")
+        raise FlowshipError(
+            f"foreach=\"{foreach}\" in step '{step.name}': self.{foreach} is empty; a foreach needs at least one item"
+        )
     return count
 
 
@@ -214,7 +230,7 @@ def _execute(spec: TaskSpec, ir: FlowIR, run: dict[str, Any], meta: dict[str, An
     ds = spec.datastore
     if step.name == "start":
         refs = {}  # parameter values become artifacts with everything else the step sets
-        parameters = convert_parameters(ir.parameters, run["parameters"])
+        parameters = resolve_values(ir.parameters, run["parameters"])
     else:
         refs = {p.attr: records[0].artifacts[p.attr] for p in ir.parameters} if step.is_join else records[0].artifacts
         parameters = None
@@ -225,16 +241,19 @@ def _execute(spec: TaskSpec, ir: FlowIR, run: dict[str, Any], meta: dict[str, An
     object.__setattr__(flow, "_flowship", context)
     object.__setattr__(flow, "_flowship_inputs", _Inputs([LazyArtifacts(ds, r) for r in records]))
     for parameter in ir.parameters:
-        flow.__dict__[parameter.attr] = parameters[parameter.attr] if parameters is not None else context.load(parameter.attr)
+        flow.__dict__[parameter.attr] = (
+            parameters[parameter.attr] if parameters is not None else context.load(parameter.attr)
+        )
     _bind_current(ir, run, spec)
     caught = _call_step(flow, step)
     if caught is not None and step.transition == "foreach":
-        raise FlowshipError(f"step '{step.name}' failed ({caught!r}); @catch cannot continue a foreach that has no "
-                            "items to fan out to")
+        raise FlowshipError(
+            f"step '{step.name}' failed ({caught!r}); @catch cannot continue a foreach that has no items to fan out to"
+        )
     splits = None if caught else _check_transition(flow, step)
     values = [(name, value) for name, value in vars(flow).items() if not name.startswith("_")]
     with ThreadPoolExecutor(max_workers=8) as pool:  # many small artifacts upload in parallel on S3
-        for (name, _), ref in zip(values, pool.map(lambda item: ds.save_artifact(*item), values)):
+        for (name, _), ref in zip(values, pool.map(lambda item: ds.save_artifact(*item), values), strict=False):
             context.refs[name] = ref
     meta["artifacts"] = {name: ref.to_dict() for name, ref in sorted(context.refs.items())}
     meta["num_splits"] = splits
@@ -262,8 +281,14 @@ def run_task(spec: TaskSpec, flow_name: str, params: dict[str, str]) -> int:
     """Run one task attempt; return the process exit code (0 succeeded, 1 failed)."""
     os.environ["FLOWSHIP_DATASTORE"] = spec.datastore.storage.url  # the Client in a step reads this run's store
     meta: dict[str, Any] = {
-        "flow": flow_name, "run_id": spec.run_id, "step": spec.step, "task_id": spec.task_id,
-        "attempt": spec.retry_count, "started_at": time.time(), "artifacts": {}, "num_splits": None,
+        "flow": flow_name,
+        "run_id": spec.run_id,
+        "step": spec.step,
+        "task_id": spec.task_id,
+        "attempt": spec.retry_count,
+        "started_at": time.time(),
+        "artifacts": {},
+        "num_splits": None,
     }
     with capture_output() as logs:
         try:
@@ -277,3 +302,47 @@ def run_task(spec: TaskSpec, flow_name: str, params: dict[str, str]) -> int:
     meta["finished_at"] = time.time()
     spec.datastore.write_attempt(meta, {"stdout": logs.stdout, "stderr": logs.stderr})
     return 0 if meta["status"] == "succeeded" else 1
+
+
+def run_step(command: StepCommand) -> int:
+    """Run the task ``command`` names: fetch its code package if any, then run one attempt."""
+    from flowship.compiler.parse import parse_flow_source
+    from flowship.providers.storage import open_storage
+
+    storage = open_storage(command.datastore)
+    flow_file = command.flow_file
+    if command.package:
+        from flowship.runtime.package import fetch_package
+
+        folder = fetch_package(FlowDatastore(storage, command.flow_name or ""), command.package)
+        flow_file = os.path.join(folder, flow_file)
+    try:
+        with open(flow_file, encoding="utf-8") as handle:
+            flow_name = parse_flow_source(handle.read(), flow_file).name
+    except OSError as exc:
+        raise FlowshipError(f"{flow_file}: cannot read the flow file ({exc.strerror})") from None
+    if not flow_name:
+        raise FlowshipError(f"{flow_file}: no flow class; run `flow check {flow_file}`")
+    context = command.context.as_record()
+    if command.package:
+        context["code_package"] = {"sha": command.package, "flow_path": command.flow_file}
+    spec = TaskSpec(
+        flow_file,
+        command.step,
+        command.run_id,
+        command.task_id or "",
+        command.attempt,
+        FlowDatastore(storage, flow_name),
+        command.splits_file,
+        context,
+    )
+    return run_task(spec, flow_name, dict(command.params))
+
+
+def run_step_argv(argv: list[str]) -> int:
+    """``flow step ARGS``: the exit code of one task attempt; a bad command is a message and exit code 1."""
+    try:
+        return run_step(StepCommand.from_argv(argv))
+    except FlowshipError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1

@@ -8,7 +8,7 @@ scheduler, Argo and Airflow all compute the same ids.
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 from flowship.compiler.ir import FlowIR
 

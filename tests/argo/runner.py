@@ -128,7 +128,9 @@ class ArgoRunner:
                 paths = {p["valueFrom"]["path"]: outputs[p["name"]] for p in template.get("outputs", {}).get("parameters", [])}
                 for path in outputs.values():
                     os.makedirs(os.path.dirname(path), exist_ok=True)
-                argv = [paths.get(a, a) for a in (self.substitute(a, pod_scope) for a in container["command"] + container.get("args", []))]
+                argv = [self.substitute(a, pod_scope) for a in container["command"] + container.get("args", [])]
+                for path, inside in paths.items():  # the pod's own filesystem is a scratch folder here
+                    argv = [a.replace(path, inside) for a in argv]
                 env = {**os.environ, **self.env}
                 env.update({e["name"]: self.substitute(e["value"], pod_scope) for e in container.get("env", [])})
                 command = [sys.executable, "-m", "flowship", *argv[1:]] if argv[0] == "flow" else argv

@@ -24,8 +24,10 @@ def open_storage(url: str) -> Storage:
             raise FlowshipError(f"datastore {url}: S3 needs boto3 — pip install 'flowship[s3]'") from None
         return S3Storage(url)
     if url.startswith("file://"):
-        url = url[len("file://"):]
+        url = url[len("file://") :]
     if "://" in url:
         scheme = url.split("://", 1)[0]
-        raise FlowshipError(f"datastore '{url}': the '{scheme}://' scheme is not supported; use s3:// or a local folder")
+        raise FlowshipError(
+            f"datastore '{url}': the '{scheme}://' scheme is not supported; use s3:// or a local folder"
+        )
     return LocalStorage(url)

@@ -8,7 +8,8 @@ reads, modifies and writes an object: concurrent writers never need locks.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from typing import BinaryIO, Sequence
+from collections.abc import Sequence
+from typing import BinaryIO
 
 __all__ = ["Storage", "Chunks"]
 
@@ -36,6 +37,10 @@ class Storage(ABC):
 
     @abstractmethod
     def exists(self, key: str) -> bool: ...
+
+    @abstractmethod
+    def delete(self, key: str) -> None:
+        """Remove the object at ``key``; nothing happens if it is absent."""
 
     @abstractmethod
     def list(self, prefix: str) -> list[str]:

@@ -5,10 +5,9 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
-
-from flowship.errors import FlowshipError
 from typing import BinaryIO
 
+from flowship.errors import FlowshipError
 from flowship.providers.storage.base import Chunks, Storage
 
 __all__ = ["LocalStorage"]
@@ -29,7 +28,9 @@ class LocalStorage(Storage):
             os.makedirs(folder, exist_ok=True)
             handle, temp = tempfile.mkstemp(dir=folder, prefix=".tmp-")
         except OSError as exc:
-            raise FlowshipError(f"datastore {self.root}: cannot write {key} ({exc.strerror}) — check the folder exists and is writable") from None
+            raise FlowshipError(
+                f"datastore {self.root}: cannot write {key} ({exc.strerror}) — check the folder exists and is writable"
+            ) from None
         try:
             with os.fdopen(handle, "wb") as out:
                 fill(out)
@@ -72,6 +73,12 @@ class LocalStorage(Storage):
 
     def exists(self, key: str) -> bool:
         return os.path.exists(self._path(key))
+
+    def delete(self, key: str) -> None:
+        try:
+            os.remove(self._path(key))
+        except FileNotFoundError:
+            pass
 
     def list(self, prefix: str) -> list[str]:
         try:

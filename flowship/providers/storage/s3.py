@@ -47,7 +47,7 @@ class _ChunkReader(io.RawIOBase):
         while filled < len(target) and self.index < len(self.chunks):
             chunk = self.chunks[self.index]
             count = min(len(target) - filled, len(chunk) - self.offset)
-            target[filled:filled + count] = chunk[self.offset:self.offset + count]
+            target[filled : filled + count] = chunk[self.offset : self.offset + count]
             filled += count
             self.offset += count
             if self.offset == len(chunk):
@@ -58,14 +58,18 @@ class _ChunkReader(io.RawIOBase):
 class S3Storage(Storage):
     def __init__(self, url: str):
         self.url = url.rstrip("/")
-        rest = self.url[len("s3://"):]
+        rest = self.url[len("s3://") :]
         self.bucket, _, prefix = rest.partition("/")
         if not self.bucket:
             raise FlowshipError(f"datastore {url}: name a bucket, e.g. s3://my-bucket/flowship")
         self.prefix = f"{prefix.strip('/')}/" if prefix.strip("/") else ""
         attempts = int(os.environ.get("AWS_MAX_ATTEMPTS", "8"))  # boto's own setting, honoured as usual
-        config = Config(retries={"mode": "standard", "max_attempts": attempts}, max_pool_connections=32,
-                        connect_timeout=5, read_timeout=60)
+        config = Config(
+            retries={"mode": "standard", "max_attempts": attempts},
+            max_pool_connections=32,
+            connect_timeout=5,
+            read_timeout=60,
+        )
         self.client = boto3.client("s3", config=config)
         self.transfer = TransferConfig(multipart_threshold=_PART, multipart_chunksize=_PART, max_concurrency=8)
 
@@ -83,7 +87,9 @@ class S3Storage(Storage):
         if isinstance(exc, NoCredentialsError):
             return FlowshipError(f"datastore {self.url}: no AWS credentials found — set a profile or AWS_ACCESS_KEY_ID")
         if isinstance(exc, EndpointConnectionError):
-            return FlowshipError(f"datastore {self.url}: cannot reach the S3 endpoint ({exc.kwargs.get('endpoint_url')})")
+            return FlowshipError(
+                f"datastore {self.url}: cannot reach the S3 endpoint ({exc.kwargs.get('endpoint_url')})"
+            )
         return FlowshipError(f"datastore {self.url}: {key}: {exc}")
 
     def _call(self, key: str, function, *args: Any, **kwargs: Any) -> Any:
@@ -106,14 +112,18 @@ class S3Storage(Storage):
         self._call(key, self.client.upload_file, path, self.bucket, self._key(key), Config=self.transfer)
 
     def _missing(self, exc: Exception) -> bool:
-        return isinstance(exc, ClientError) and exc.response.get("Error", {}).get("Code") in ("NoSuchKey", "404", "NotFound")
+        return isinstance(exc, ClientError) and exc.response.get("Error", {}).get("Code") in (
+            "NoSuchKey",
+            "404",
+            "NotFound",
+        )
 
     def get(self, key: str) -> bytes:
         with self.open(key) as handle:
             return handle.read()
 
     def open(self, key: str) -> BinaryIO:
-        spool = tempfile.SpooledTemporaryFile(max_size=_SPOOL)
+        spool = tempfile.SpooledTemporaryFile(max_size=_SPOOL)  # noqa: SIM115  (returned open, for the caller to close)
         try:
             self.client.download_fileobj(self.bucket, self._key(key), spool, Config=self.transfer)
         except (ClientError, BotoCoreError) as exc:
@@ -133,12 +143,15 @@ class S3Storage(Storage):
                 return False
             raise self._fail(exc, key) from None
 
+    def delete(self, key: str) -> None:
+        self._call(key, self.client.delete_object, Bucket=self.bucket, Key=self._key(key))
+
     def list(self, prefix: str) -> list[str]:
         base = self._key(prefix.rstrip("/") + "/")
         names: set[str] = set()
         paginator = self.client.get_paginator("list_objects_v2")
         pages = self._call(prefix, lambda: list(paginator.paginate(Bucket=self.bucket, Prefix=base, Delimiter="/")))
         for page in pages:
-            names.update(p["Prefix"][len(base):].rstrip("/") for p in page.get("CommonPrefixes", []))
-            names.update(o["Key"][len(base):] for o in page.get("Contents", []))
+            names.update(p["Prefix"][len(base) :].rstrip("/") for p in page.get("CommonPrefixes", []))
+            names.update(o["Key"][len(base) :] for o in page.get("Contents", []))
         return sorted(n for n in names if n)

@@ -9,10 +9,11 @@ class ParamsFlow(FlowSpec):
     flag = Parameter("flag", default=False)
     config = Parameter("config", type=JSONType, default='{"k": [1, 2]}')
     label = Parameter("label", help="optional, no default")
+    words = Parameter("words", default="a,b", separator=",", help="a list, as Metaflow splits it")
 
     @step
     def start(self):
-        self.seen = (self.text, self.count, self.ratio, self.flag, self.config, self.label)
+        self.seen = (self.text, self.count, self.ratio, self.flag, self.config, self.label, self.words)
         self.where = (current.flow_name, current.step_name, current.task_id, current.retry_count, current.namespace)
         self.next(self.end)
 

@@ -1,4 +1,4 @@
-"""IR -> one Airflow 3 DAG file per flow, importing only Airflow and its official providers.
+"""IR -> the text of one Airflow 3 DAG file per flow, importing only Airflow and its official providers.
 
 Two task modes:
 
@@ -22,9 +22,8 @@ from typing import Literal
 
 from flowship.compiler.ir import FlowIR, ParameterIR, StepIR
 from flowship.compiler.naming import stable_hash
-from flowship.compiler.targets.common import (
-    TIMEOUT_GRACE_SECONDS, DeployOptions, default_text, resource_quantities, step_argv,
-)
+from flowship.compiler.targets.shared import DeployOptions, deployed_step, resource_quantities
+from flowship.step_command import TIMEOUT_GRACE_SECONDS
 
 __all__ = ["compile_to_airflow", "airflow_dag_id", "Operator"]
 
@@ -85,18 +84,29 @@ class _Writer:
         k = d.kubernetes
         image = k.image if k and k.image else self.options.image
         params = [(p.name, _param_jinja(p)) for p in self.ir.parameters] if step.name == "start" else None
-        argv = step_argv(self.ir, self.options, step=step.name, run_id=RUN_ID_JINJA, task_id=None if mapped else "0",
-                         retry_count=RETRY_JINJA, split_file=XCOM_FILE if step.transition == "foreach" else None,
-                         params=params)
-        constants = {RUN_ID_JINJA: "RUN_ID", RETRY_JINJA: "RETRY", self.options.datastore: "DATASTORE",
-                     self.options.package_sha: "PACKAGE"}
-        ours = [v for _, v in params or []]
-        arguments = ", ".join(constants.get(a) or repr(a if any(a.endswith(v) for v in ours) else _jinja_literal(a))
-                              for a in argv[1:])
-        kwargs = [f"task_id={step.name!r}", f"name={step.k8s_name!r}", f"image={_jinja_literal(image)!r}",
-                  f"cmds={argv[:1]!r}", f"arguments=[{arguments}]"]
-        if self.options.namespace:
-            kwargs.append(f"namespace={self.options.namespace!r}")
+        argv = deployed_step(
+            self.ir,
+            self.options,
+            step=step.name,
+            run_id=RUN_ID_JINJA,
+            task_id=None if mapped else "0",
+            retry_count=RETRY_JINJA,
+            splits_file=XCOM_FILE if step.transition == "foreach" else None,
+            params=params,
+        ).to_argv()
+        constants = _argument_constants(self.ir, self.options)
+        ours = set(argv[len(argv) - len(params) :]) if params else set()  # parameter tokens: Jinja Airflow renders
+        arguments = ", ".join(constants.get(a) or repr(a if a in ours else _jinja_literal(a)) for a in argv[1:])
+        kwargs = [
+            f"task_id={step.name!r}",
+            f"name={step.k8s_name!r}",
+            f"image={_jinja_literal(image)!r}",
+            f"cmds={argv[:1]!r}",
+            f"arguments=[{arguments}]",
+        ]
+        namespace = (k.namespace if k and k.namespace else None) or self.options.namespace
+        if namespace:
+            kwargs.append(f"namespace={namespace!r}")
         service_account = (k.service_account if k and k.service_account else None) or self.options.service_account
         if service_account:
             kwargs.append(f"service_account_name={service_account!r}")
@@ -127,19 +137,32 @@ class _Writer:
                 self.emit_call(var, "KubernetesPodOperator(", kwargs, ")")
             else:
                 env = {"FLOWSHIP_USER": "airflow", **step.decorators.environment}
-                self.emit_call(var, "KubernetesPodOperator.partial(", kwargs,
-                               f").expand(env_vars={ids}.map(_environment({env!r})))")
+                self.emit_call(
+                    var,
+                    "KubernetesPodOperator.partial(",
+                    kwargs,
+                    f").expand(env_vars={ids}.map(_environment({env!r})))",
+                )
         else:
             kwargs = [f"task_id={step.name!r}", "python_callable=_run_step"] + self.common_kwargs(step)
             if ids is None:
-                self.emit_call(var, "PythonOperator(", kwargs + [f"op_kwargs={{'step': {step.name!r}, 'task_id': '0'}}"], ")")
+                self.emit_call(
+                    var, "PythonOperator(", kwargs + [f"op_kwargs={{'step': {step.name!r}, 'task_id': '0'}}"], ")"
+                )
             else:
-                self.emit_call(var, "PythonOperator.partial(", kwargs, f").expand(op_kwargs={ids}.map(_step_kwargs({step.name!r})))")
+                self.emit_call(
+                    var,
+                    "PythonOperator.partial(",
+                    kwargs,
+                    f").expand(op_kwargs={ids}.map(_step_kwargs({step.name!r})))",
+                )
         if step.transition == "foreach":
             source = f"{var}.output"
             if ids is not None:  # a mapped foreach: its instances' id lists, joined into one
                 self.uses_flatten = True
-                self.lines.append(f"    {self.children_var(step)} = _flatten.override(task_id={self.children_var(step)!r})({source})")
+                self.lines.append(
+                    f"    {self.children_var(step)} = _flatten.override(task_id={self.children_var(step)!r})({source})"
+                )
             else:
                 self.lines.append(f"    {self.children_var(step)} = {source}")
 
@@ -153,6 +176,18 @@ class _Writer:
         for step in self.ir.steps:
             for parent in step.parents:
                 self.lines.append(f"    {parent} >> {step.name}")
+
+
+def _argument_constants(ir: FlowIR, options: DeployOptions) -> dict[str, str]:
+    """Step-command tokens every KubernetesPodOperator repeats, named once at the top of the DAG file."""
+    argv = deployed_step(ir, options, step="", run_id=RUN_ID_JINJA, task_id=None, retry_count=RETRY_JINJA).to_argv()
+    names = {
+        RUN_ID_JINJA: "RUN_ID",
+        RETRY_JINJA: "RETRY",
+        options.datastore: "DATASTORE",
+        options.package_sha: "PACKAGE",
+    }
+    return {token: name for token in argv for value, name in names.items() if token.endswith("=" + value)}
 
 
 def _params_block(ir: FlowIR) -> list[str]:
@@ -175,18 +210,15 @@ def _params_block(ir: FlowIR) -> list[str]:
 _LOCAL_HELPERS = '''
 def _command(kind: str, step: str, task_id: str, splits_file: str, context: dict) -> list[str]:
     """The flowship step command for one task, its placeholders filled in from the Airflow context."""
-    run_id = "airflow-" + context["run_id"].replace(":", "-").replace("+", "-").replace("/", "-")
-    values = {"<step>": step, "<run-id>": run_id, "<task-id>": task_id, "<splits-file>": splits_file,
+    values = {"<step>": step, "<task-id>": task_id, "<splits-file>": splits_file,
+              "<run-id>": "airflow-" + context["run_id"].replace(":", "-").replace("+", "-").replace("/", "-"),
               "<retry>": str(context["ti"].try_number - 1)}
-    argv = []
-    for token in COMMANDS[kind]:
-        if token.startswith("--param=") and token.endswith("=<value>"):
-            name = token[len("--param="):-len("=<value>")]
-            value = context["params"].get(name)
-            text = "" if value is None else json.dumps(value) if PARAMETER_TYPES[name] == "json" else str(value)
-            argv.append(f"--param={name}={text}")
-        else:
-            argv.append(values.get(token, token))
+    for name, kind_of_value in PARAMETER_TYPES.items():
+        value = context["params"].get(name)
+        text = json.dumps(value) if kind_of_value == "json" else str(value)
+        values[f"<param:{name}>"] = "" if value is None else text
+    # One pass: a value put in is never searched for placeholders again.
+    argv = [PLACEHOLDER.sub(lambda found: values[found.group(0)], token) for token in COMMANDS[kind]]
     return [sys.executable, "-m", "flowship", *argv[1:]]
 
 
@@ -206,10 +238,10 @@ def _step_kwargs(step: str):
     return lambda task_id: {"step": step, "task_id": task_id}
 '''
 
-_KUBERNETES_HELPERS = '''
+_KUBERNETES_HELPERS = """
 def _environment(env: dict):
     return lambda task_id: {**env, "FLOWSHIP_TASK_ID": task_id}
-'''
+"""
 
 _FLATTEN_HELPER = '''
 @task
@@ -220,12 +252,19 @@ def _flatten(nested) -> list:
 
 
 def _local_commands(ir: FlowIR, options: DeployOptions) -> dict[str, list[str]]:
-    params = [(p.name, "<value>") for p in ir.parameters]
+    params = [(p.name, f"<param:{p.name}>") for p in ir.parameters]
     commands = {}
     for kind in ("step", "foreach", "start-step", "start-foreach"):
-        commands[kind] = step_argv(ir, options, step="<step>", run_id="<run-id>", task_id="<task-id>", retry_count="<retry>",
-                                   split_file="<splits-file>" if kind.endswith("foreach") else None,
-                                   params=params if kind.startswith("start") else None)
+        commands[kind] = deployed_step(
+            ir,
+            options,
+            step="<step>",
+            run_id="<run-id>",
+            task_id="<task-id>",
+            retry_count="<retry>",
+            splits_file="<splits-file>" if kind.endswith("foreach") else None,
+            params=params if kind.startswith("start") else None,
+        ).to_argv()
     return commands
 
 
@@ -240,8 +279,6 @@ def _tags(ir: FlowIR, options: DeployOptions) -> list[str]:
 
 def compile_to_airflow(ir: FlowIR, options: DeployOptions, operator: Operator = "kubernetes") -> str:
     """The text of the DAG file."""
-    for p in ir.parameters:
-        default_text(p)  # IncludeFile cannot be deployed: fail here with its message
     writer = _Writer(ir, options, operator)
     for step in ir.steps:
         writer.task(step)
@@ -252,9 +289,11 @@ def compile_to_airflow(ir: FlowIR, options: DeployOptions, operator: Operator = 
         schedule = f"CronTriggerTimetable({ir.schedule.cron!r}, timezone={(ir.schedule.timezone or 'UTC')!r})"
     imports = ["from __future__ import annotations", ""]
     if operator == "local":
-        imports += ["import json", "import os", "import subprocess", "import sys", "import tempfile"]
+        imports += ["import json", "import os", "import re", "import subprocess", "import sys", "import tempfile"]
     imports += ["from datetime import timedelta", "", "import pendulum"]
-    sdk = ["DAG", "Param"] + (["CronTriggerTimetable"] if ir.schedule else []) + (["task"] if writer.uses_flatten else [])
+    sdk = (
+        ["DAG", "Param"] + (["CronTriggerTimetable"] if ir.schedule else []) + (["task"] if writer.uses_flatten else [])
+    )
     imports.append(f"from airflow.sdk import {', '.join(sdk)}")
     if operator == "kubernetes":
         imports.append("from airflow.providers.cncf.kubernetes.operators.pod import KubernetesPodOperator")
@@ -281,14 +320,15 @@ def compile_to_airflow(ir: FlowIR, options: DeployOptions, operator: Operator = 
         body.append("}")
         body.append(f"PARAMETER_TYPES = {json.dumps({p.name: p.type for p in ir.parameters}, sort_keys=True)}")
         body.append(f"FOREACH_STEPS = {sorted(s.name for s in ir.steps if s.transition == 'foreach')!r}")
+        body.append('PLACEHOLDER = re.compile(r"<(?:step|task-id|splits-file|run-id|retry|param:[A-Za-z0-9_]+)>")')
         body.append(_LOCAL_HELPERS)
     else:
         body += [
             "# Rendered by Airflow for each task: the run's id as a flowship run id, and the attempt (0 first).",
-            f"RUN_ID = {RUN_ID_JINJA!r}",
-            f"RETRY = {RETRY_JINJA!r}",
-            f"DATASTORE = {_jinja_literal(options.datastore)!r}",
-            f"PACKAGE = {options.package_sha!r}",
+            *(
+                f"{name} = {(_jinja_literal(token) if name == 'DATASTORE' else token)!r}"
+                for token, name in _argument_constants(ir, options).items()
+            ),
             _KUBERNETES_HELPERS,
         ]
     if writer.uses_flatten:

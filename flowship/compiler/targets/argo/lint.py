@@ -13,8 +13,6 @@ from __future__ import annotations
 import re
 from typing import Any
 
-import networkx as nx
-
 from flowship.compiler.cron import CronError, check_timezone, normalize_cron
 
 __all__ = ["lint_argo", "SIZE_WARNING", "SIZE_LIMIT"]
@@ -26,8 +24,17 @@ _PARAM_NAME = re.compile(r"^[-a-zA-Z0-9_]+$")
 _OBJECT = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
 _TAG = re.compile(r"{{\s*([^{}]*?)\s*}}")
 _CHECKED_PREFIXES = ("item.", "steps.", "inputs.", "outputs.", "pod.", "workflow.", "tasks.")
-_ALWAYS = {"workflow.name", "workflow.namespace", "workflow.uid", "workflow.serviceAccountName", "workflow.status",
-           "workflow.mainEntrypoint", "tasks.name", "steps.name", "node.name"}
+_ALWAYS = {
+    "workflow.name",
+    "workflow.namespace",
+    "workflow.uid",
+    "workflow.serviceAccountName",
+    "workflow.status",
+    "workflow.mainEntrypoint",
+    "tasks.name",
+    "steps.name",
+    "node.name",
+}
 
 
 def _strings(node: Any, path: str = ""):
@@ -107,7 +114,9 @@ class _Linter:
             self.error(f"template {name}", f"has {len(kinds)} template types; exactly one is allowed")
         if "activeDeadlineSeconds" in template and "container" not in template:
             self.error(f"template {name}", "activeDeadlineSeconds is only allowed on leaf templates")
-        for parameter in template.get("inputs", {}).get("parameters", []) + template.get("outputs", {}).get("parameters", []):
+        for parameter in template.get("inputs", {}).get("parameters", []) + template.get("outputs", {}).get(
+            "parameters", []
+        ):
             if not _PARAM_NAME.match(parameter.get("name", "")):
                 self.error(f"template {name}", f"invalid parameter name '{parameter.get('name')}'")
         if "container" in template:
@@ -127,6 +136,8 @@ class _Linter:
         names = [t.get("name", "") for t in tasks]
         if len(set(names)) != len(names):
             self.error(f"template {name}", "task names are not unique")
+        import networkx as nx  # only when linting: `flow --help` lists targets without it
+
         graph = nx.DiGraph()
         graph.add_nodes_from(names)
         outputs: dict[str, set[str]] = {}
@@ -196,7 +207,9 @@ class _Linter:
         ref = spec.get("workflowSpec", {}).get("workflowTemplateRef", {}).get("name")
         target = self.templates.get(f"workflowtemplate:{ref}")
         if target is None:
-            self.error("spec.workflowSpec.workflowTemplateRef", f"WorkflowTemplate '{ref}' not found among the documents")
+            self.error(
+                "spec.workflowSpec.workflowTemplateRef", f"WorkflowTemplate '{ref}' not found among the documents"
+            )
             return
         given = {p["name"]: p for p in spec["workflowSpec"].get("arguments", {}).get("parameters", [])}
         for parameter in target["spec"].get("arguments", {}).get("parameters", []):
@@ -208,7 +221,9 @@ def lint_argo(documents: list[dict[str, Any]], size: int | None = None) -> tuple
     """(errors, warnings) for a set of manifests; ``size`` is their serialized size in bytes."""
     errors: list[str] = []
     warnings: list[str] = []
-    workflow_templates = {f"workflowtemplate:{d['metadata']['name']}": d for d in documents if d["kind"] == "WorkflowTemplate"}
+    workflow_templates = {
+        f"workflowtemplate:{d['metadata']['name']}": d for d in documents if d["kind"] == "WorkflowTemplate"
+    }
     for document in documents:
         templates = {t["name"]: t for t in document.get("spec", {}).get("templates", [])}
         errors += _Linter(document, {**templates, **workflow_templates}).run()

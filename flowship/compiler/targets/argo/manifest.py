@@ -1,13 +1,13 @@
-"""IR -> Argo Workflows v4: a WorkflowTemplate per flow, a CronWorkflow per schedule.
+"""IR -> Argo Workflows v4 objects: a WorkflowTemplate per flow, a CronWorkflow per schedule.
 
 Layout of the generated WorkflowTemplate:
 
 - one DAG template per foreach level (``main`` for the top); a foreach step is
   a task, followed by a task that invokes the body's DAG ``withParam`` over
   the split indices the foreach task wrote to its output parameter;
-- container templates shared by every step with the same container settings
-  (image, resources, retries, ...), the step name passed as an input, so a
-  1,000-step flow stays far below Argo's 200-template limit;
+- container templates shared by every step whose template would be the same
+  (the step name is an input, so only image, resources, retries, ... differ),
+  so a 1,000-step flow stays far below Argo's 200-template limit;
 - DAGs larger than Argo's 200 tasks split into consecutive part-DAGs.
 
 Every container runs the step command as an argv list, from the code package.
@@ -21,35 +21,36 @@ from typing import Any
 
 from flowship.compiler.ir import FlowIR, StepIR
 from flowship.compiler.naming import k8s_name, stable_hash
-from flowship.compiler.targets.common import (
-    SPLITS_FILE, TIMEOUT_GRACE_SECONDS, DeployOptions, default_text, resource_quantities, step_argv,
-)
+from flowship.compiler.targets.shared import DeployOptions, deployed_step, resource_quantities
 from flowship.errors import FlowshipError
+from flowship.param_codec import default_text
+from flowship.step_command import TIMEOUT_GRACE_SECONDS
 
-__all__ = ["compile_to_argo", "render_yaml", "argo_names", "MAX_DAG_TASKS", "MAX_TEMPLATES"]
+__all__ = [
+    "compile_to_argo",
+    "render_yaml",
+    "argo_names",
+    "object_names",
+    "MAX_DAG_TASKS",
+    "MAX_TEMPLATES",
+    "SPLITS_FILE",
+]
 
 API_VERSION = "argoproj.io/v1alpha1"
 MAX_DAG_TASKS = 200
 MAX_TEMPLATES = 200
 _PART_SIZE = 150  # tasks per part-DAG when a DAG must be split
 RUN_ID = "argo-{{workflow.name}}"
+SPLITS_FILE = "/tmp/flowship-splits.json"
+
+
+def object_names(deployment: str) -> tuple[str, str]:
+    """(WorkflowTemplate name ≤ 63, CronWorkflow name ≤ 52) of a deployment: lowercase RFC 1123."""
+    return k8s_name(deployment, 63), k8s_name(deployment, 52)
 
 
 def argo_names(ir: FlowIR, options: DeployOptions) -> tuple[str, str]:
-    """(WorkflowTemplate name ≤ 63, CronWorkflow name ≤ 52), lowercase RFC 1123."""
-    base = options.name or ir.name
-    return k8s_name(base, 63), k8s_name(base, 52)
-
-
-def _signature(ir: FlowIR, step: StepIR, options: DeployOptions) -> tuple:
-    d = step.decorators
-    k = d.kubernetes
-    return (
-        step.name == "start", step.transition == "foreach", (k.image if k and k.image else options.image),
-        json.dumps([d.resources and d.resources.__dict__, d.retry and d.retry.__dict__, d.timeout_seconds,
-                    dict(d.environment), list(d.secrets), k and k.service_account,
-                    k and dict(k.node_selector), k and list(k.tolerations)], sort_keys=True, default=str),
-    )
+    return object_names(options.name or ir.name)
 
 
 @dataclass
@@ -57,13 +58,17 @@ class _Builder:
     ir: FlowIR
     options: DeployOptions
     templates: list[dict[str, Any]] = field(default_factory=list)
-    container_names: dict[tuple, str] = field(default_factory=dict)
+    container_names: dict[str, str] = field(default_factory=dict)  # template body (JSON) -> name
     template_names: set[str] = field(default_factory=set)
     each_names: dict[str, str] = field(default_factory=dict)
 
     def template_name(self, wanted: str) -> str:
         """A template name not used yet in this manifest (a short hash resolves a clash)."""
-        name = wanted if wanted not in self.template_names else f"{wanted}-{stable_hash(wanted + str(len(self.template_names)))}"
+        name = (
+            wanted
+            if wanted not in self.template_names
+            else f"{wanted}-{stable_hash(wanted + str(len(self.template_names)))}"
+        )
         self.template_names.add(name)
         return name
 
@@ -78,8 +83,10 @@ class _Builder:
     # container templates -------------------------------------------------------
 
     def container_template(self, step: StepIR) -> str:
-        signature = _signature(self.ir, step, self.options)
-        if signature not in self.container_names:
+        """The name of a container template for ``step``; steps whose templates are equal share one."""
+        body = self._container(step)
+        key = json.dumps(body, sort_keys=True)
+        if key not in self.container_names:
             d = step.decorators
             plain = not any((d.resources, d.retry, d.timeout_seconds, d.environment, d.secrets, d.kubernetes))
             if step.name == "start":
@@ -89,32 +96,42 @@ class _Builder:
             else:
                 wanted = step.k8s_name
             name = self.template_name(wanted)
-            self.container_names[signature] = name
-            self.templates.append(self._container(name, step, signature[2]))
-        return self.container_names[signature]
+            self.container_names[key] = name
+            self.templates.append({"name": name, **body})
+        return self.container_names[key]
 
-    def _container(self, name: str, step: StepIR, image: str) -> dict[str, Any]:
+    def _container(self, step: StepIR) -> dict[str, Any]:
         d = step.decorators
+        k = d.kubernetes
         retry = "{{retries}}" if d.retry else "0"
-        params = [(p.name, f"{{{{workflow.parameters.{p.name}}}}}") for p in self.ir.parameters] if step.name == "start" else None
-        argv = step_argv(self.ir, self.options, step="{{inputs.parameters.step}}", run_id=RUN_ID,
-                         task_id="{{inputs.parameters.task-id}}", retry_count=retry,
-                         split_file=SPLITS_FILE if step.transition == "foreach" else None, params=params)
+        params = (
+            [(p.name, f"{{{{workflow.parameters.{p.name}}}}}") for p in self.ir.parameters]
+            if step.name == "start"
+            else None
+        )
+        argv = deployed_step(
+            self.ir,
+            self.options,
+            step="{{inputs.parameters.step}}",
+            run_id=RUN_ID,
+            task_id="{{inputs.parameters.task-id}}",
+            retry_count=retry,
+            splits_file=SPLITS_FILE if step.transition == "foreach" else None,
+            params=params,
+        ).to_argv()
+        image = k.image if k and k.image else self.options.image
         container: dict[str, Any] = {"image": image, "command": argv[:1], "args": argv[1:]}
         container["env"] = [{"name": "FLOWSHIP_USER", "value": "argo"}] + [
-            {"name": k, "value": v} for k, v in d.environment.items()]
+            {"name": key, "value": value} for key, value in d.environment.items()
+        ]
         if d.secrets:
             container["envFrom"] = [{"secretRef": {"name": s}} for s in d.secrets]
         requests, limits = resource_quantities(d.resources)
         if requests:
             container["resources"] = {"requests": requests, "limits": limits}
-        template: dict[str, Any] = {
-            "name": name,
-            "inputs": {"parameters": [{"name": "step"}, {"name": "task-id", "default": "0"}]},
-        }
+        template: dict[str, Any] = {"inputs": {"parameters": [{"name": "step"}, {"name": "task-id", "default": "0"}]}}
         if step.transition == "foreach":
             template["outputs"] = {"parameters": [{"name": "splits", "valueFrom": {"path": SPLITS_FILE}}]}
-        k = d.kubernetes
         if k and k.node_selector:
             template["nodeSelector"] = dict(k.node_selector)
         if k and k.tolerations:
@@ -144,8 +161,10 @@ class _Builder:
                 depends = [self.ir.step(p).k8s_name for p in step.parents if p in member]
             if depends:
                 task["depends"] = " && ".join(depends)
-            task["arguments"] = {"parameters": [{"name": "step", "value": step.name}]
-                                 + ([{"name": "task-id", "value": task_id}] if task_id != "0" else [])}
+            task["arguments"] = {
+                "parameters": [{"name": "step", "value": step.name}]
+                + ([{"name": "task-id", "value": task_id}] if task_id != "0" else [])
+            }
             tasks.append(task)
             if step.transition == "foreach":
                 tasks.append(self._each_task(step))
@@ -153,8 +172,11 @@ class _Builder:
 
     def _each_task(self, step: StepIR) -> dict[str, Any]:
         prefix = step.split_stack + (step.name,)
-        body = [s for s in self.ir.steps
-                if s.foreach_depth == step.foreach_depth + 1 and s.split_stack[: len(prefix)] == prefix]
+        body = [
+            s
+            for s in self.ir.steps
+            if s.foreach_depth == step.foreach_depth + 1 and s.split_stack[: len(prefix)] == prefix
+        ]
         template = self.dag(self.template_name(f"{step.k8s_name}-body"), body, "{{inputs.parameters.task-id}}")
         return {
             "name": self.each_name(step),
@@ -193,16 +215,14 @@ class _Builder:
         return self._emit_dag(name, outer, task_id)
 
 
-def _arguments(ir: FlowIR, require_values: bool, flow_file: str) -> list[dict[str, str]]:
+def _arguments(ir: FlowIR) -> list[dict[str, str]]:
     parameters = []
     for p in ir.parameters:
         value = default_text(p)
-        if value is None and require_values:
-            raise FlowshipError(
-                f"{flow_file}:{p.line}: parameter '{p.name}' has no default, so a CronWorkflow cannot start the "
-                "flow — give it a default"
-            )
-        parameters.append({"name": p.name, **({"value": value} if value is not None else {})})
+        parameter = {"name": p.name, **({"value": value} if value is not None else {})}
+        if p.help:
+            parameter["description"] = p.help
+        parameters.append(parameter)
     return parameters
 
 
@@ -219,19 +239,8 @@ def _metadata(ir: FlowIR, name: str, options: DeployOptions) -> dict[str, Any]:
     return metadata
 
 
-def _check_supported(ir: FlowIR, options: DeployOptions) -> None:
-    for step in ir.steps:
-        k = step.decorators.kubernetes
-        if k and k.namespace and k.namespace != options.namespace:
-            raise FlowshipError(
-                f"{ir.file}:{step.line}: @kubernetes(namespace='{k.namespace}') on step '{step.name}' cannot be "
-                f"honoured: Argo runs every pod of a workflow in one namespace — deploy with --namespace {k.namespace}"
-            )
-
-
 def compile_to_argo(ir: FlowIR, options: DeployOptions) -> list[dict[str, Any]]:
     """The WorkflowTemplate, then the CronWorkflow when the flow has @schedule."""
-    _check_supported(ir, options)
     template_name, cron_name = argo_names(ir, options)
     builder = _Builder(ir, options)
     main = builder.dag(builder.template_name("main"), [s for s in ir.steps if s.foreach_depth == 0], "0")
@@ -244,10 +253,16 @@ def compile_to_argo(ir: FlowIR, options: DeployOptions) -> list[dict[str, Any]]:
     if options.service_account:
         spec["serviceAccountName"] = options.service_account
     if ir.parameters:
-        spec["arguments"] = {"parameters": _arguments(ir, False, ir.file)}
+        spec["arguments"] = {"parameters": _arguments(ir)}
     spec["templates"] = [builder.templates[-1]] + builder.templates[:-1]  # main first, for a human reader
-    documents = [{"apiVersion": API_VERSION, "kind": "WorkflowTemplate",
-                  "metadata": _metadata(ir, template_name, options), "spec": spec}]
+    documents = [
+        {
+            "apiVersion": API_VERSION,
+            "kind": "WorkflowTemplate",
+            "metadata": _metadata(ir, template_name, options),
+            "spec": spec,
+        }
+    ]
     if ir.schedule:
         cron_spec: dict[str, Any] = {"schedules": [ir.schedule.cron]}
         if ir.schedule.timezone:
@@ -255,9 +270,15 @@ def compile_to_argo(ir: FlowIR, options: DeployOptions) -> list[dict[str, Any]]:
         cron_spec["concurrencyPolicy"] = "Forbid"
         cron_spec["workflowSpec"] = {"workflowTemplateRef": {"name": template_name}}
         if ir.parameters:
-            cron_spec["workflowSpec"]["arguments"] = {"parameters": _arguments(ir, True, ir.file)}
-        documents.append({"apiVersion": API_VERSION, "kind": "CronWorkflow",
-                          "metadata": _metadata(ir, cron_name, options), "spec": cron_spec})
+            cron_spec["workflowSpec"]["arguments"] = {"parameters": _arguments(ir)}
+        documents.append(
+            {
+                "apiVersion": API_VERSION,
+                "kind": "CronWorkflow",
+                "metadata": _metadata(ir, cron_name, options),
+                "spec": cron_spec,
+            }
+        )
     return documents
 
 
@@ -278,9 +299,13 @@ def render_yaml(documents: list[dict[str, Any]]) -> str:
     def _compact(data: Any) -> bool:
         if isinstance(data, dict) and set(data) == {"parameters"}:
             return all(_compact(p) for p in data["parameters"])
-        return isinstance(data, dict) and set(data) <= {"name", "value", "default"} and all(
-            isinstance(v, str) for v in data.values())
+        return (
+            isinstance(data, dict)
+            and set(data) <= {"name", "value", "default", "description"}
+            and all(isinstance(v, str) for v in data.values())
+        )
 
     Dumper.add_representer(dict, represent_dict)
-    return yaml.dump_all(documents, Dumper=Dumper, sort_keys=False, default_flow_style=False, width=1000,
-                         allow_unicode=True)
+    return yaml.dump_all(
+        documents, Dumper=Dumper, sort_keys=False, default_flow_style=False, width=1000, allow_unicode=True
+    )

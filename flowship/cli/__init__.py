@@ -1,0 +1,79 @@
+"""The ``flow`` command: parses arguments, calls the library, prints. Never a traceback for a user error.
+
+Commands are declared in ``local.py`` (check, show, run, resume, step, logs,
+runs) and ``deploying.py`` (compile, deploy, promote, delete, trigger). A
+:class:`~flowship.errors.FlowshipError` becomes one line on stderr and exit
+code 1; a closed pipe (``flow logs ... | head``) ends the command quietly.
+Options are never abbreviated. Heavy modules are imported inside the command
+that needs them, so ``flow --help`` stays fast.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Sequence
+
+from flowship.cli import deploying, local
+from flowship.cli.options import parser_for
+from flowship.errors import FlowshipError
+
+__all__ = ["main", "main_for_flow_file"]
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = parser_for("flow", "Write a flow once; run it locally; compile it for Argo or Airflow.")
+    parser.add_argument("--version", action="version", version=f"flowship {_version()}")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    local.add_commands(commands)
+    deploying.add_commands(commands)
+    return parser
+
+
+def _version() -> str:
+    from flowship import __version__
+
+    return __version__
+
+
+def _closed_pipe() -> int:
+    """The reader went away (``| head``): stop writing, without a word, as other command-line tools do."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())  # the interpreter's final flush must not fail again
+    return 141  # 128 + SIGPIPE, what a shell reports for a command killed by a closed pipe
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the ``flow`` command with ``argv`` (default: the process arguments); returns the exit code."""
+    parser = _parser()
+    args, extra = parser.parse_known_args(list(sys.argv[1:] if argv is None else argv))
+    if extra and not getattr(args, "takes_extra", False):
+        parser.error(f"unrecognized arguments: {' '.join(extra)}")
+    try:
+        code = args.handler(args, extra) if getattr(args, "takes_extra", False) else args.handler(args)
+        sys.stdout.flush()
+        return code
+    except FlowshipError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    except BrokenPipeError:
+        return _closed_pipe()
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+
+
+def main_for_flow_file(path: str, argv: Sequence[str]) -> int:
+    """``python my_flow.py show --format dot`` == ``flow show my_flow.py --format dot``."""
+    argv = list(argv)
+    relative = os.path.relpath(path)
+    path = path if relative.startswith("..") else relative
+    if not argv or argv[0].startswith("-"):
+        _parser().print_usage(sys.stderr)
+        print(
+            f"usage from a flow file: python {path} COMMAND [options]  (COMMAND: check, show, run, resume)",
+            file=sys.stderr,
+        )
+        return 0 if argv and argv[0] in ("-h", "--help") else 2
+    return main([argv[0], path, *argv[1:]])

@@ -1,0 +1,213 @@
+"""Commands that reach a scheduler: compile, deploy, promote, delete, trigger.
+
+Targets and their providers declare their own options (``Target.options``,
+``Deployer.options``); this module only turns them into command-line options
+and prints what ``flowship.deploy`` returns.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from typing import Any
+
+from flowship.cli.common import print_problems
+from flowship.cli.options import (
+    add_parser,
+    deploy_settings,
+    deployer_from_args,
+    load_checked_flow,
+    provider_arguments,
+    target_options,
+    trigger_parser,
+)
+from flowship.compiler.targets import get_target, target_names
+from flowship.errors import FlowshipError
+
+__all__ = ["add_commands"]
+
+_DONE = {"create": "created", "replace": "replaced", "apply": "applied", "delete": "deleted", "absent": "absent"}
+
+
+def _print_compiled(compiled: Any) -> bool:
+    """Warnings and errors on stderr, once; True when the output can be used."""
+    print_problems(compiled.problems, file=sys.stderr)
+    return not compiled.errors
+
+
+# compile ----------------------------------------------------------------------------------
+
+
+def _output_path(output: str, target: Any, name: str) -> str:
+    """-o: a folder (existing, ending in '/', or a new path without a suffix) gets NAME.<suffix> inside."""
+    folder = (
+        os.path.isdir(output)
+        or output.endswith(os.sep)
+        or (not os.path.exists(output) and not os.path.splitext(output)[1])
+    )
+    if folder:
+        os.makedirs(output, exist_ok=True)
+        return os.path.join(output, name + target.suffix)
+    if not output.endswith(target.suffix):
+        raise FlowshipError(
+            f"-o {output}: {target.name} output is a {target.suffix} file; name it *{target.suffix} or give a folder"
+        )
+    return output
+
+
+def _compile(args: argparse.Namespace) -> int:
+    from flowship.deploy import build_deployment
+
+    ir = load_checked_flow(args.flow_file)
+    build = build_deployment(args.flow_file, ir, deploy_settings(args))
+    if not _print_compiled(build.compiled):
+        return 1
+    if args.output in (None, "-"):
+        sys.stdout.write(build.compiled.text)
+        return 0
+    path = _output_path(args.output, get_target(args.target), build.compiled.name)
+    with open(path, "w", encoding="utf-8") as handle:
+        handle.write(build.compiled.text)
+    print(f"wrote {path} ({args.target}, code package {build.package.sha[:12]})", file=sys.stderr)
+    return 0
+
+
+# deploy, promote, delete ------------------------------------------------------------------
+
+
+def _deploy(args: argparse.Namespace) -> int:
+    from flowship.deploy import build_deployment
+
+    ir = load_checked_flow(args.flow_file)
+    return _apply(args, build_deployment(args.flow_file, ir, deploy_settings(args)))
+
+
+def _promote(args: argparse.Namespace) -> int:
+    from flowship.deploy import build_deployment
+    from flowship.runtime.locate import locate_store
+    from flowship.runtime.promote import promotable
+
+    source = promotable(args.pathspec, locate_store(args.datastore).url)
+    print(f"promoting {source.pathspec}: code package {source.package.sha[:12]}, parameters {source.parameters}")
+    build = build_deployment(
+        source.flow_file, source.ir, deploy_settings(args), package=source.package, promoted_from=source.pathspec
+    )
+    return _apply(args, build)
+
+
+def _apply(args: argparse.Namespace, build: Any) -> int:
+    """Say what will be created or replaced, then (unless --dry-run) upload the code and apply."""
+    from flowship.deploy import apply_deployment, plan_deployment
+
+    if not _print_compiled(build.compiled):
+        return 1
+    deployer = deployer_from_args(args, "deploy")
+    compiled = build.compiled
+    print(f"code package {build.package.sha[:12]} ({len(build.package.files)} files) -> {compiled.options.datastore}")
+    if deployer.check_description:
+        print(f"{deployer.check_description} …", flush=True)
+    plan = plan_deployment(build, deployer, dry_run=args.dry_run)
+    if plan.check:
+        print(plan.check)
+    if plan.unread:
+        print(f"cannot tell what exists ({plan.unread}); create or replace:")
+    for change in plan.changes:
+        print(f"will {change}")
+    if args.dry_run:
+        print("dry run: nothing uploaded or applied")
+        return 0
+    for change in apply_deployment(plan, deployer):
+        print(f"{_DONE[change.action]} {change.what}")
+    return 0
+
+
+def _delete(args: argparse.Namespace) -> int:
+    from flowship.deploy import build_deployment
+    from flowship.flowfile import load_flow
+
+    name = build_deployment(args.flow_file, load_flow(args.flow_file), deploy_settings(args)).compiled.name
+    deployer = deployer_from_args(args, "delete")
+    changes = deployer.plan_delete(name)
+    for change in changes:
+        print(f"will {change}" if change.action != "absent" else str(change))
+    if args.dry_run or all(c.action == "absent" for c in changes):
+        print("dry run: nothing deleted" if args.dry_run else "nothing to delete")
+        return 0
+    for change in deployer.delete(name):
+        if change.action != "absent":
+            print(f"{_DONE[change.action]} {change.what}")
+    return 0
+
+
+# trigger ----------------------------------------------------------------------------------
+
+
+def _trigger(args: argparse.Namespace, extra: list[str]) -> int:
+    from flowship.deploy import deployment_name
+    from flowship.runtime.runs import current_user
+
+    base = trigger_parser(f"flow trigger {args.flow_name or 'FLOW_NAME'}")
+    options, _rest = base.parse_known_args(extra)
+    if args.flow_name is None or options.target is None:
+        if options.help:
+            base.print_help()
+            return 0
+        raise FlowshipError("flow trigger needs FLOW_NAME and --target " + "|".join(target_names()))
+    name = deployment_name(
+        args.flow_name,
+        project=options.project,
+        branch=options.branch,
+        production=options.production,
+        user=current_user(),
+        name=options.deployment,
+    )
+    deployer = deployer_from_args(options, "trigger")
+    try:
+        kinds = deployer.parameters(name)
+    except FlowshipError:
+        if not options.help:
+            raise
+        base.print_help()
+        print(f"\n(the parameters of {name} are listed here once its scheduler can be reached)")
+        return 0
+    parser = trigger_parser(f"flow trigger {args.flow_name} --target {options.target}")
+    group = parser.add_argument_group(f"parameters of {name}")
+    for parameter, kind in kinds.items():
+        group.add_argument(f"--{parameter}", dest=f"param:{parameter}", metavar=kind.upper())
+    values = parser.parse_args(extra)
+    if values.help:
+        parser.print_help()
+        return 0
+    given = {k.split(":", 1)[1]: v for k, v in vars(values).items() if k.startswith("param:") and v is not None}
+    print(f"started {deployer.trigger(name, given)}")
+    return 0
+
+
+def add_commands(commands: Any) -> None:
+    compile_ = add_parser(commands, "compile", "compile a flow for a scheduler (an Argo manifest, an Airflow DAG file)")
+    compile_.add_argument("flow_file", help="path of the flow's .py file")
+    compile_.add_argument("-o", "--output", help="file or folder to write (default: standard output)")
+    target_options(compile_)
+    compile_.set_defaults(handler=_compile)
+
+    for name, text in (
+        ("deploy", "upload the code package and create or replace the deployment"),
+        ("promote", "deploy the exact code and parameters of a finished run: FLOW/RUN"),
+        ("delete", "delete a flow's deployment (what flow deploy created)"),
+    ):
+        sub = add_parser(commands, name, text)
+        if name == "promote":
+            sub.add_argument("pathspec", help="the run to promote, FLOW/RUN_ID")
+        else:
+            sub.add_argument("flow_file", help="path of the flow's .py file")
+        sub.add_argument("--dry-run", action="store_true", help="print what would change, change nothing")
+        target_options(sub)
+        provider_arguments(sub, "delete" if name == "delete" else "deploy")
+        sub.set_defaults(handler={"deploy": _deploy, "promote": _promote, "delete": _delete}[name])
+
+    trigger = add_parser(
+        commands, "trigger", "start a run of a deployed flow: FLOW_NAME --target T --<param> VALUE ...", add_help=False
+    )
+    trigger.add_argument("flow_name", nargs="?", help="the flow's name, e.g. HelloFlow")
+    trigger.set_defaults(handler=_trigger, takes_extra=True)

@@ -1,0 +1,228 @@
+"""Every option the commands take, built in one place: the run options, each target's and provider's own.
+
+Options are never abbreviated (``allow_abbrev=False`` on every parser). A
+flow's parameters become ``--<name>`` options of ``flow run``, ``flow resume``
+and ``flow trigger``, so :func:`load_checked_flow` refuses a parameter named
+like one of those commands' own options.
+"""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from flowship.compiler.targets import get_target, target_names
+from flowship.errors import FlowDefinitionError, FlowshipError, Problem
+from flowship.providers.deployer import Command
+
+__all__ = [
+    "parser_for",
+    "add_parser",
+    "datastore_option",
+    "run_options_parser",
+    "trigger_parser",
+    "target_options",
+    "provider_arguments",
+    "deploy_settings",
+    "deployer_from_args",
+    "parameter_commands",
+    "option_clashes",
+    "load_checked_flow",
+]
+
+
+def parser_for(prog: str, description: str, **kwargs: Any) -> argparse.ArgumentParser:
+    return argparse.ArgumentParser(prog=prog, description=description, allow_abbrev=False, **kwargs)
+
+
+def add_parser(commands: Any, name: str, help: str, **kwargs: Any) -> argparse.ArgumentParser:
+    """A subcommand; ``--help`` of every subcommand works, and no option is ever abbreviated."""
+    return commands.add_parser(
+        name, help=help, description=help[0].upper() + help[1:] + ".", allow_abbrev=False, **kwargs
+    )
+
+
+def datastore_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--datastore",
+        default=None,
+        help="where runs are stored: a folder or s3://bucket/prefix (default: $FLOWSHIP_DATASTORE, "
+        "else the nearest .flowship folder here or above, else a new one beside the flow file)",
+    )
+
+
+def run_options_parser(command: str, ir: Any) -> argparse.ArgumentParser:
+    """The options of ``flow run``/``flow resume``; with an IR, the flow's parameters too."""
+    resume = command == "resume"
+    flow = f" {ir.file}" if ir is not None else " FLOW_FILE"
+    what = "resume a failed run, reusing every task that succeeded" if resume else "run the flow locally"
+    parser = parser_for(f"flow {command}{flow}", f"{what[0].upper()}{what[1:]}, every task in its own process.")
+    if resume:
+        parser.add_argument("origin_run_id", nargs="?", help="the run to resume (default: your latest run of the flow)")
+    parser.add_argument("--max-workers", type=int, default=None, help="tasks run at once (default: number of cores)")
+    parser.add_argument("--tag", action="append", default=[], help="tag the run (repeatable)")
+    parser.add_argument("--quiet", action="store_true", help="do not show what the steps print while they run")
+    datastore_option(parser)
+    if resume:
+        return parser
+    group = parser.add_argument_group(
+        "flow parameters"
+        if ir is not None
+        else "flow parameters (give the flow file to list them: flow run FLOW_FILE --help)"
+    )
+    for p in ir.parameters if ir is not None else ():
+        default = "required" if p.required else f"default: {p.default!r}"
+        split = f"; split on {p.separator!r} into a list" if p.separator else ""
+        group.add_argument(
+            f"--{p.name}",
+            dest=f"param:{p.name}",
+            metavar=p.type.upper(),
+            help=f"{p.help + '; ' if p.help else ''}{default}{split}",
+        )
+    return parser
+
+
+def trigger_parser(prog: str) -> argparse.ArgumentParser:
+    """The options of ``flow trigger`` before the deployed flow's own parameters are known."""
+    parser = parser_for(prog, "Start a run of a deployed flow: --<param> VALUE for its parameters.", add_help=False)
+    parser.add_argument("-h", "--help", action="store_true", help="show this help (with the deployed parameters)")
+    parser.add_argument("--target", choices=target_names())
+    parser.add_argument("--namespace", help="Kubernetes namespace of the deployment")
+    parser.add_argument("--deployment", help="the deployment's name, if not derived from the flow's name and project")
+    parser.add_argument(
+        "--project", help="the flow's @project name: find its --production, --branch or user deployment"
+    )
+    _placement(parser, "with --project: the test branch's deployment", "with --project: the production deployment")
+    provider_arguments(parser, "trigger")
+    return parser
+
+
+def _placement(parser: argparse.ArgumentParser, branch: str, production: str) -> None:
+    """--branch B or --production, for @project flows: never both."""
+    placement = parser.add_mutually_exclusive_group()
+    placement.add_argument("--branch", help=branch)
+    placement.add_argument("--production", action="store_true", help=production)
+
+
+def _option_dest(name: str) -> str:
+    return "option:" + name
+
+
+def target_options(
+    parser: argparse.ArgumentParser, *, required: bool = True, help: str = "the scheduler to compile for"
+) -> None:
+    """--target, the options every target reads, and each target's own (``--operator`` for airflow)."""
+    parser.add_argument("--target", required=required, choices=target_names(), help=help)
+    parser.add_argument(
+        "--image",
+        help="container image with flowship and the flow's dependencies "
+        "(default: @kubernetes(image=), else $FLOWSHIP_IMAGE, else flowship:0.1.0)",
+    )
+    parser.add_argument("--namespace", help="Kubernetes namespace of the deployed objects and pods")
+    parser.add_argument("--service-account", help="Kubernetes service account of the pods")
+    parser.add_argument(
+        "--name", help="deployment name (default: the flow's name, with @project its project and branch)"
+    )
+    _placement(parser, "@project flows: deploy as the test branch BRANCH", "@project flows: deploy to production")
+    datastore_option(parser)
+    for target in target_names():
+        for option in get_target(target).options:
+            choices = f" ({', '.join(option.choices)}; default {option.default})" if option.choices else ""
+            parser.add_argument(
+                f"--{option.name}",
+                dest=_option_dest(option.name),
+                choices=option.choices or None,
+                help=f"{target} only: {option.help}{choices}",
+            )
+
+
+def _provider_options(command: str) -> dict[str, list[Any]]:
+    """Each provider option a command takes, with the targets that read it."""
+    from flowship.deploy import deployer_options
+
+    found: dict[str, list[Any]] = {}
+    for target in target_names():
+        for option in deployer_options(target):
+            if command in option.used_by:
+                found.setdefault(option.name, []).append((target, option))
+    return found
+
+
+def provider_arguments(parser: argparse.ArgumentParser, command: str) -> None:
+    for name, users in _provider_options(command).items():
+        parser.add_argument(f"--{name}", dest=_option_dest(name), help=users[0][1].help)
+
+
+def _only_for(args: argparse.Namespace, target: str, options: dict[str, list[str]]) -> dict[str, str | None]:
+    """The values of ``target``'s own options; another target's option is an error, not ignored."""
+    values = {}
+    for name, targets in options.items():
+        value = getattr(args, _option_dest(name), None)
+        if target in targets:
+            values[name] = value
+        elif value is not None:
+            raise FlowshipError(f"--{name} is an option of --target {' or '.join(targets)}, not of --target {target}")
+    return values
+
+
+def deploy_settings(args: argparse.Namespace) -> Any:
+    from flowship.deploy import DeploySettings
+
+    options = {o.name: [t] for t in target_names() for o in get_target(t).options}
+    chosen = {k: v for k, v in _only_for(args, args.target, options).items() if v is not None}
+    return DeploySettings(
+        args.target,
+        args.datastore,
+        args.image,
+        args.namespace,
+        args.service_account,
+        args.name,
+        args.branch,
+        args.production,
+        chosen,
+    )
+
+
+def deployer_from_args(args: argparse.Namespace, command: Command) -> Any:
+    from flowship.deploy import deployer_for
+
+    options = {name: [t for t, _ in users] for name, users in _provider_options(command).items()}
+    return deployer_for(args.target, command, _only_for(args, args.target, options), args.namespace)
+
+
+def parameter_commands() -> dict[str, set[str]]:
+    """The options of every command that also takes a flow's parameters as ``--<name>``."""
+    parsers = {"run": run_options_parser("run", None), "trigger": trigger_parser("flow trigger")}
+    return {name: {o for action in parser._actions for o in action.option_strings} for name, parser in parsers.items()}
+
+
+def option_clashes(ir: Any) -> list[Problem]:
+    """A parameter named like an option of a command that also takes the flow's parameters is an error."""
+    commands = parameter_commands()
+    problems = []
+    for option, parameter in {f"--{p.name}": p for p in ir.parameters}.items():
+        users = sorted(command for command, options in commands.items() if option in options)
+        if users:
+            problems.append(
+                Problem(
+                    ir.file,
+                    parameter.line,
+                    f"parameter '{parameter.name}' has the name of an option of "
+                    f"{' and '.join('flow ' + u for u in users)} ({option})",
+                    f"rename the parameter, e.g. Parameter('{parameter.name}_value', ...)",
+                )
+            )
+    return problems
+
+
+def load_checked_flow(flow_file: str) -> Any:
+    """The IR of ``flow_file``; every error (the flow's own, and options its parameters shadow) is raised at once."""
+    from flowship.flowfile import check_flow_file
+
+    result = check_flow_file(flow_file)
+    if result.ir is None:
+        raise FlowDefinitionError(result.problems)
+    problems = option_clashes(result.ir)
+    if problems:
+        raise FlowDefinitionError(problems)
+    return result.ir

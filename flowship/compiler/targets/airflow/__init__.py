@@ -1,0 +1,79 @@
+"""Airflow 3: what the target honours in each task mode, and its generator (``dagfile.py``)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from flowship.compiler.features import FEATURES
+from flowship.compiler.ir import FlowIR
+from flowship.compiler.targets.airflow.dagfile import airflow_dag_id, compile_to_airflow
+from flowship.compiler.targets.base import IN_TASK, MAPPED, Document, Support, Target, TargetOption, Unsupported
+from flowship.compiler.targets.shared import DeployOptions
+
+__all__ = ["TARGET", "AirflowTarget", "SUPPORTS_KUBERNETES", "SUPPORTS_LOCAL"]
+
+_NOT_DEPLOYABLE = "IncludeFile cannot be deployed: the file is read on this machine, not by the tasks"
+SUPPORTS_KUBERNETES: Mapping[str, Support] = {
+    **{f.key: MAPPED for f in FEATURES},
+    "step.decorators.catch.var": IN_TASK,
+    "step.decorators.catch.print_exception": IN_TASK,
+    "parameter.separator": IN_TASK,
+    "parameter.type=file": Unsupported("error", _NOT_DEPLOYABLE, "pass its content as a str Parameter"),
+    "parameter.is_text": Unsupported("error", _NOT_DEPLOYABLE, "pass its content as a str Parameter"),
+    "parameter.encoding": Unsupported("error", _NOT_DEPLOYABLE, "pass its content as a str Parameter"),
+}
+
+_NO_POD = "tasks run as processes on the Airflow worker, not in pods"
+_USE_PODS = "compile with --operator kubernetes, or remove it"
+SUPPORTS_LOCAL: Mapping[str, Support] = {
+    **SUPPORTS_KUBERNETES,
+    "step.decorators.environment": IN_TASK,
+    # Metaflow's meaning: @resources sizes the step where a compute layer runs it, and is ignored elsewhere.
+    **{
+        f"step.decorators.resources.{field}": Unsupported(
+            "warning",
+            f"{_NO_POD}, so nothing reserves what the step asks for",
+            "use --operator kubernetes to honour it",
+        )
+        for field in ("cpu_millicores", "memory_mib", "gpu", "disk_mib")
+    },
+    **{
+        f"step.decorators.kubernetes.{field}": Unsupported("error", _NO_POD, _USE_PODS)
+        for field in ("image", "namespace", "service_account", "node_selector", "tolerations")
+    },
+    "step.decorators.secrets": Unsupported("error", f"{_NO_POD}, so no Kubernetes Secret reaches the step", _USE_PODS),
+}
+
+
+class AirflowTarget(Target):
+    name = "airflow"
+    suffix = ".py"
+    options = (
+        TargetOption(
+            "operator",
+            "a pod per task (default), or a process on the Airflow worker",
+            ("kubernetes", "local"),
+            "kubernetes",
+        ),
+    )
+    modes = ({"operator": "kubernetes"}, {"operator": "local"})
+
+    def _operator(self, options: DeployOptions) -> str:
+        return options.target_options.get("operator") or "kubernetes"
+
+    def supports(self, options: DeployOptions) -> Mapping[str, Support]:
+        return SUPPORTS_LOCAL if self._operator(options) == "local" else SUPPORTS_KUBERNETES
+
+    def deployment_name(self, ir: FlowIR, options: DeployOptions) -> str:
+        return airflow_dag_id(ir, options)
+
+    def generate(self, ir: FlowIR, options: DeployOptions) -> list[Document]:
+        text = compile_to_airflow(ir, options, self._operator(options))  # type: ignore[arg-type]
+        return [Document("DAG file", airflow_dag_id(ir, options), text)]
+
+    def render(self, documents: list[Document]) -> str:
+        (document,) = documents
+        return str(document.body)
+
+
+TARGET = AirflowTarget()

@@ -1,0 +1,62 @@
+"""Argo Workflows v4: what the target honours, and its generator (``manifest.py``) and lint rules (``lint.py``)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from flowship.compiler.features import FEATURES
+from flowship.compiler.ir import FlowIR
+from flowship.compiler.targets.argo.manifest import argo_names, compile_to_argo, render_yaml
+from flowship.compiler.targets.base import IN_TASK, MAPPED, Document, Support, Target, Unsupported
+from flowship.compiler.targets.shared import DeployOptions
+from flowship.errors import Problem
+
+__all__ = ["TARGET", "ArgoTarget", "SUPPORTS"]
+
+SUPPORTS: Mapping[str, Support] = {
+    **{f.key: MAPPED for f in FEATURES},
+    "step.decorators.catch.var": IN_TASK,
+    "step.decorators.catch.print_exception": IN_TASK,
+    "step.decorators.kubernetes.namespace": Unsupported(
+        "error",
+        "Argo runs every pod of a workflow in the workflow's namespace",
+        "deploy with --namespace {value}, or remove namespace= from @kubernetes",
+        when=lambda value, options: value != options.namespace,
+    ),
+    "parameter.separator": IN_TASK,
+    "parameter.type=file": Unsupported(
+        "error", "the file is read on this machine, not in the pods", "pass its content as a str Parameter"
+    ),
+    "parameter.is_text": Unsupported("error", "IncludeFile cannot be deployed", "pass the content as a str Parameter"),
+    "parameter.encoding": Unsupported("error", "IncludeFile cannot be deployed", "pass the content as a str Parameter"),
+}
+
+
+class ArgoTarget(Target):
+    name = "argo"
+    suffix = ".yaml"
+
+    def supports(self, options: DeployOptions) -> Mapping[str, Support]:
+        return SUPPORTS
+
+    def deployment_name(self, ir: FlowIR, options: DeployOptions) -> str:
+        return argo_names(ir, options)[0]
+
+    def generate(self, ir: FlowIR, options: DeployOptions) -> list[Document]:
+        objects: list[dict[str, Any]] = compile_to_argo(ir, options)
+        return [Document(o["kind"], o["metadata"]["name"], o) for o in objects]
+
+    def render(self, documents: list[Document]) -> str:
+        return render_yaml([d.body for d in documents])
+
+    def check(self, ir: FlowIR, documents: list[Document], text: str) -> list[Problem]:
+        from flowship.compiler.targets.argo.lint import lint_argo
+
+        errors, warnings = lint_argo([d.body for d in documents], len(text.encode()))
+        return [Problem(ir.file, 0, f"argo lint: {e}") for e in errors] + [
+            Problem(ir.file, 0, f"argo: {w}", severity="warning") for w in warnings
+        ]
+
+
+TARGET = ArgoTarget()

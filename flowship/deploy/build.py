@@ -1,0 +1,81 @@
+"""Turning a flow into deployable documents: package the code, resolve options, compile for a target.
+
+The compiler is pure, so what needs the disk or the environment happens
+here: reading the flow's folder into its code package, the default store and
+image, the deployment's name and namespace (``naming.py``).
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field, replace
+from typing import Mapping
+
+from flowship.compiler.ir import FlowIR
+from flowship.compiler.targets import get_target
+from flowship.compiler.targets.base import Compiled
+from flowship.compiler.targets.shared import DeployOptions
+from flowship.deploy.naming import deployment_for
+from flowship.errors import FlowshipError, Problem
+from flowship.runtime.locate import locate_store
+from flowship.runtime.package import CodePackage, build_package
+from flowship.runtime.runs import current_user
+
+__all__ = ["DEFAULT_IMAGE", "DeploySettings", "Build", "build_deployment"]
+
+DEFAULT_IMAGE = "flowship:0.1.0"
+
+
+@dataclass(frozen=True)
+class DeploySettings:
+    """What a user chose for a deployment; None means the default."""
+
+    target: str
+    datastore: str | None = None
+    image: str | None = None
+    namespace: str | None = None
+    service_account: str | None = None
+    name: str | None = None
+    branch: str | None = None
+    production: bool = False
+    target_options: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Build:
+    flow: str
+    compiled: Compiled
+    package: CodePackage
+
+
+def _options(ir: FlowIR, package: CodePackage, settings: DeploySettings, flow_file: str,
+             promoted_from: str | None) -> tuple[DeployOptions, list[Problem]]:
+    store = locate_store(settings.datastore, flow_file).url
+    warnings = []
+    if "://" not in store:
+        warnings.append(Problem(ir.file, 0, f"the datastore {store} is a local folder; deployed tasks can use it only "
+                                "where it is mounted at the same path", "use --datastore s3://... in production",
+                                "warning"))
+    deployment = deployment_for(ir, branch=settings.branch, production=settings.production, user=current_user())
+    options = DeployOptions(
+        datastore=store, package_sha=package.sha, flow_path=package.flow_path,
+        image=settings.image or os.environ.get("FLOWSHIP_IMAGE") or DEFAULT_IMAGE,
+        namespace=settings.namespace, service_account=settings.service_account, name=settings.name or deployment.name,
+        run_namespace=deployment.namespace, project=deployment.project, branch=deployment.branch,
+        promoted_from=promoted_from, target_options=dict(settings.target_options),
+    )
+    return options, warnings
+
+
+def build_deployment(flow_file: str, ir: FlowIR, settings: DeploySettings, *, package: CodePackage | None = None,
+                     promoted_from: str | None = None) -> Build:
+    """Compile for ``settings.target``; the code package is built from the flow's folder unless given (promote)."""
+    target = get_target(settings.target)
+    for option in target.options:
+        value = settings.target_options.get(option.name)
+        if value is not None and option.choices and value not in option.choices:
+            raise FlowshipError(f"--{option.name} {value!r}: use one of {', '.join(option.choices)}")
+    package = package or build_package(flow_file)
+    options, warnings = _options(ir, package, settings, flow_file, promoted_from)
+    compiled = target.compile(ir, options)
+    return Build(ir.name, replace(compiled, problems=tuple(warnings) + compiled.problems), package)

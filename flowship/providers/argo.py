@@ -1,0 +1,199 @@
+"""Argo deployments: objects on a Kubernetes cluster, through the official ``kubernetes`` client.
+
+Creates, replaces and deletes WorkflowTemplates and CronWorkflows, and
+submits Workflows from a template. Configuration comes from the kubeconfig (or
+``KUBECONFIG``) or, inside a pod, the in-cluster service account. Client and
+API errors become :class:`~flowship.errors.FlowshipError` messages that say
+what to do: no cluster, no permission, Argo's CRDs not installed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from flowship.compiler.ir import ParameterType
+from flowship.compiler.targets.argo.manifest import object_names
+from flowship.compiler.targets.base import Compiled
+from flowship.errors import FlowshipError
+from flowship.providers.deployer import Change, Deployer, DeployerOption
+
+__all__ = ["ArgoCluster", "ArgoDeployer", "DEPLOYER"]
+
+GROUP, VERSION = "argoproj.io", "v1alpha1"
+PLURALS = {"WorkflowTemplate": "workflowtemplates", "CronWorkflow": "cronworkflows", "Workflow": "workflows"}
+
+
+class ArgoCluster:
+    def __init__(self, namespace: str | None = None, context: str | None = None):
+        try:
+            import kubernetes
+        except ImportError:
+            raise FlowshipError(
+                "talking to Kubernetes needs the kubernetes client: pip install 'flowship[argo]'"
+            ) from None
+        from kubernetes.config.config_exception import ConfigException
+
+        try:
+            kubernetes.config.load_kube_config(context=context)
+            _, active = kubernetes.config.list_kube_config_contexts()
+            default_namespace = active.get("context", {}).get("namespace", "default")
+        except (ConfigException, FileNotFoundError, TypeError):
+            try:
+                kubernetes.config.load_incluster_config()
+                default_namespace = "default"
+            except ConfigException:
+                raise FlowshipError(
+                    "no Kubernetes cluster configured: set KUBECONFIG or ~/.kube/config (or run inside a pod)"
+                ) from None
+        self.namespace = namespace or default_namespace
+        self.api = kubernetes.client.CustomObjectsApi()
+        self._api_exception = kubernetes.client.exceptions.ApiException
+
+    def _call(self, what: str, function, *args: Any, **kwargs: Any) -> Any:
+        import urllib3
+
+        try:
+            return function(*args, **kwargs)
+        except self._api_exception as exc:
+            if exc.status in (401, 403):
+                raise FlowshipError(
+                    f"{what}: no permission in namespace {self.namespace} ({exc.status} {exc.reason}) — "
+                    "ask for create/update rights on argoproj.io objects"
+                ) from None
+            if exc.status == 404 and "the server could not find the requested resource" in (exc.body or "").lower():
+                raise FlowshipError(
+                    f"{what}: Argo Workflows is not installed on this cluster (no argoproj.io CRDs)"
+                ) from None
+            raise FlowshipError(f"{what}: the cluster answered {exc.status} {exc.reason}: {exc.body}") from None
+        except urllib3.exceptions.HTTPError as exc:
+            raise FlowshipError(
+                f"{what}: cannot reach the Kubernetes API ({exc.__class__.__name__}) — is the cluster up?"
+            ) from None
+
+    def _exists(self, plural: str, name: str) -> dict[str, Any] | None:
+        try:
+            return self.api.get_namespaced_custom_object(GROUP, VERSION, self.namespace, plural, name)
+        except self._api_exception as exc:
+            if (
+                exc.status == 404
+                and "not found" in (exc.body or "").lower()
+                and "could not find the requested resource" not in (exc.body or "").lower()
+            ):
+                return None
+            raise
+
+    def apply(self, document: dict[str, Any]) -> str:
+        """Create the object, or replace it when it exists; returns 'created' or 'replaced'."""
+        plural = PLURALS[document["kind"]]
+        name = document["metadata"]["name"]
+        body = {**document, "metadata": {**document["metadata"], "namespace": self.namespace}}
+        what = f"{document['kind']} {self.namespace}/{name}"
+        current = self._call(what, self._exists, plural, name)
+        if current is None:
+            self._call(what, self.api.create_namespaced_custom_object, GROUP, VERSION, self.namespace, plural, body)
+            return "created"
+        body["metadata"]["resourceVersion"] = current["metadata"]["resourceVersion"]
+        self._call(what, self.api.replace_namespaced_custom_object, GROUP, VERSION, self.namespace, plural, name, body)
+        return "replaced"
+
+    def delete(self, kind: str, name: str) -> None:
+        self._call(
+            f"{kind} {self.namespace}/{name}",
+            self.api.delete_namespaced_custom_object,
+            GROUP,
+            VERSION,
+            self.namespace,
+            PLURALS[kind],
+            name,
+        )
+
+    def get(self, kind: str, name: str) -> dict[str, Any] | None:
+        return self._call(f"{kind} {self.namespace}/{name}", self._exists, PLURALS[kind], name)
+
+    def submit(self, template: str, parameters: dict[str, str]) -> str:
+        """Start a Workflow from a WorkflowTemplate; returns the workflow's name."""
+        body = {
+            "apiVersion": f"{GROUP}/{VERSION}",
+            "kind": "Workflow",
+            "metadata": {"generateName": f"{template[:57]}-", "namespace": self.namespace},
+            "spec": {
+                "workflowTemplateRef": {"name": template},
+                "arguments": {"parameters": [{"name": k, "value": v} for k, v in parameters.items()]},
+            },
+        }
+        created = self._call(
+            f"Workflow from {template}",
+            self.api.create_namespaced_custom_object,
+            GROUP,
+            VERSION,
+            self.namespace,
+            "workflows",
+            body,
+        )
+        return created["metadata"]["name"]
+
+
+class ArgoDeployer(Deployer):
+    options = (DeployerOption("kube-context", "argo: the kubeconfig context (default: the current one)"),)
+
+    def __init__(self, settings: Mapping[str, str | None], namespace: str | None = None) -> None:
+        super().__init__(settings, namespace)
+        self._cluster: ArgoCluster | None = None
+
+    @property
+    def cluster(self) -> ArgoCluster:  # connects on first use: planning a dry run still reads the cluster
+        if self._cluster is None:
+            self._cluster = ArgoCluster(self.namespace, self.settings.get("kube-context"))
+        return self._cluster
+
+    def _where(self, kind: str, name: str) -> str:
+        return f"{kind} {self.cluster.namespace}/{name}"
+
+    def plan(self, compiled: Compiled) -> list[Change]:
+        return [
+            Change("replace" if self.cluster.get(d.kind, d.name) is not None else "create", self._where(d.kind, d.name))
+            for d in compiled.documents
+        ]
+
+    def apply(self, compiled: Compiled) -> list[Change]:
+        outcomes = [self.cluster.apply(d.body) for d in compiled.documents]
+        return [
+            Change("create" if outcome == "created" else "replace", self._where(d.kind, d.name))
+            for d, outcome in zip(compiled.documents, outcomes, strict=False)
+        ]
+
+    def _objects(self, name: str) -> list[tuple[str, str]]:
+        template, cron = object_names(name)
+        return [("CronWorkflow", cron), ("WorkflowTemplate", template)]  # the schedule first: nothing starts mid-way
+
+    def plan_delete(self, name: str) -> list[Change]:
+        return [
+            Change("delete" if self.cluster.get(kind, obj) is not None else "absent", self._where(kind, obj))
+            for kind, obj in self._objects(name)
+        ]
+
+    def delete(self, name: str) -> list[Change]:
+        changes = self.plan_delete(name)
+        for change, (kind, obj) in zip(changes, self._objects(name), strict=False):
+            if change.action == "delete":
+                self.cluster.delete(kind, obj)
+        return changes
+
+    def _template(self, name: str) -> dict[str, Any]:
+        template_name = object_names(name)[0]
+        template = self.cluster.get("WorkflowTemplate", template_name)
+        if template is None:
+            raise FlowshipError(f"no WorkflowTemplate {self.cluster.namespace}/{template_name}; deploy the flow first")
+        return template
+
+    def parameters(self, name: str) -> dict[str, ParameterType]:
+        declared = self._template(name)["spec"].get("arguments", {}).get("parameters", [])
+        return {p["name"]: "str" for p in declared}  # Argo parameters are text; the start task parses them
+
+    def trigger(self, name: str, values: Mapping[str, str]) -> str:
+        workflow = self.cluster.submit(self._template(name)["metadata"]["name"], dict(values))
+        return f"Workflow {self.cluster.namespace}/{workflow} (run id argo-{workflow})"
+
+
+DEPLOYER = ArgoDeployer

@@ -1,0 +1,162 @@
+"""The step command: how every scheduler runs one task, spelled in one place.
+
+``flow step FLOW_FILE STEP --run-id=R --task-id=T --retry-count=N --datastore=D ...``
+is what the local scheduler forks, what an Argo container and an Airflow
+task run. :class:`StepCommand` is its only spelling: schedulers build one and
+call :meth:`StepCommand.to_argv`; ``flow step`` reads one back with
+:meth:`StepCommand.from_argv`. Values may be a scheduler's own expressions
+(``{{workflow.name}}``, Jinja), so every field is text until the task reads it.
+
+Every option is one argv token (``--name=value``): a value that starts with
+``-`` stays a value, and no shell or re-parsing is ever involved.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import typing
+from dataclasses import dataclass, field
+
+from flowship.errors import FlowshipError
+
+__all__ = ["StepCommand", "RunContext", "TIMEOUT_GRACE_SECONDS", "TASK_ID_VARIABLE"]
+
+# @timeout is enforced inside the task (so @catch can catch it and the failure is
+# recorded); a scheduler's own hard limit comes this much later, for a task that
+# does not stop by itself.
+TIMEOUT_GRACE_SECONDS = 60
+# Schedulers that cannot template the task id into argv (Airflow's mapped tasks) set this.
+TASK_ID_VARIABLE = "FLOWSHIP_TASK_ID"
+
+
+@dataclass(frozen=True)
+class RunContext:
+    """Where a run belongs; given to the start task of a deployed run, which creates the run's record."""
+
+    namespace: str | None = None
+    project: str | None = None
+    branch: str | None = None
+    promoted_from: str | None = None
+    tags: tuple[str, ...] = ()
+
+    def as_record(self) -> dict[str, object]:
+        values = {
+            "namespace": self.namespace,
+            "project": self.project,
+            "branch": self.branch,
+            "promoted_from": self.promoted_from,
+            "tags": self.tags,
+        }
+        return {key: value for key, value in values.items() if value}
+
+
+_CONTEXT_OPTIONS = (
+    ("namespace", "--namespace"),
+    ("project", "--project"),
+    ("branch", "--branch"),
+    ("promoted_from", "--promoted-from"),
+)
+
+
+@dataclass(frozen=True)
+class StepCommand:
+    flow_file: str  # relative to the code package root when ``package`` is set
+    step: str
+    run_id: str
+    task_id: str | None  # None: the scheduler sets FLOWSHIP_TASK_ID
+    retry_count: str
+    datastore: str
+    package: str | None = None  # SHA-256 of the code package to run FLOW_FILE from
+    flow_name: str | None = None  # finds the package in the store
+    splits_file: str | None = None  # a foreach task writes its children's task ids here
+    context: RunContext = field(default_factory=RunContext)
+    params: tuple[tuple[str, str], ...] = ()  # a start task that creates its run: NAME, VALUE text
+
+    def to_argv(self) -> list[str]:
+        argv = ["flow", "step", self.flow_file, self.step, f"--run-id={self.run_id}"]
+        if self.task_id is not None:
+            argv.append(f"--task-id={self.task_id}")
+        argv += [f"--retry-count={self.retry_count}", f"--datastore={self.datastore}"]
+        if self.package:
+            argv += [f"--package={self.package}", f"--flow-name={self.flow_name}"]
+        if self.splits_file:
+            argv.append(f"--splits-file={self.splits_file}")
+        for attribute, option in _CONTEXT_OPTIONS:
+            value = getattr(self.context, attribute)
+            if value:
+                argv.append(f"{option}={value}")
+        argv += [f"--tag={tag}" for tag in self.context.tags]
+        argv += [f"--param={name}={value}" for name, value in self.params]
+        return argv
+
+    @classmethod
+    def from_argv(cls, argv: list[str]) -> StepCommand:
+        """Read ``STEP_FILE STEP --option=... ``: the arguments after ``flow step``."""
+        args = step_parser().parse_args(argv)
+        task_id = args.task_id or os.environ.get(TASK_ID_VARIABLE)
+        if not task_id:
+            raise FlowshipError(f"flow step needs --task-id (or {TASK_ID_VARIABLE} in the environment)")
+        if args.package and not args.flow_name:
+            raise FlowshipError("flow step --package needs --flow-name, to find the package in the store")
+        params = []
+        for token in args.param:
+            name, _, value = token.partition("=")
+            params.append((name, value))
+        context = RunContext(args.namespace, args.project, args.branch, args.promoted_from, tuple(args.tag))
+        return cls(
+            args.flow_file,
+            args.step,
+            args.run_id,
+            task_id,
+            args.retry_count,
+            args.datastore,
+            args.package,
+            args.flow_name,
+            args.splits_file,
+            context,
+            tuple(params),
+        )
+
+    @property
+    def attempt(self) -> int:
+        try:
+            return int(self.retry_count)
+        except ValueError:
+            raise FlowshipError(f"flow step --retry-count={self.retry_count}: not a whole number") from None
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> typing.NoReturn:
+        raise FlowshipError(f"flow step: {message} (see `flow step --help`)")
+
+
+def step_parser() -> argparse.ArgumentParser:
+    """The options of ``flow step``; ``flow step --help`` prints this parser's help."""
+    parser = _Parser(
+        prog="flow step",
+        allow_abbrev=False,
+        description="Run one task of a flow: the command every scheduler runs (see docs/running.md).",
+    )
+    parser.add_argument("flow_file", help="the flow file (relative to the code package root with --package)")
+    parser.add_argument("step", help="the step to run")
+    parser.add_argument("--run-id", required=True)
+    parser.add_argument("--task-id", help=f"the task's id (default: ${TASK_ID_VARIABLE})")
+    parser.add_argument("--retry-count", default="0", help="the attempt, 0 for the first")
+    parser.add_argument("--datastore", required=True, help="the store: a folder or s3://bucket/prefix")
+    parser.add_argument("--package", help="run FLOW_FILE from this code package (its SHA-256) in the store")
+    parser.add_argument("--flow-name", help="the flow's name, to find --package in the store")
+    parser.add_argument("--splits-file", help="where a foreach task writes the task ids it fans out to (a JSON list)")
+    for attribute, option in _CONTEXT_OPTIONS:
+        parser.add_argument(
+            option, help=f"for a start task that creates its run: the run's {attribute.replace('_', ' ')}"
+        )
+    parser.add_argument("--tag", action="append", default=[], help="for a start task that creates its run: a tag")
+    parser.add_argument(
+        "--param",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="for a start task that creates its run: a parameter's value as text",
+    )
+    return parser

@@ -1,0 +1,233 @@
+"""The flow command as a new user meets it: one-line errors that say what exists, help everywhere, no tracebacks."""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import shlex
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from conftest import EXAMPLES, FLOWS
+
+BEHAVIOUR = FLOWS / "behaviour"
+PY = [sys.executable, "-m", "flowship"]
+
+
+def flow(*args: str, cwd: Path | str, env: dict | None = None, timeout: int = 120) -> subprocess.CompletedProcess:
+    environment = {k: v for k, v in os.environ.items() if k != "FLOWSHIP_DATASTORE"}
+    return subprocess.run([*PY, *args], cwd=cwd, capture_output=True, text=True, timeout=timeout,
+                          env={**environment, **(env or {})})
+
+
+def no_traceback(result: subprocess.CompletedProcess) -> bool:
+    return "Traceback" not in result.stderr and "Traceback" not in result.stdout
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Path:
+    """A project folder with its own store and the hello example in a subfolder."""
+    (tmp_path / ".flowship").mkdir()
+    (tmp_path / "flows").mkdir()
+    for name in ("hello.py", "foreach.py"):
+        (tmp_path / "flows" / name).write_text((EXAMPLES / name).read_text())
+    return tmp_path
+
+
+def run_id_of(result: subprocess.CompletedProcess, flow_name: str) -> str:
+    line = next(line for line in (result.stdout + result.stderr).splitlines() if line.startswith(f"{flow_name}/"))
+    return line.split()[0].split("/")[1]
+
+
+class TestLogs:
+    def test_unknown_step_lists_the_steps(self, project):
+        run = run_id_of(flow("run", "flows/hello.py", cwd=project), "HelloFlow")
+        result = flow("logs", f"HelloFlow/{run}/nosuch", cwd=project)
+        assert (result.returncode, result.stderr) == (
+            1, "error: flow HelloFlow has no step 'nosuch'; its steps: start, count, end\n")
+
+    def test_unknown_task_lists_the_tasks(self, project):
+        run = run_id_of(flow("run", "flows/foreach.py", cwd=project), "ForeachFlow")
+        result = flow("logs", f"ForeachFlow/{run}/score/9.9", cwd=project)
+        assert result.returncode == 1 and no_traceback(result)
+        assert result.stderr.startswith(f"error: step ForeachFlow/{run}/score has no task '9.9'; its tasks: 0.0, 0.1")
+
+    def test_unknown_run_and_flow(self, project):
+        flow("run", "flows/hello.py", cwd=project)
+        run = flow("logs", "HelloFlow/nope", cwd=project)
+        assert run.returncode == 1 and run.stderr.startswith("error: flow HelloFlow has no run 'nope' in ")
+        missing = flow("logs", "hello/nope", cwd=project)
+        assert missing.returncode == 1 and missing.stderr.strip().endswith("— did you mean HelloFlow?")
+
+    def test_a_closed_pipe_ends_quietly(self, tmp_path):
+        chatty = tmp_path / "chatty.py"
+        chatty.write_text("from flowship import FlowSpec, step\n\nclass ChattyFlow(FlowSpec):\n    @step\n"
+                          "    def start(self):\n        for i in range(40000):\n            print('line', i, 'x' * 60)\n"
+                          "        self.next(self.end)\n\n    @step\n    def end(self):\n        pass\n")
+        run = run_id_of(flow("run", str(chatty), "--quiet", cwd=tmp_path), "ChattyFlow")
+        process = subprocess.Popen([*PY, "logs", f"ChattyFlow/{run}"], cwd=tmp_path, stdout=subprocess.PIPE,
+                                   stderr=subprocess.PIPE, text=True)
+        assert process.stdout.readline() == f"--- ChattyFlow/{run}/start/0 (attempt 0)\n"
+        process.stdout.close()  # what `| head -1` does
+        stderr = process.stderr.read()
+        assert (process.wait(timeout=60), stderr) == (141, "")
+
+
+class TestHelp:
+    @pytest.mark.parametrize("command", ["check", "show", "run", "resume", "step", "logs", "runs", "compile", "deploy",
+                                         "promote", "delete", "trigger"])
+    def test_every_command_has_help(self, command, tmp_path):
+        result = flow(command, "--help", cwd=tmp_path)
+        assert result.returncode == 0 and result.stdout.startswith(f"usage: flow {command}"), result.stderr
+
+    def test_run_help_of_a_flow_lists_its_parameters(self, project):
+        result = flow("run", "flows/hello.py", "--help", cwd=project)
+        assert result.returncode == 0 and "--who STR" in result.stdout and "who to greet; default: 'world'" in result.stdout
+
+
+class TestNoAbbreviations:
+    @pytest.mark.parametrize("args, message", [
+        (["run", "flows/hello.py", "--max", "2"], "unrecognized arguments: --max 2"),
+        (["run", "flows/hello.py", "--wh", "you"], "unrecognized arguments: --wh you"),
+        (["compile", "flows/hello.py", "--targ", "argo"], "the following arguments are required: --target"),
+        (["runs", "--all", "--datastore", ".flowship"], "unrecognized arguments: --all"),
+    ])
+    def test_a_prefix_is_not_an_option(self, args, message, project):
+        result = flow(*args, cwd=project)
+        assert result.returncode == 2 and message in result.stderr
+
+    def test_a_parameter_named_like_a_command_option_is_refused_at_check(self, tmp_path):
+        source = tmp_path / "clash.py"
+        source.write_text("from flowship import FlowSpec, Parameter, step\n\nclass ClashFlow(FlowSpec):\n"
+                          "    quiet = Parameter('quiet', default=False)\n    project = Parameter('project', default='x')\n\n"
+                          "    @step\n    def start(self):\n        self.next(self.end)\n\n    @step\n    def end(self):\n"
+                          "        pass\n")
+        result = flow("check", str(source), cwd=tmp_path)
+        assert result.returncode == 1
+        assert result.stdout.splitlines() == [
+            f"{source}:4: parameter 'quiet' has the name of an option of flow run (--quiet) — rename the parameter, "
+            "e.g. Parameter('quiet_value', ...)",
+            f"{source}:5: parameter 'project' has the name of an option of flow trigger (--project) — rename the "
+            "parameter, e.g. Parameter('project_value', ...)"]
+        assert flow("run", str(source), cwd=tmp_path).returncode == 1
+
+
+class TestRunOutput:
+    def test_steps_print_live_with_their_task_and_quiet_hides_it(self, project):
+        shown = flow("run", "flows/hello.py", "--who", "ada", cwd=project)
+        assert shown.returncode == 0 and "[end/0] hello, ada 8\n" in shown.stdout
+        quiet = flow("run", "flows/hello.py", "--quiet", cwd=project)
+        assert quiet.returncode == 0 and "hello, world" not in quiet.stdout
+
+    def test_results_go_to_the_nearest_store_and_the_run_says_how_to_read_them(self, project):
+        inside = project / "flows"
+        result = flow("run", "hello.py", cwd=inside)
+        run = run_id_of(result, "HelloFlow")
+        assert (project / ".flowship" / "HelloFlow" / "runs" / run / "run.json").exists()
+        assert f"results in ../.flowship; read them with: Flow('HelloFlow')['{run}'].data" in result.stderr
+        listing = flow("runs", "HelloFlow", cwd=project)  # the same store from the project's root
+        assert run in listing.stdout and "succeeded" in listing.stdout
+
+    def test_without_a_store_runs_go_beside_the_flow_file(self, tmp_path):
+        (tmp_path / "code").mkdir()
+        (tmp_path / "code" / "hello.py").write_text((EXAMPLES / "hello.py").read_text())
+        result = flow("run", "code/hello.py", cwd=tmp_path)
+        run = run_id_of(result, "HelloFlow")
+        assert (tmp_path / "code" / ".flowship" / "HelloFlow" / "runs" / run).is_dir()
+        assert f"Flow('HelloFlow', datastore='code/.flowship')['{run}'].data" in result.stderr
+
+    def test_the_resume_hint_can_be_pasted_as_is(self, tmp_path):
+        gate, counter = tmp_path / "gate", tmp_path / "counter"
+        (tmp_path / "my flows").mkdir()
+        source = tmp_path / "my flows" / "fails.py"
+        source.write_text((BEHAVIOUR / "fails.py").read_text())
+        first = flow("run", "my flows/fails.py", "--gate", str(gate), "--counter", str(counter), cwd=tmp_path)
+        assert first.returncode == 1
+        hint = next(line for line in first.stderr.splitlines() if line.startswith("resume with: "))
+        argv = shlex.split(hint[len("resume with: "):])
+        assert argv[:3] == ["flow", "resume", "my flows/fails.py"] and argv[-2:] == ["--datastore", "my flows/.flowship"]
+        gate.write_text("open")
+        assert flow(*argv[1:], cwd=tmp_path).returncode == 0
+
+
+class TestRunStatus:
+    def test_failed_running_killed_and_succeeded_are_told_apart(self, tmp_path):
+        (tmp_path / ".flowship").mkdir()
+        assert flow("run", str(BEHAVIOUR / "broken.py"), cwd=tmp_path).returncode == 1
+        assert flow("run", str(EXAMPLES / "hello.py"), cwd=tmp_path).returncode == 0
+        killed = subprocess.Popen([*PY, "run", str(BEHAVIOUR / "slow.py")], cwd=tmp_path, stdout=subprocess.PIPE,
+                                  stderr=subprocess.PIPE, text=True, start_new_session=True)
+        deadline = time.monotonic() + 60
+        while "RUNNING" not in (status := _statuses(tmp_path, "SlowFlow")) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert status == "RUNNING"
+        os.kill(killed.pid, signal.SIGKILL)  # the scheduler dies; nobody records an outcome
+        killed.wait(timeout=30)
+        assert _statuses(tmp_path, "SlowFlow") == "KILLED"
+        assert (_statuses(tmp_path, "BrokenFlow"), _statuses(tmp_path, "HelloFlow")) == ("FAILED", "SUCCEEDED")
+        os.killpg(killed.pid, signal.SIGKILL)  # the fork server and its task, left behind by the kill
+
+    def test_runs_without_a_name_lists_the_flows(self, project):
+        flow("run", "flows/hello.py", cwd=project)
+        result = flow("runs", cwd=project)
+        assert result.returncode == 0
+        assert result.stdout.splitlines()[0] == "flows in .flowship:"
+        assert result.stdout.splitlines()[1].split()[:3] == ["HelloFlow", "1", "run"]
+
+    def test_an_unknown_flow_suggests_the_nearest(self, project):
+        flow("run", "flows/hello.py", cwd=project)
+        result = flow("runs", "hello", cwd=project)
+        assert result.returncode == 1 and result.stderr.strip().endswith("— did you mean HelloFlow?")
+
+
+def _statuses(folder: Path, name: str) -> str:
+    lines = flow("runs", name, cwd=folder).stdout.splitlines()
+    return " ".join(line.split()[3].upper() for line in lines if line[:1].isdigit())
+
+
+class TestCompileOutput:
+    def test_a_new_path_without_a_suffix_is_a_folder(self, project):
+        for target in ("argo", "airflow"):
+            result = flow("compile", "flows/hello.py", "--target", target, "--datastore", "s3://b/p", "-o", "out",
+                          cwd=project)
+            assert result.returncode == 0, result.stderr
+        assert sorted(p.name for p in (project / "out").iterdir()) == ["HelloFlow.py", "hello-flow.yaml"]
+
+    def test_a_file_of_the_wrong_kind_is_refused(self, project):
+        result = flow("compile", "flows/hello.py", "--target", "airflow", "--datastore", "s3://b/p", "-o", "dag.yaml",
+                      cwd=project)
+        assert (result.returncode, result.stderr) == (
+            1, "error: -o dag.yaml: airflow output is a .py file; name it *.py or give a folder\n")
+
+    def test_warnings_print_once(self, project):
+        result = flow("compile", "flows/hello.py", "--target", "argo", "-o", "out", cwd=project)
+        assert result.returncode == 0 and result.stderr.count("is a local folder") == 1
+
+    def test_an_option_of_another_target_is_an_error(self, project):
+        result = flow("compile", "flows/hello.py", "--target", "argo", "--operator", "local", cwd=project)
+        assert (result.returncode, result.stderr) == (
+            1, "error: --operator is an option of --target airflow, not of --target argo\n")
+
+    @pytest.mark.skipif(importlib.util.find_spec("airflow") is None, reason="needs apache-airflow")
+    def test_check_for_airflow_says_it_loaded_the_dag(self, project):
+        result = flow("check", "flows/hello.py", "--target", "airflow", "--datastore", "s3://b/p", cwd=project)
+        assert result.returncode == 0, result.stderr
+        from airflow import __version__
+
+        assert result.stdout.splitlines() == [
+            "flows/hello.py: airflow: loading the DAG file in an Airflow DagBag …",
+            f"flows/hello.py: airflow: loaded in Airflow {__version__} DagBag: ok (3 tasks)",
+            "flows/hello.py: HelloFlow is valid (3 steps, 1 parameter)"]
+
+    def test_check_reports_what_a_mode_cannot_honour(self, project):
+        (project / "flows" / "branch.py").write_text((EXAMPLES / "branch.py").read_text())
+        result = flow("check", "flows/branch.py", "--target", "airflow", "--operator", "local",
+                      "--datastore", "s3://b/p", cwd=project)
+        assert "flows/branch.py:19: warning: @resources(cpu=, memory=) on step 'fit_mean' cannot be honoured by " \
+               "airflow --operator local: tasks run as processes on the Airflow worker, not in pods, so nothing " \
+               "reserves what the step asks for — use --operator kubernetes to honour it" in result.stdout

@@ -1,0 +1,79 @@
+"""The step command: one spelling, read back exactly, whatever the values hold."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from conftest import REPO
+from flowship.errors import FlowshipError
+from flowship.step_command import RunContext, StepCommand
+
+NAMES = st.from_regex(r"[A-Za-z_][A-Za-z0-9_]{0,12}", fullmatch=True)
+ANY_TEXT = st.text(st.characters(blacklist_categories=["Cs"], blacklist_characters="\x00"), min_size=1)
+
+
+@st.composite
+def commands(draw) -> StepCommand:
+    package = draw(st.none() | st.from_regex(r"[0-9a-f]{64}", fullmatch=True))
+    return StepCommand(
+        flow_file=draw(st.from_regex(r"[a-z][a-z0-9_/]{0,20}\.py", fullmatch=True)),
+        step=draw(NAMES),
+        run_id=draw(ANY_TEXT),
+        task_id=draw(ANY_TEXT),
+        retry_count=draw(ANY_TEXT),
+        datastore=draw(ANY_TEXT),
+        package=package,
+        flow_name=draw(NAMES) if package else None,
+        splits_file=draw(st.none() | ANY_TEXT),
+        context=RunContext(*(draw(st.none() | ANY_TEXT) for _ in range(4)), tuple(draw(st.lists(ANY_TEXT, max_size=2)))),
+        params=tuple(draw(st.lists(st.tuples(NAMES, st.text()), max_size=3))),
+    )
+
+
+class TestValid:
+    @given(commands())
+    def test_argv_reads_back_as_the_same_command(self, command):
+        argv = command.to_argv()
+        assert argv[:2] == ["flow", "step"]
+        assert StepCommand.from_argv(argv[2:]) == command
+
+    def test_values_that_look_like_options_stay_values(self):
+        command = StepCommand("flow.py", "start", "--task-id=9", "0", "0", "/s", params=(("x", "--datastore=/evil"),))
+        assert StepCommand.from_argv(command.to_argv()[2:]) == command
+
+    def test_task_id_from_the_environment(self, monkeypatch):
+        monkeypatch.setenv("FLOWSHIP_TASK_ID", "0.3")
+        command = StepCommand("flow.py", "body", "r", None, "0", "/s")
+        assert "--task-id" not in " ".join(command.to_argv())
+        assert StepCommand.from_argv(command.to_argv()[2:]).task_id == "0.3"
+
+
+class TestInvalid:
+    @pytest.mark.parametrize("argv, message", [
+        (["flow.py", "start", "--run-id=r", "--datastore=/s"], "flow step needs --task-id (or FLOWSHIP_TASK_ID in the environment)"),
+        (["flow.py", "start", "--run-id=r", "--task-id=0", "--datastore=/s", "--package=abc"],
+         "flow step --package needs --flow-name, to find the package in the store"),
+        (["flow.py", "start", "--run-id=r", "--task-id=0"],
+         "flow step: the following arguments are required: --datastore (see `flow step --help`)"),
+        (["flow.py", "start", "--run=r", "--task-id=0", "--datastore=/s"],
+         "flow step: the following arguments are required: --run-id (see `flow step --help`)"),
+    ])
+    def test_message(self, argv, message, monkeypatch):
+        monkeypatch.delenv("FLOWSHIP_TASK_ID", raising=False)
+        with pytest.raises(FlowshipError) as info:
+            StepCommand.from_argv(argv)
+        assert str(info.value) == message
+
+    def test_attempt_must_be_a_number(self):
+        with pytest.raises(FlowshipError, match="--retry-count=x: not a whole number"):
+            _ = StepCommand("f.py", "s", "r", "0", "x", "/s").attempt
+
+
+def test_the_step_command_is_spelled_only_in_its_module():
+    """Every scheduler builds a StepCommand; none spells the options itself."""
+    options = ("--run-id", "--task-id", "--retry-count", "--splits-file", "--flow-name", "--promoted-from")
+    spelled = [f"{path.relative_to(REPO)}: {option}" for path in sorted((REPO / "flowship").rglob("*.py"))
+               if path.name != "step_command.py" for option in options if option in path.read_text()]
+    assert spelled == []
