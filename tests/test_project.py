@@ -127,3 +127,12 @@ def test_the_test_lock_is_current():
 
 def _normal(name: str) -> str:
     return re.sub(r"[-_.]+", "-", name).lower()
+
+
+def test_no_source_file_is_ignored_by_git():
+    """A package file that .gitignore matches never reaches a clone, and the clone breaks."""
+    if not (REPO / ".git").exists():
+        pytest.skip("not a git checkout")
+    sources = [str(p.relative_to(REPO)) for p in (REPO / "flowship").rglob("*.py")]
+    result = subprocess.run(["git", "check-ignore", "--no-index", *sources], cwd=REPO, capture_output=True, text=True)
+    assert result.stdout.split() == []

@@ -208,7 +208,7 @@ class TestStore:
         result = flow_cli("run", str(EXAMPLES / "hello.py"), store=blocked / "store")
         assert result.returncode == 1 and "Traceback" not in result.stderr
         assert result.stderr.startswith(f"error: datastore {blocked / 'store'}: cannot write HelloFlow/")
-        assert result.stderr.strip().endswith("(Not a directory) — check the folder exists and is writable")
+        assert result.stderr.strip().endswith("(Not a directory) — check the folder exists, is writable and has room")
 
     def test_client_namespaces(self, store):
         assert flow_cli("run", str(EXAMPLES / "hello.py"), store=store.url, env={**store.env, "FLOWSHIP_USER": "alice"}).returncode == 0

@@ -149,6 +149,10 @@ class FlowIR:
                 return candidate
         raise KeyError(name)
 
+    def joins_foreach(self, step: StepIR) -> bool:
+        """Whether ``step`` is the join of a foreach (its task id is its inputs' parent id)."""
+        return step.join_of is not None and self.step(step.join_of).transition == "foreach"
+
     def to_dict(self) -> dict[str, Any]:
         return _to_plain(self)
 

@@ -8,8 +8,8 @@ image, the deployment's name and namespace (``naming.py``).
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
-from typing import Mapping
 
 from flowship.compiler.ir import FlowIR
 from flowship.compiler.targets import get_target
@@ -48,27 +48,48 @@ class Build:
     package: CodePackage
 
 
-def _options(ir: FlowIR, package: CodePackage, settings: DeploySettings, flow_file: str,
-             promoted_from: str | None) -> tuple[DeployOptions, list[Problem]]:
+def _options(
+    ir: FlowIR, package: CodePackage, settings: DeploySettings, flow_file: str, promoted_from: str | None
+) -> tuple[DeployOptions, list[Problem]]:
     store = locate_store(settings.datastore, flow_file).url
     warnings = []
     if "://" not in store:
-        warnings.append(Problem(ir.file, 0, f"the datastore {store} is a local folder; deployed tasks can use it only "
-                                "where it is mounted at the same path", "use --datastore s3://... in production",
-                                "warning"))
+        warnings.append(
+            Problem(
+                ir.file,
+                0,
+                f"the datastore {store} is a local folder; deployed tasks can use it only "
+                "where it is mounted at the same path",
+                "use --datastore s3://... in production",
+                "warning",
+            )
+        )
     deployment = deployment_for(ir, branch=settings.branch, production=settings.production, user=current_user())
     options = DeployOptions(
-        datastore=store, package_sha=package.sha, flow_path=package.flow_path,
+        datastore=store,
+        package_sha=package.sha,
+        flow_path=package.flow_path,
         image=settings.image or os.environ.get("FLOWSHIP_IMAGE") or DEFAULT_IMAGE,
-        namespace=settings.namespace, service_account=settings.service_account, name=settings.name or deployment.name,
-        run_namespace=deployment.namespace, project=deployment.project, branch=deployment.branch,
-        promoted_from=promoted_from, target_options=dict(settings.target_options),
+        namespace=settings.namespace,
+        service_account=settings.service_account,
+        name=settings.name or deployment.name,
+        run_namespace=deployment.namespace,
+        project=deployment.project,
+        branch=deployment.branch,
+        promoted_from=promoted_from,
+        target_options=dict(settings.target_options),
     )
     return options, warnings
 
 
-def build_deployment(flow_file: str, ir: FlowIR, settings: DeploySettings, *, package: CodePackage | None = None,
-                     promoted_from: str | None = None) -> Build:
+def build_deployment(
+    flow_file: str,
+    ir: FlowIR,
+    settings: DeploySettings,
+    *,
+    package: CodePackage | None = None,
+    promoted_from: str | None = None,
+) -> Build:
     """Compile for ``settings.target``; the code package is built from the flow's folder unless given (promote)."""
     target = get_target(settings.target)
     for option in target.options:

@@ -32,7 +32,9 @@ class Deployment:
 def deployment_for(ir: FlowIR, *, branch: str | None, production: bool, user: str) -> Deployment:
     if ir.project is None and (branch or production):
         raise FlowshipError(f"{ir.file}: --branch and --production need @project(name=...) on {ir.name}")
-    return deployment_of(ir.name, ir.project.name if ir.project else None, branch=branch, production=production, user=user)
+    return deployment_of(
+        ir.name, ir.project.name if ir.project else None, branch=branch, production=production, user=user
+    )
 
 
 def deployment_of(flow: str, project: str | None, *, branch: str | None, production: bool, user: str) -> Deployment:

@@ -25,6 +25,7 @@ from flowship.compiler.targets.base import Compiled
 from flowship.errors import FlowshipError
 from flowship.param_codec import parse_text
 from flowship.providers.deployer import Change, Deployer, DeployerOption
+from flowship.providers.storage.base import Storage
 
 __all__ = ["check_dag_file", "write_dag_file", "AirflowApi", "AirflowDeployer", "DEPLOYER", "DagCheck"]
 
@@ -89,52 +90,33 @@ def _dag_path(folder: str, dag_id: str) -> str:
         return f"{folder.rstrip('/')}/{dag_id}.py"
     if "://" in folder:
         raise FlowshipError(f"--dags-folder {folder}: give a local folder or s3://bucket/prefix")
+    if not os.path.isdir(folder):
+        raise FlowshipError(f"--dags-folder {folder} does not exist; give your Airflow's dags folder")
     return os.path.join(folder, f"{dag_id}.py")
 
 
-def dag_file_exists(folder: str, dag_id: str) -> bool:
-    if folder.startswith("s3://"):
-        from flowship.providers.storage import open_storage
+def _dags_folder(folder: str, dag_id: str) -> tuple[Storage, str]:
+    """The dags folder as a store (local writes are temp file + rename, so Airflow never parses half a file)."""
+    from flowship.providers.storage import LocalStorage, open_storage
 
-        return open_storage(folder).exists(f"{dag_id}.py")
-    return os.path.exists(_dag_path(folder, dag_id))
+    path = _dag_path(folder, dag_id)
+    return (open_storage(folder) if "://" in folder else LocalStorage(folder, "dags folder")), path
+
+
+def dag_file_exists(folder: str, dag_id: str) -> bool:
+    storage, _ = _dags_folder(folder, dag_id)
+    return storage.exists(f"{dag_id}.py")
 
 
 def remove_dag_file(folder: str, dag_id: str) -> None:
-    if folder.startswith("s3://"):
-        from flowship.providers.storage import open_storage
-
-        open_storage(folder).delete(f"{dag_id}.py")
-        return
-    try:
-        os.remove(_dag_path(folder, dag_id))
-    except FileNotFoundError:
-        pass
-    except OSError as exc:
-        raise FlowshipError(f"cannot remove {_dag_path(folder, dag_id)}: {exc.strerror}") from None
+    storage, _ = _dags_folder(folder, dag_id)
+    storage.delete(f"{dag_id}.py")
 
 
 def write_dag_file(folder: str, dag_id: str, text: str) -> str:
     """Write ``<dag_id>.py`` into a local dags folder or an ``s3://bucket/prefix`` one (atomically either way)."""
-    path = _dag_path(folder, dag_id)
-    if folder.startswith("s3://"):
-        from flowship.providers.storage import open_storage
-
-        open_storage(folder).put(f"{dag_id}.py", text.encode("utf-8"))
-        return path
-    if not os.path.isdir(folder):
-        raise FlowshipError(f"--dags-folder {folder} does not exist; give your Airflow's dags folder")
-    handle, temp = tempfile.mkstemp(dir=folder, prefix=".flowship-", suffix=".tmp")
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8") as out:
-            out.write(text)
-        os.replace(temp, path)
-    except OSError as exc:
-        try:
-            os.unlink(temp)
-        except OSError:
-            pass
-        raise FlowshipError(f"cannot write {path}: {exc.strerror}") from None
+    storage, path = _dags_folder(folder, dag_id)
+    storage.put(f"{dag_id}.py", text.encode("utf-8"))
     return path
 
 

@@ -115,7 +115,7 @@ class LocalScheduler:
         for target in node.next:
             successor = self.ir.step(target)
             task_id = outcome.task_id
-            if successor.is_join and self.ir.step(successor.join_of).transition == "foreach":  # type: ignore[arg-type]
+            if self.ir.joins_foreach(successor):
                 task_id = parent_task_id(task_id)
             task = (target, task_id)
             if task in self._launched:

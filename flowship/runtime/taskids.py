@@ -37,10 +37,10 @@ def input_tasks(ir: FlowIR, step: str, task_id: str, num_splits: Callable[[str, 
     node = ir.step(step)
     if not node.parents:
         return []
+    if ir.joins_foreach(node):
+        split = node.join_of or ""
+        return [(node.parents[0], child_task_id(task_id, i)) for i in range(num_splits(split, task_id))]
     if node.is_join:
-        split = ir.step(node.join_of)  # type: ignore[arg-type]
-        if split.transition == "foreach":
-            return [(node.parents[0], child_task_id(task_id, i)) for i in range(num_splits(split.name, task_id))]
         return [(parent, task_id) for parent in node.parents]
     parent = ir.step(node.parents[0])
     return [(parent.name, parent_task_id(task_id) if parent.transition == "foreach" else task_id)]

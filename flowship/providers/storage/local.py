@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
+from collections.abc import Callable
 from typing import BinaryIO
 
 from flowship.errors import FlowshipError
@@ -14,33 +15,39 @@ __all__ = ["LocalStorage"]
 
 
 class LocalStorage(Storage):
-    def __init__(self, root: str):
+    def __init__(self, root: str, what: str = "datastore"):
         self.root = os.path.abspath(root)
+        self.what = what  # how messages name the folder
         self.url = self.root
 
     def _path(self, key: str) -> str:
         return os.path.join(self.root, *key.split("/"))
 
-    def _write(self, key: str, fill) -> None:
+    def _write(self, key: str, fill: Callable[[BinaryIO], None]) -> None:
+        """Write into a temporary file beside the target, then rename it over the target: whole or absent."""
         path = self._path(key)
         folder = os.path.dirname(path)
         try:
             os.makedirs(folder, exist_ok=True)
             handle, temp = tempfile.mkstemp(dir=folder, prefix=".tmp-")
         except OSError as exc:
-            raise FlowshipError(
-                f"datastore {self.root}: cannot write {key} ({exc.strerror}) — check the folder exists and is writable"
-            ) from None
+            raise self._failed(key, exc) from None
         try:
             with os.fdopen(handle, "wb") as out:
                 fill(out)
             os.replace(temp, path)
-        except BaseException:
+        except BaseException as exc:
             try:
                 os.unlink(temp)
             except OSError:
                 pass
+            if isinstance(exc, OSError):
+                raise self._failed(key, exc) from None
             raise
+
+    def _failed(self, key: str, exc: OSError) -> FlowshipError:
+        what = f"{self.what} {self.root}: cannot write {key} ({exc.strerror})"
+        return FlowshipError(f"{what} — check the folder exists, is writable and has room")
 
     def put(self, key: str, data: bytes | Chunks) -> None:
         chunks = [data] if isinstance(data, (bytes, bytearray, memoryview)) else data

@@ -155,7 +155,7 @@ class _Builder:
         tasks: list[dict[str, Any]] = []
         for step in steps:
             task: dict[str, Any] = {"name": step.k8s_name, "template": self.container_template(step)}
-            if step.is_join and self.ir.step(step.join_of).transition == "foreach":  # type: ignore[arg-type]
+            if self.ir.joins_foreach(step):
                 depends = [self.each_name(self.ir.step(step.join_of))]  # type: ignore[arg-type]
             else:
                 depends = [self.ir.step(p).k8s_name for p in step.parents if p in member]
