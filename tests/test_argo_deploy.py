@@ -89,6 +89,8 @@ def test_trigger_submits_a_workflow_with_parameters(standin, tmp_path):
                                 "arguments": {"parameters": [{"name": "who", "value": "it's $(me)"}]}}
     unknown = flow("trigger", "HelloFlow", "--target", "argo", "--nope", "1", kubeconfig=config, store=tmp_path / "s")
     assert unknown.returncode == 2 and "unrecognized arguments: --nope 1" in unknown.stderr
+    prefix = flow("trigger", "HelloFlow", "--target", "argo", "--wh", "x", kubeconfig=config, store=tmp_path / "s")
+    assert prefix.returncode == 2 and "unrecognized arguments: --wh x" in prefix.stderr  # --wh is not --who
 
 
 def test_project_deployments_are_found_by_project_and_branch(standin, tmp_path):

@@ -172,6 +172,21 @@ class TestJoins:
 """)) == ["flow.py:10: foreach in step 'start' is never joined — add a join step, def join(self, inputs):, "
           "that its branches lead to before 'end'"]
 
+    def test_join_written_without_inputs_is_named(self):
+        assert messages(flow("""
+    @step
+    def start(self):
+        self.items = [1, 2]
+        self.next(self.a, foreach="items")
+    @step
+    def a(self):
+        self.next(self.join)
+    @step
+    def join(self):
+        self.next(self.end)
+""")) == ["flow.py:15: foreach in step 'start' is never joined: step 'join', the last step before 'end', does not "
+          "take inputs — make it the join, def join(self, inputs):, or add a join step after it"]
+
     def test_join_mixing_splits(self):
         problems = messages(flow("""
     @step
