@@ -1,7 +1,7 @@
 """``FlowSpec``: the base class every flow derives from.
 
 ``MyFlow()`` at the bottom of a flow file hands the command line over to the
-``flow`` command (the process becomes ``python -m flowship.cli FILE ARGS``), so
+``flow`` command (``python -m flowship.cli FILE ARGS`` in a child process), so
 ``python my_flow.py check|show|run ...`` works as in Metaflow. The step
 command creates the flow with ``use_cli=False`` and drives one step.
 """
@@ -9,7 +9,6 @@ command creates the flow with ``use_cli=False`` and drives one step.
 from __future__ import annotations
 
 import inspect
-import os
 import subprocess
 import sys
 from typing import Any
@@ -110,10 +109,18 @@ class FlowSpec:
 
 
 def _hand_over_to_cli(flow_file: str, argv: list[str]) -> None:
-    """Become ``flow COMMAND FLOW_FILE ...``: the library never imports the command line."""
-    command = [sys.executable, "-m", "flowship.cli", flow_file, *argv]
+    """Run ``flow COMMAND FLOW_FILE ...`` in a child interpreter and exit with its code.
+
+    The library never imports the command line. A child, not ``exec``, so a host that runs the file in-process
+    (``runpy``, IPython's ``%run``) keeps its own process; the interpreter's options (``-X``, ``-W``) carry over.
+    """
+    original = list(getattr(sys, "orig_argv", []))
+    options = original[1 : original.index(sys.argv[0])] if sys.argv and sys.argv[0] in original else []
     sys.stdout.flush()
     sys.stderr.flush()
-    if os.name == "posix":
-        os.execv(sys.executable, command)
-    sys.exit(subprocess.call(command))
+    child = subprocess.Popen([sys.executable, *options, "-m", "flowship.cli", flow_file, *argv])
+    while True:
+        try:
+            sys.exit(child.wait())
+        except KeyboardInterrupt:  # Ctrl-C reached the child too; it decides how to stop
+            continue

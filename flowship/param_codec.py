@@ -23,10 +23,10 @@ import json
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from flowship.compiler.ir import ParameterIR
+from flowship.compiler.ir import ParameterIR, ParameterType
 from flowship.errors import ParameterError
 
-__all__ = ["parse_text", "format_text", "parse_value", "default_text", "resolve_values", "drop_unset"]
+__all__ = ["parse_text", "parse_typed", "format_text", "parse_value", "default_text", "resolve_values", "drop_unset"]
 
 _TRUE = {"true", "t", "1", "yes", "y", "on"}
 _FALSE = {"false", "f", "0", "no", "n", "off"}
@@ -51,6 +51,11 @@ def parse_text(parameter: ParameterIR, text: str) -> Any:
             return False
         raise ParameterError(f"--{parameter.name}: {text!r} is not a boolean; use true or false")
     return text
+
+
+def parse_typed(name: str, kind: ParameterType, text: str) -> Any:
+    """:func:`parse_text` for a parameter known only by name and type (as a deployed flow declares it)."""
+    return parse_text(ParameterIR(name, name, kind, None, False, "", 0), text)
 
 
 def format_text(parameter: ParameterIR, value: Any) -> str:

@@ -58,6 +58,20 @@ def test_delete_removes_the_template_and_its_schedule(standin, tmp_path):
     assert again.returncode == 0 and again.stdout.splitlines()[-1] == "nothing to delete"
 
 
+def test_a_schedule_removed_from_the_flow_is_removed_from_the_cluster(standin, tmp_path):
+    config, store = standin.kubeconfig(tmp_path), tmp_path / "s"
+    source = tmp_path / "retrain.py"
+    source.write_text((EXAMPLES / "daily_retrain.py").read_text())
+    assert flow("deploy", str(source), "--target", "argo", kubeconfig=config, store=store).returncode == 0
+    assert {k[1] for k in standin.objects} == {"workflowtemplates", "cronworkflows"}
+    source.write_text(source.read_text().replace("@schedule(daily=True)\n", ""))
+    again = flow("deploy", str(source), "--target", "argo", kubeconfig=config, store=store)
+    assert again.returncode == 0, again.stderr
+    name = f"wine-user-{_user()}-daily-retrain-flow"
+    assert f"will delete CronWorkflow ml/{name}" in again.stdout and f"deleted CronWorkflow ml/{name}" in again.stdout
+    assert {k[1] for k in standin.objects} == {"workflowtemplates"}
+
+
 def _user() -> str:
     from flowship.runtime.runs import current_user
 
@@ -103,6 +117,11 @@ def test_project_deployments_are_found_by_project_and_branch(standin, tmp_path):
     assert result.returncode == 0, result.stderr
     (workflow,) = [o for k, o in standin.objects.items() if k[1] == "workflows"]
     assert workflow["spec"]["workflowTemplateRef"] == {"name": "wine-prod-daily-retrain-flow"}
+    wrong = flow("trigger", "DailyRetrainFlow", "--target", "argo", "--project", "wine", "--production", "--seed", "four",
+                 kubeconfig=config, store=store)
+    assert (wrong.returncode, wrong.stderr) == (
+        1, "error: --seed: 'four' is not a valid int (invalid literal for int() with base 10: 'four')\n")
+    assert len([k for k in standin.objects if k[1] == "workflows"]) == 1  # nothing started
     assert workflow["spec"]["arguments"]["parameters"] == [{"name": "seed", "value": "4"}]
 
 

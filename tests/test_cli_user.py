@@ -231,3 +231,52 @@ class TestCompileOutput:
         assert "flows/branch.py:19: warning: @resources(cpu=, memory=) on step 'fit_mean' cannot be honoured by " \
                "airflow --operator local: tasks run as processes on the Airflow worker, not in pods, so nothing " \
                "reserves what the step asks for — use --operator kubernetes to honour it" in result.stdout
+
+
+class TestMoreUserErrors:
+    @pytest.mark.parametrize("args, message", [
+        (["nosuch", "--run-id=r", "--task-id=0"], "error: flow HelloFlow has no step 'nosuch'; its steps: start, count, end"),
+        (["start", "--run-id=../../etc", "--task-id=0"],
+         "error: flow step --run-id=../../etc: use letters, digits and . _ ~ - (not first: .)"),
+        (["start", "--run-id=r", "--task-id=../0"],
+         "error: flow step --task-id=../0: a task id is a foreach index path: 0, 0.3, 0.3.1"),
+    ])
+    def test_step_refuses_what_is_not_a_task_and_writes_nothing(self, args, message, project):
+        result = flow("step", "flows/hello.py", *args, "--datastore=store", cwd=project)
+        assert (result.returncode, result.stderr.strip()) == (1, message)
+        assert not (project / "store").exists() and not (project / "etc").exists()
+
+    def test_compile_into_the_flow_folder_gives_the_same_package_every_time(self, project):
+        packages = set()
+        for _ in range(3):
+            result = flow("compile", "hello.py", "--target", "airflow", "--datastore", "s3://b/p", "-o", "out/",
+                          cwd=project / "flows")
+            packages.add(result.stderr.strip().rsplit(" ", 1)[1])
+        assert len(packages) == 1
+
+    @pytest.mark.parametrize("output, message", [
+        ("flows/hello.py/", "error: -o flows/hello.py/: cannot make the folder (File exists)"),
+        ("missing/deeper/dag.py", "error: -o missing/deeper/dag.py: cannot write missing/deeper/dag.py (No such file or directory)"),
+    ])
+    def test_an_output_path_that_cannot_be_written_is_one_line(self, output, message, project):
+        result = flow("compile", "flows/hello.py", "--target", "airflow", "--datastore", "s3://b/p", "-o", output,
+                      cwd=project)
+        assert (result.returncode, result.stderr.strip().splitlines()[-1]) == (1, message)
+
+    def test_check_refuses_target_options_without_a_target(self, project):
+        result = flow("check", "flows/hello.py", "--operator", "local", cwd=project)
+        assert (result.returncode, result.stderr) == (1, "error: --operator: these shape a target's output; give --target too\n")
+
+    def test_a_flow_file_run_as_a_script_names_the_commands_it_takes(self, project):
+        result = subprocess.run([sys.executable, "flows/hello.py", "runs"], cwd=project, capture_output=True, text=True)
+        assert result.returncode == 2
+        assert result.stderr.splitlines()[-1] == "error: runs does not take a flow file; run it as: flow runs ..."
+
+    def test_a_run_whose_reader_goes_away_still_finishes(self, project):
+        process = subprocess.Popen([*PY, "run", "flows/hello.py"], cwd=project, stdout=subprocess.PIPE,
+                                   stderr=subprocess.PIPE, text=True)
+        process.stdout.close()  # `flow run ... | head -0`
+        stderr = process.stderr.read()
+        process.wait(timeout=120)
+        assert "Traceback" not in stderr
+        assert _statuses(project, "HelloFlow") == "SUCCEEDED"

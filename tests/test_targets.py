@@ -20,7 +20,7 @@ from conftest import REPO, check, two_step_flow
 from flowship.compiler import ir as ir_module
 from flowship.compiler.features import FEATURES, STRUCTURE_FIELDS
 from flowship.compiler.targets import get_target, target_names
-from flowship.compiler.targets.base import IN_TASK, MAPPED, Unsupported
+from flowship.compiler.targets.base import ALWAYS, IN_TASK, MAPPED, Unsupported
 from flowship.compiler.targets.shared import DeployOptions
 from flowship.deploy.naming import deployment_for
 
@@ -38,6 +38,7 @@ SAMPLES = {
     "step.decorators.catch.var": ("step", "@catch", "@catch(var='failure')"),
     "step.decorators.catch.print_exception": ("step", "@catch(print_exception=True)", "@catch(print_exception=False)"),
     "step.decorators.environment": ("step", "", "@environment(vars={'MODE': 'fast'})"),
+    "step.decorators.kubernetes": ("step", "", "@kubernetes"),
     "step.decorators.kubernetes.image": ("step", "", "@kubernetes(image='repo/train:1')"),
     "step.decorators.kubernetes.namespace": ("step", "", "@kubernetes(namespace='other')"),
     "step.decorators.kubernetes.service_account": ("step", "", "@kubernetes(service_account='trainer')"),
@@ -123,7 +124,7 @@ class TestTables:
         name, mode = case
         table = get_target(name).supports(_options(mode))
         assert sorted(table) == sorted(f.key for f in FEATURES)
-        assert all(value in (MAPPED, IN_TASK) or isinstance(value, Unsupported) for value in table.values())
+        assert all(value in (MAPPED, IN_TASK, ALWAYS) or isinstance(value, Unsupported) for value in table.values())
 
 
 @pytest.mark.parametrize("case", MODES, ids=_mode_id)

@@ -21,6 +21,8 @@ from flowship.errors import FlowshipError
 
 __all__ = ["main", "main_for_flow_file"]
 
+_FLOW_FILE_COMMANDS = ("check", "show", "run", "resume", "compile", "deploy", "delete")
+
 
 def _parser() -> argparse.ArgumentParser:
     parser = parser_for("flow", "Write a flow once; run it locally; compile it for Argo or Airflow.")
@@ -69,11 +71,12 @@ def main_for_flow_file(path: str, argv: Sequence[str]) -> int:
     argv = list(argv)
     relative = os.path.relpath(path)
     path = path if relative.startswith("..") else relative
-    if not argv or argv[0].startswith("-"):
-        _parser().print_usage(sys.stderr)
+    if not argv or argv[0] not in _FLOW_FILE_COMMANDS:
+        commands = ", ".join(_FLOW_FILE_COMMANDS)
         print(
-            f"usage from a flow file: python {path} COMMAND [options]  (COMMAND: check, show, run, resume)",
-            file=sys.stderr,
+            f"usage: python {path} COMMAND [options]   (COMMAND: {commands}; see flow COMMAND --help)", file=sys.stderr
         )
+        if argv and not argv[0].startswith("-"):
+            print(f"error: {argv[0]} does not take a flow file; run it as: flow {argv[0]} ...", file=sys.stderr)
         return 0 if argv and argv[0] in ("-h", "--help") else 2
     return main([argv[0], path, *argv[1:]])

@@ -47,7 +47,10 @@ def _output_path(output: str, target: Any, name: str) -> str:
         or (not os.path.exists(output) and not os.path.splitext(output)[1])
     )
     if folder:
-        os.makedirs(output, exist_ok=True)
+        try:
+            os.makedirs(output, exist_ok=True)
+        except OSError as exc:
+            raise FlowshipError(f"-o {output}: cannot make the folder ({exc.strerror})") from None
         return os.path.join(output, name + target.suffix)
     if not output.endswith(target.suffix):
         raise FlowshipError(
@@ -67,8 +70,11 @@ def _compile(args: argparse.Namespace) -> int:
         sys.stdout.write(build.compiled.text)
         return 0
     path = _output_path(args.output, get_target(args.target), build.compiled.name)
-    with open(path, "w", encoding="utf-8") as handle:
-        handle.write(build.compiled.text)
+    try:
+        with open(path, "w", encoding="utf-8") as handle:
+            handle.write(build.compiled.text)
+    except OSError as exc:
+        raise FlowshipError(f"-o {args.output}: cannot write {path} ({exc.strerror})") from None
     print(f"wrote {path} ({args.target}, code package {build.package.sha[:12]})", file=sys.stderr)
     return 0
 
@@ -128,7 +134,13 @@ def _delete(args: argparse.Namespace) -> int:
 
     name = build_deployment(args.flow_file, load_flow(args.flow_file), deploy_settings(args)).compiled.name
     deployer = deployer_from_args(args, "delete")
-    changes = deployer.plan_delete(name)
+    try:
+        changes = deployer.plan_delete(name)
+    except FlowshipError as exc:
+        if not args.dry_run:
+            raise
+        print(f"cannot tell what exists ({exc})\ndry run: nothing deleted")
+        return 0
     for change in changes:
         print(f"will {change}" if change.action != "absent" else str(change))
     if args.dry_run or all(c.action == "absent" for c in changes):
@@ -162,8 +174,8 @@ def _trigger(args: argparse.Namespace, extra: list[str]) -> int:
         user=current_user(),
         name=options.deployment,
     )
-    deployer = deployer_from_args(options, "trigger")
     try:
+        deployer = deployer_from_args(options, "trigger")
         kinds = deployer.parameters(name)
     except FlowshipError:
         if not options.help:

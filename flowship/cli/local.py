@@ -10,6 +10,7 @@ from typing import Any
 from flowship.cli.common import count, print_problems, quote_command, relative
 from flowship.cli.options import (
     add_parser,
+    compile_options_given,
     datastore_option,
     deploy_settings,
     load_checked_flow,
@@ -28,6 +29,9 @@ __all__ = ["add_commands"]
 def _check(args: argparse.Namespace) -> int:
     from flowship.flowfile import check_flow_file
 
+    given = compile_options_given(args)
+    if given and not args.target:
+        raise FlowshipError(f"{', '.join(given)}: these shape a target's output; give --target too")
     result = check_flow_file(args.flow_file)
     problems = list(result.problems)
     if result.ir is not None:

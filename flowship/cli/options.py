@@ -24,6 +24,7 @@ __all__ = [
     "target_options",
     "provider_arguments",
     "deploy_settings",
+    "compile_options_given",
     "deployer_from_args",
     "parameter_commands",
     "option_clashes",
@@ -150,7 +151,7 @@ def _provider_options(command: str) -> dict[str, list[Any]]:
 
 def provider_arguments(parser: argparse.ArgumentParser, command: str) -> None:
     for name, users in _provider_options(command).items():
-        parser.add_argument(f"--{name}", dest=_option_dest(name), help=users[0][1].help)
+        parser.add_argument(f"--{name}", dest=_option_dest(name), metavar=name.upper(), help=users[0][1].help)
 
 
 def _only_for(args: argparse.Namespace, target: str, options: dict[str, list[str]]) -> dict[str, str | None]:
@@ -163,6 +164,27 @@ def _only_for(args: argparse.Namespace, target: str, options: dict[str, list[str
         elif value is not None:
             raise FlowshipError(f"--{name} is an option of --target {' or '.join(targets)}, not of --target {target}")
     return values
+
+
+def compile_options_given(args: argparse.Namespace) -> list[str]:
+    """The compile options given on the command line (for `flow check`, where they need --target)."""
+    flags = {
+        "image": "--image",
+        "namespace": "--namespace",
+        "service_account": "--service-account",
+        "name": "--name",
+        "branch": "--branch",
+        "datastore": "--datastore",
+    }
+    given = [flag for dest, flag in flags.items() if getattr(args, dest, None) is not None]
+    given += ["--production"] if getattr(args, "production", False) else []
+    given += [
+        f"--{o.name}"
+        for t in target_names()
+        for o in get_target(t).options
+        if getattr(args, _option_dest(o.name), None) is not None
+    ]
+    return given
 
 
 def deploy_settings(args: argparse.Namespace) -> Any:

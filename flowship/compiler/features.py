@@ -54,6 +54,7 @@ FEATURES: tuple[Feature, ...] = (
     _decorator("catch.var", "@catch(var=)"),
     _decorator("catch.print_exception", "@catch(print_exception=)"),
     _decorator("environment", "@environment(vars=)"),
+    _decorator("kubernetes", "@kubernetes"),
     _decorator("kubernetes.image", "@kubernetes(image=)"),
     _decorator("kubernetes.namespace", "@kubernetes(namespace=)"),
     _decorator("kubernetes.service_account", "@kubernetes(service_account=)"),

@@ -20,10 +20,10 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
 
-from flowship.compiler.ir import ParameterIR, ParameterType
+from flowship.compiler.ir import ParameterType
 from flowship.compiler.targets.base import Compiled
 from flowship.errors import FlowshipError
-from flowship.param_codec import parse_text
+from flowship.param_codec import parse_typed
 from flowship.providers.deployer import Change, Deployer, DeployerOption
 from flowship.providers.storage.base import Storage
 
@@ -237,9 +237,7 @@ class AirflowDeployer(Deployer):
 
     def trigger(self, name: str, values: Mapping[str, str]) -> str:
         types = self.parameters(name)
-        conf = {
-            key: parse_text(ParameterIR(key, key, types[key], None, False, "", 0), text) for key, text in values.items()
-        }
+        conf = {key: parse_typed(key, types[key], text) for key, text in values.items()}
         return f"DAG {name}: run {self._api().trigger(name, conf)}"
 
 

@@ -9,6 +9,7 @@ what to do: no cluster, no permission, Argo's CRDs not installed.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from typing import Any
 
@@ -16,6 +17,7 @@ from flowship.compiler.ir import ParameterType
 from flowship.compiler.targets.argo.manifest import object_names
 from flowship.compiler.targets.base import Compiled
 from flowship.errors import FlowshipError
+from flowship.param_codec import parse_typed
 from flowship.providers.deployer import Change, Deployer, DeployerOption
 
 __all__ = ["ArgoCluster", "ArgoDeployer", "DEPLOYER"]
@@ -36,9 +38,12 @@ class ArgoCluster:
 
         try:
             kubernetes.config.load_kube_config(context=context)
-            _, active = kubernetes.config.list_kube_config_contexts()
-            default_namespace = active.get("context", {}).get("namespace", "default")
-        except (ConfigException, FileNotFoundError, TypeError):
+            contexts, active = kubernetes.config.list_kube_config_contexts()
+            chosen = next((c for c in contexts if c.get("name") == context), active) if context else active
+            default_namespace = chosen.get("context", {}).get("namespace", "default")
+        except (ConfigException, FileNotFoundError, TypeError) as exc:
+            if context:
+                raise FlowshipError(f"--kube-context {context}: the kubeconfig cannot use it ({exc})") from None
             try:
                 kubernetes.config.load_incluster_config()
                 default_namespace = "default"
@@ -150,18 +155,32 @@ class ArgoDeployer(Deployer):
     def _where(self, kind: str, name: str) -> str:
         return f"{kind} {self.cluster.namespace}/{name}"
 
-    def plan(self, compiled: Compiled) -> list[Change]:
+    def _stale(self, compiled: Compiled) -> list[tuple[str, str]]:
+        """Objects of this deployment the new documents no longer include: the schedule of a flow that lost it."""
+        base = compiled.options.name or compiled.documents[0].body["metadata"]["annotations"]["flowship.io/flow-name"]
+        kinds = {d.kind for d in compiled.documents}
         return [
+            (kind, obj)
+            for kind, obj in self._objects(base)
+            if kind not in kinds and self.cluster.get(kind, obj) is not None
+        ]
+
+    def plan(self, compiled: Compiled) -> list[Change]:
+        changes = [
             Change("replace" if self.cluster.get(d.kind, d.name) is not None else "create", self._where(d.kind, d.name))
             for d in compiled.documents
         ]
+        return changes + [Change("delete", self._where(kind, obj)) for kind, obj in self._stale(compiled)]
 
     def apply(self, compiled: Compiled) -> list[Change]:
+        stale = self._stale(compiled)
         outcomes = [self.cluster.apply(d.body) for d in compiled.documents]
+        for kind, obj in stale:
+            self.cluster.delete(kind, obj)
         return [
             Change("create" if outcome == "created" else "replace", self._where(d.kind, d.name))
-            for d, outcome in zip(compiled.documents, outcomes, strict=False)
-        ]
+            for d, outcome in zip(compiled.documents, outcomes, strict=True)
+        ] + [Change("delete", self._where(kind, obj)) for kind, obj in stale]
 
     def _objects(self, name: str) -> list[tuple[str, str]]:
         template, cron = object_names(name)
@@ -188,10 +207,15 @@ class ArgoDeployer(Deployer):
         return template
 
     def parameters(self, name: str) -> dict[str, ParameterType]:
-        declared = self._template(name)["spec"].get("arguments", {}).get("parameters", [])
-        return {p["name"]: "str" for p in declared}  # Argo parameters are text; the start task parses them
+        template = self._template(name)
+        declared = template["spec"].get("arguments", {}).get("parameters", [])
+        types = json.loads(template["metadata"].get("annotations", {}).get("flowship.io/parameter-types", "{}"))
+        return {p["name"]: types.get(p["name"], "str") for p in declared}
 
     def trigger(self, name: str, values: Mapping[str, str]) -> str:
+        types = self.parameters(name)
+        for key, text in values.items():  # passed as text, as typed; checked now rather than failing in the pod
+            parse_typed(key, types[key], text)
         workflow = self.cluster.submit(self._template(name)["metadata"]["name"], dict(values))
         return f"Workflow {self.cluster.namespace}/{workflow} (run id argo-{workflow})"
 

@@ -9,12 +9,17 @@ sees the flow as a fresh process would.
 
 Protocol (JSON lines): the client sends ``{"id", "argv", "log"}``; the
 server answers ``{"id", "pid"}`` once forked and ``{"id", "exit"}`` when the
-child ends (a negative exit is the signal that killed it). Set
+child ends (a negative exit is the signal that killed it). When its input
+closes while children still run, the scheduler is gone (killed, or
+interrupted): the server kills them — their attempts have no completion
+marker, so nothing half-done is trusted — and ends. Ctrl-C is the
+scheduler's to handle; the server ignores it. Set
 ``FLOWSHIP_FORKSERVER=0`` to spawn a fresh interpreter per task instead.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import selectors
@@ -23,6 +28,8 @@ import subprocess
 import sys
 import threading
 from typing import Any
+
+from flowship.errors import FlowshipError
 
 __all__ = ["ForkServer", "forkserver_enabled"]
 
@@ -40,6 +47,7 @@ def _child(argv: list[str], log: str, reply_fd: int, wakeup_read: int) -> None:
     try:
         signal.set_wakeup_fd(-1)
         signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+        signal.signal(signal.SIGINT, signal.default_int_handler)
         for fd in (reply_fd, wakeup_read, 0):
             os.close(fd)
         os.open(os.devnull, os.O_RDONLY)  # becomes fd 0
@@ -80,6 +88,7 @@ def serve(preload: list[str]) -> None:
     os.set_blocking(wakeup_write, False)
     signal.set_wakeup_fd(wakeup_write)
     signal.signal(signal.SIGCHLD, lambda *_: None)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     children: dict[int, int] = {}
     selector = selectors.DefaultSelector()
     selector.register(0, selectors.EVENT_READ, "request")
@@ -87,7 +96,10 @@ def serve(preload: list[str]) -> None:
     pending = b""
 
     def reply(message: dict[str, Any]) -> None:
-        os.write(reply_fd, (json.dumps(message) + "\n").encode())
+        try:
+            os.write(reply_fd, (json.dumps(message) + "\n").encode())
+        except BrokenPipeError:
+            pass  # the scheduler is gone; its input closing says so too
 
     open_input = True
     while open_input or children:
@@ -97,6 +109,9 @@ def serve(preload: list[str]) -> None:
                 if not chunk:
                     open_input = False
                     selector.unregister(0)
+                    for pid in children:  # the scheduler left with tasks running: end them too
+                        with contextlib.suppress(ProcessLookupError):
+                            os.kill(pid, signal.SIGKILL)
                     continue
                 pending += chunk
                 while b"\n" in pending:
@@ -155,7 +170,10 @@ class ForkServer:
             if not ready:
                 return None
             if field not in self.waiting.get(request_id, {}):
-                raise RuntimeError("the task fork server stopped unexpectedly")
+                raise FlowshipError(
+                    "the process that starts local tasks stopped unexpectedly; run again, or set "
+                    "FLOWSHIP_FORKSERVER=0 to start each task in a fresh interpreter"
+                )
             return self.waiting[request_id][field]
 
     def run(self, argv: list[str], log: str, timeout: float | None) -> int:

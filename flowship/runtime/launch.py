@@ -26,8 +26,8 @@ _ON_SCHEDULERS = "every step runs as a process on this machine; it takes effect 
 LOCAL_SUPPORTS: dict[str, Support] = {
     **{f.key: IN_TASK for f in FEATURES},
     **{
-        f"step.decorators.kubernetes.{field}": Unsupported("warning", _ON_SCHEDULERS, "")
-        for field in ("image", "namespace", "service_account", "node_selector", "tolerations")
+        f"step.decorators.kubernetes{field}": Unsupported("warning", _ON_SCHEDULERS, "")
+        for field in ("", ".image", ".namespace", ".service_account", ".node_selector", ".tolerations")
     },
     "step.decorators.secrets": Unsupported(
         "warning",

@@ -8,7 +8,8 @@ names the code exactly, and promoting a run can redeploy that very code.
 
 Included: files ending in ``.py`` (plus ``FLOWSHIP_PACKAGE_SUFFIXES``, e.g.
 ``.yaml,.sql``) below the flow file's folder, skipping hidden folders,
-``__pycache__`` and the local store.
+``__pycache__``, the local store, and files flowship generated (a DAG file
+compiled into the flow's folder).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ import tarfile
 import tempfile
 from dataclasses import dataclass
 
+from flowship.compiler.targets.base import GENERATED_MARKER
 from flowship.errors import FlowshipError
 from flowship.runtime.datastore import FlowDatastore
 
@@ -47,13 +49,19 @@ def _suffixes() -> tuple[str, ...]:
     return (".py", *(s if s.startswith(".") else f".{s}" for s in extra))
 
 
+def _generated(folder: str, name: str) -> bool:
+    """A file flowship wrote (a compiled DAG file): not the flow's code."""
+    with open(os.path.join(folder, name), "rb") as handle:
+        return GENERATED_MARKER.encode() in handle.read(512)
+
+
 def build_package(flow_file: str) -> CodePackage:
     root = os.path.dirname(os.path.abspath(flow_file))
     suffixes = _suffixes()
     paths = []
     for folder, dirs, files in os.walk(root):
         dirs[:] = sorted(d for d in dirs if not d.startswith(".") and d not in _SKIP_DIRS)
-        paths += [os.path.join(folder, f) for f in sorted(files) if f.endswith(suffixes)]
+        paths += [os.path.join(folder, f) for f in sorted(files) if f.endswith(suffixes) and not _generated(folder, f)]
     buffer = io.BytesIO()
     with (
         gzip.GzipFile(fileobj=buffer, mode="wb", mtime=0, compresslevel=6) as zipped,

@@ -45,7 +45,7 @@ class ConsoleProgress(Progress):
         self.counts = {"done": 0, "running": 0, "failed": 0, "cloned": 0}
         self.lock = threading.Lock()
         self.live = (
-            Live(self._status(), console=self.console, transient=True, auto_refresh=False)
+            Live(console=self.console, transient=True, refresh_per_second=4, get_renderable=self._status)
             if self.console.is_terminal
             else None
         )
@@ -62,7 +62,7 @@ class ConsoleProgress(Progress):
 
     def _refresh(self) -> None:
         if self.live:
-            self.live.update(self._status(), refresh=True)
+            self.live.refresh()
 
     def started(self, step: str, task_id: str) -> None:
         with self.lock:
@@ -77,8 +77,13 @@ class ConsoleProgress(Progress):
     def output(self, prefix: str, line: str) -> None:
         """A task's line, on standard output as Metaflow shows it: ``[step/task] text``."""
         with self.lock:
-            sys.stdout.write(f"[{prefix}] {line}\n")
-            sys.stdout.flush()
+            if not self.wants_output:
+                return
+            try:
+                sys.stdout.write(f"[{prefix}] {line}\n")
+                sys.stdout.flush()
+            except (BrokenPipeError, ValueError):  # the reader went away (`| head`): the run goes on, unshown
+                self.wants_output = False
 
     def retrying(self, step: str, task_id: str, attempt: int) -> None:
         with self.lock:

@@ -11,6 +11,7 @@ too, and re-executes the rest.
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -75,6 +76,8 @@ class LocalScheduler:
                 self._forkserver.close()
             heartbeat.stop(status)
             self.progress.close()
+            if not any(f.record is None or f.record.attempt != f.attempts - 1 for f in failures):
+                shutil.rmtree(scratch, ignore_errors=True)  # kept only where it is a dead task's only output
         return failures
 
     def _schedule(self, scratch: str, failures: list[TaskOutcome]) -> None:

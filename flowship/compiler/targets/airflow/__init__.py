@@ -7,7 +7,16 @@ from collections.abc import Mapping
 from flowship.compiler.features import FEATURES
 from flowship.compiler.ir import FlowIR
 from flowship.compiler.targets.airflow.dagfile import airflow_dag_id, compile_to_airflow
-from flowship.compiler.targets.base import IN_TASK, MAPPED, Document, Support, Target, TargetOption, Unsupported
+from flowship.compiler.targets.base import (
+    ALWAYS,
+    IN_TASK,
+    MAPPED,
+    Document,
+    Support,
+    Target,
+    TargetOption,
+    Unsupported,
+)
 from flowship.compiler.targets.shared import DeployOptions
 
 __all__ = ["TARGET", "AirflowTarget", "SUPPORTS_KUBERNETES", "SUPPORTS_LOCAL"]
@@ -15,6 +24,7 @@ __all__ = ["TARGET", "AirflowTarget", "SUPPORTS_KUBERNETES", "SUPPORTS_LOCAL"]
 _NOT_DEPLOYABLE = "IncludeFile cannot be deployed: the file is read on this machine, not by the tasks"
 SUPPORTS_KUBERNETES: Mapping[str, Support] = {
     **{f.key: MAPPED for f in FEATURES},
+    "step.decorators.kubernetes": ALWAYS,
     "step.decorators.catch.var": IN_TASK,
     "step.decorators.catch.print_exception": IN_TASK,
     "parameter.separator": IN_TASK,
@@ -38,8 +48,8 @@ SUPPORTS_LOCAL: Mapping[str, Support] = {
         for field in ("cpu_millicores", "memory_mib", "gpu", "disk_mib")
     },
     **{
-        f"step.decorators.kubernetes.{field}": Unsupported("error", _NO_POD, _USE_PODS)
-        for field in ("image", "namespace", "service_account", "node_selector", "tolerations")
+        f"step.decorators.kubernetes{field}": Unsupported("error", _NO_POD, _USE_PODS)
+        for field in ("", ".image", ".namespace", ".service_account", ".node_selector", ".tolerations")
     },
     "step.decorators.secrets": Unsupported("error", f"{_NO_POD}, so no Kubernetes Secret reaches the step", _USE_PODS),
 }

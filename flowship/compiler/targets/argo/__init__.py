@@ -8,7 +8,7 @@ from typing import Any
 from flowship.compiler.features import FEATURES
 from flowship.compiler.ir import FlowIR
 from flowship.compiler.targets.argo.manifest import argo_names, compile_to_argo, render_yaml
-from flowship.compiler.targets.base import IN_TASK, MAPPED, Document, Support, Target, Unsupported
+from flowship.compiler.targets.base import ALWAYS, IN_TASK, MAPPED, Document, Support, Target, Unsupported
 from flowship.compiler.targets.shared import DeployOptions
 from flowship.errors import Problem
 
@@ -16,6 +16,7 @@ __all__ = ["TARGET", "ArgoTarget", "SUPPORTS"]
 
 SUPPORTS: Mapping[str, Support] = {
     **{f.key: MAPPED for f in FEATURES},
+    "step.decorators.kubernetes": ALWAYS,
     "step.decorators.catch.var": IN_TASK,
     "step.decorators.catch.print_exception": IN_TASK,
     "step.decorators.kubernetes.namespace": Unsupported(

@@ -236,6 +236,9 @@ def _metadata(ir: FlowIR, name: str, options: DeployOptions) -> dict[str, Any]:
         metadata["annotations"]["flowship.io/namespace"] = options.run_namespace
     if options.promoted_from:
         metadata["annotations"]["flowship.io/promoted-from"] = options.promoted_from
+    if ir.parameters:  # Argo parameters are text: `flow trigger` checks values against these types first
+        types = {p.name: p.type for p in ir.parameters}
+        metadata["annotations"]["flowship.io/parameter-types"] = json.dumps(types, sort_keys=True)
     return metadata
 
 
