@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import typing
 from dataclasses import dataclass, field
 
@@ -28,6 +29,8 @@ __all__ = ["StepCommand", "RunContext", "TIMEOUT_GRACE_SECONDS", "TASK_ID_VARIAB
 TIMEOUT_GRACE_SECONDS = 60
 # Schedulers that cannot template the task id into argv (Airflow's mapped tasks) set this.
 TASK_ID_VARIABLE = "FLOWSHIP_TASK_ID"
+_RUN_ID = re.compile(r"^[A-Za-z0-9_~-][A-Za-z0-9_.~-]*$")
+_TASK_ID = re.compile(r"^[0-9]+(\.[0-9]+)*$")
 
 
 @dataclass(frozen=True)
@@ -117,6 +120,13 @@ class StepCommand:
             context,
             tuple(params),
         )
+
+    def check_ids(self) -> None:
+        """Ids become folder names in the store: refuse anything that could climb out of it."""
+        if not _RUN_ID.match(self.run_id):
+            raise FlowshipError(f"flow step --run-id={self.run_id}: use letters, digits and . _ ~ - (not first: .)")
+        if not _TASK_ID.match(self.task_id or ""):
+            raise FlowshipError(f"flow step --task-id={self.task_id}: a task id is a foreach index path: 0, 0.3, 0.3.1")
 
     @property
     def attempt(self) -> int:

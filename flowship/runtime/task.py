@@ -13,7 +13,6 @@ from __future__ import annotations
 import importlib.util
 import json
 import os
-import re
 import signal
 import sys
 import time
@@ -264,9 +263,6 @@ def _execute(spec: TaskSpec, ir: FlowIR, run: dict[str, Any], meta: dict[str, An
             json.dump([child_task_id(spec.task_id, i) for i in range(splits)], handle)
 
 
-# Ids become folder names in the store: nothing that could climb out of it.
-_RUN_ID = re.compile(r"^[A-Za-z0-9_~-][A-Za-z0-9_.~-]*$")
-_TASK_ID = re.compile(r"^[0-9]+(\.[0-9]+)*$")
 _PACKAGE = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
@@ -313,10 +309,7 @@ def run_step(command: StepCommand) -> int:
     from flowship.compiler.parse import parse_flow_source
     from flowship.providers.storage import open_storage
 
-    if not _RUN_ID.match(command.run_id):
-        raise FlowshipError(f"flow step --run-id={command.run_id}: use letters, digits and . _ ~ - (not first: .)")
-    if not _TASK_ID.match(command.task_id or ""):
-        raise FlowshipError(f"flow step --task-id={command.task_id}: a task id is a foreach index path: 0, 0.3, 0.3.1")
+    command.check_ids()
     storage = open_storage(command.datastore)
     flow_file = command.flow_file
     if command.package:
