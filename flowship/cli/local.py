@@ -127,15 +127,11 @@ def _report(flow_file: str, result: Any, store: Any) -> int:
     for failure in result.failures:
         task = f"{pathspec}/{failure.step}/{failure.task_id}"
         print(f"{task} failed after {count(failure.attempts, 'attempt')}", file=sys.stderr)
-        record = failure.record
-        if record is not None and record.attempt == failure.attempts - 1:
-            print(record.meta.get("exception", "").rstrip(), file=sys.stderr)
-            print(f"full log: {quote_command('flow', 'logs', task, *datastore)}", file=sys.stderr)
+        if failure.unrecorded:
+            print(f"{failure.unrecorded}; its output: {failure.console}", file=sys.stderr)
         else:
-            print(
-                f"the task was killed before it could record its failure; its output: {failure.console}",
-                file=sys.stderr,
-            )
+            print(failure.record.meta.get("exception", "").rstrip(), file=sys.stderr)
+            print(f"full log: {quote_command('flow', 'logs', task, *datastore)}", file=sys.stderr)
     print(f"resume with: {quote_command('flow', 'resume', flow_file, result.run_id, *datastore)}", file=sys.stderr)
     return 1
 

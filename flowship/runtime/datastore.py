@@ -24,9 +24,11 @@ from __future__ import annotations
 
 import hashlib
 import json
+import mmap
 import pickle
 import struct
 from collections.abc import Mapping
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -38,6 +40,7 @@ __all__ = ["FlowDatastore", "ArtifactRef", "AttemptRecord", "ArtifactError", "La
 _MAGIC = b"FSA1"
 _HEAD = struct.Struct("<4sIQ")  # magic, buffer count, header length
 _SIZE = struct.Struct("<Q")
+_CHUNK = 16 * 2**20
 
 
 class ArtifactError(FlowshipError):
@@ -72,12 +75,17 @@ class AttemptRecord:
     def artifacts(self) -> dict[str, ArtifactRef]:
         return {name: ArtifactRef(**ref) for name, ref in self.meta["artifacts"].items()}
 
+    @property
+    def pathspec(self) -> str:
+        return f"{self.meta.get('flow', '?')}/{self.run_id}/{self.step}/{self.task_id}"
+
 
 class LazyArtifacts:
     """One task attempt's artifacts as attributes, each loaded on first access (``task.data.x``, ``inputs.a.x``)."""
 
     def __init__(self, datastore: FlowDatastore, record: AttemptRecord):
         self._datastore, self._refs, self._step = datastore, record.artifacts, record.step
+        self._where = record.pathspec
         self._cache: dict[str, Any] = {}
 
     def __getattr__(self, name: str) -> Any:
@@ -88,7 +96,7 @@ class LazyArtifacts:
                 f"step '{self._step}' has no artifact '{name}'; it has {', '.join(sorted(self._refs)) or 'none'}"
             )
         if name not in self._cache:
-            self._cache[name] = self._datastore.load_artifact(name, self._refs[name])
+            self._cache[name] = self._datastore.load_artifact(name, self._refs[name], self._where)
         return self._cache[name]
 
     def __contains__(self, name: str) -> bool:
@@ -106,19 +114,70 @@ def _encode(value: Any) -> list[bytes | memoryview]:
     return [frame, header, *views]
 
 
-def _decode(handle: Any) -> Any:  # a binary file: its readinto fills the buffers without copies
-    magic, count, header_length = _HEAD.unpack(handle.read(_HEAD.size))
+class _Reader:
+    """Reads a blob into fresh buffers, hashing every byte on the way, within the size its reference gives.
+
+    Hashing runs on a second thread, one chunk behind the reading (both release the GIL), so checking a
+    large artifact costs little more than reading it.
+    """
+
+    def __init__(self, handle: Any, size: int, hasher: ThreadPoolExecutor):
+        self.handle, self.left, self.hasher = handle, size, hasher
+        self.digest = hashlib.sha256()
+        self.pending: list[Future[None]] = []
+
+    def read(self, size: int) -> bytearray | mmap.mmap:
+        if size > self.left:
+            raise ValueError("its frame asks for more bytes than its reference records")
+        # Large buffers are anonymous memory maps: the kernel hands out zero pages as they are written, where a
+        # bytearray would first be zeroed in full (a tenth of a second for 256 MiB).
+        buffer: bytearray | mmap.mmap = mmap.mmap(-1, size) if size >= _CHUNK else bytearray(size)
+        view, filled = memoryview(buffer), 0
+        while filled < size:  # a file object may return less than asked; only an empty read is the end
+            count = self.handle.readinto(view[filled : filled + _CHUNK])
+            if not count:
+                raise ValueError(f"it is truncated ({size - filled} bytes missing)")
+            self.pending.append(self.hasher.submit(self.digest.update, view[filled : filled + count]))
+            filled += count
+        self.left -= size
+        return buffer
+
+    def hexdigest(self) -> str:
+        for future in self.pending:
+            future.result()
+        return self.digest.hexdigest()
+
+
+def _decode(handle: Any, sha: str, size: int) -> Any:
+    """The value of a blob, unpickled only once every byte matched its address."""
+    with ThreadPoolExecutor(max_workers=1) as hasher:  # one worker: the chunks are hashed in order
+        reader = _Reader(handle, size, hasher)
+        try:
+            return _check_and_load(reader, handle, sha)
+        finally:
+            reader.hexdigest()  # never leave a hashing thread reading a buffer that is gone
+
+
+def _check_and_load(reader: _Reader, handle: Any, sha: str) -> Any:
+    magic, count, header_length = _HEAD.unpack(reader.read(_HEAD.size))
     if magic != _MAGIC:
-        raise ValueError("not a flowship artifact")
-    sizes = [_SIZE.unpack(handle.read(_SIZE.size))[0] for _ in range(count)]
-    header = handle.read(header_length)
-    buffers = []
-    for size in sizes:
-        buffer = bytearray(size)
-        if handle.readinto(buffer) != size:
-            raise ValueError("artifact is truncated")
-        buffers.append(buffer)
+        raise ValueError("it is not a flowship artifact")
+    sizes = [_SIZE.unpack(reader.read(_SIZE.size))[0] for _ in range(count)]
+    header = reader.read(header_length)
+    buffers = [reader.read(length) for length in sizes]
+    if reader.left or handle.read(1):
+        raise ValueError("its length differs from the one recorded")
+    if reader.hexdigest() != sha:
+        raise ValueError("its content does not match its address (SHA-256)")
     return pickle.loads(header, buffers=buffers)
+
+
+def blob_problem(handle: Any, sha: str) -> str | None:
+    """Why a stored blob cannot be trusted, or None when its content hashes to its address."""
+    digest = hashlib.sha256()
+    while chunk := handle.read(_CHUNK):
+        digest.update(chunk)
+    return None if digest.hexdigest() == sha else "its content does not match its address (SHA-256)"
 
 
 class FlowDatastore:
@@ -145,19 +204,31 @@ class FlowDatastore:
         for chunk in chunks:
             digest.update(chunk)
         sha = digest.hexdigest()
-        key = self._blob_key(sha)
-        if not self.storage.exists(key):
-            self.storage.put(key, chunks)
+        if self.blob_problem(sha) is not None:  # absent, or there but damaged: (re)write it whole
+            self.storage.put(self._blob_key(sha), chunks)
         return ArtifactRef(sha, sum(memoryview(c).nbytes for c in chunks), type(value).__name__)
 
-    def load_artifact(self, name: str, ref: ArtifactRef) -> Any:
+    def blob_problem(self, sha: str) -> str | None:
+        """Why the blob ``sha`` cannot be trusted ("missing", or damaged), or None: it verifies."""
+        try:
+            with self.storage.open(self._blob_key(sha)) as handle:
+                return blob_problem(handle, sha)
+        except KeyError:
+            return "it is missing"
+
+    def load_artifact(self, name: str, ref: ArtifactRef, where: str = "") -> Any:
+        """The artifact's value; every byte is checked against its address before anything is unpickled."""
+        what = f"artifact '{name}'" + (f" of {where}" if where else "")
         try:
             with self.storage.open(self._blob_key(ref.sha)) as handle:
-                return _decode(handle)
+                return _decode(handle, ref.sha, ref.size)
         except KeyError:
-            raise ArtifactError(f"artifact '{name}' ({ref.sha}) is missing from {self.storage.url}") from None
-        except (ValueError, EOFError, struct.error) as exc:
-            raise ArtifactError(f"artifact '{name}' ({ref.sha}) is corrupt: {exc}") from None
+            raise ArtifactError(f"{what} ({ref.sha[:12]}) is missing from {self.storage.url}") from None
+        except (ValueError, struct.error) as exc:
+            raise ArtifactError(
+                f"{what} ({ref.sha[:12]}) in {self.storage.url} is damaged: {exc} — "
+                "run the step that made it again (flow resume re-runs tasks whose artifacts do not verify)"
+            ) from None
 
     # runs ---------------------------------------------------------------------
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -42,6 +43,22 @@ class TaskOutcome:
     record: AttemptRecord | None = None
     console: str = ""  # where the process's own output went, for tasks that died without a record
     seconds: float = 0.0
+    exit_code: int | None = None  # of the last attempt's process; negative: the signal that ended it
+
+    @property
+    def unrecorded(self) -> str | None:
+        """Why the last attempt left no record of its outcome (its process's end), or None if it left one."""
+        if self.succeeded or (self.record is not None and self.record.attempt == self.attempts - 1):
+            return None
+        code = self.exit_code
+        if code is not None and code < 0:
+            try:
+                ended = f"killed by {signal.Signals(-code).name}"
+            except ValueError:
+                ended = f"killed by signal {-code}"
+        else:
+            ended = f"exit status {code}"
+        return f"the task ended ({ended}) before it recorded its outcome"
 
 
 @dataclass
@@ -76,7 +93,7 @@ class LocalScheduler:
                 self._forkserver.close()
             heartbeat.stop(status)
             self.progress.close()
-            if not any(f.record is None or f.record.attempt != f.attempts - 1 for f in failures):
+            if not any(f.unrecorded for f in failures):
                 shutil.rmtree(scratch, ignore_errors=True)  # kept only where it is a dead task's only output
         return failures
 
@@ -191,15 +208,22 @@ class LocalScheduler:
                 code = self._launch(step, task_id, attempt, console, limit)
             finally:
                 self._tail.unfollow(console)
-            if code == 0:
-                record = self.datastore.latest_attempt(self.run_id, step, task_id)
+            record = self.datastore.latest_attempt(self.run_id, step, task_id)
+            recorded = record is not None and record.attempt == attempt and record.succeeded
+            if code == 0 and recorded:  # a zero exit alone is not success: the attempt must say it succeeded
                 return TaskOutcome(step, task_id, True, attempt + 1, record=record, seconds=time.monotonic() - began)
             if attempt < retries:
                 self.progress.retrying(step, task_id, attempt + 1)
                 time.sleep(pause)
-        record = self.datastore.latest_attempt(self.run_id, step, task_id)
         return TaskOutcome(
-            step, task_id, False, retries + 1, record=record, console=console, seconds=time.monotonic() - began
+            step,
+            task_id,
+            False,
+            retries + 1,
+            record=record,
+            console=console,
+            seconds=time.monotonic() - began,
+            exit_code=code,
         )
 
 

@@ -75,14 +75,15 @@ class _Inputs:
 class TaskContext:
     """The runtime state a FlowSpec instance reads through during one task."""
 
-    def __init__(self, datastore: FlowDatastore, refs: dict[str, ArtifactRef]):
+    def __init__(self, datastore: FlowDatastore, refs: dict[str, ArtifactRef], origin: str):
         self.datastore = datastore
         self.refs = dict(refs)
+        self.origin = origin  # the input task the artifacts come from, for messages
         self.foreach: list[tuple[str, int, int, Any]] = []  # (step, index, num_splits, value)
         self.is_join = False
 
     def load(self, name: str) -> Any:
-        return self.datastore.load_artifact(name, self.refs[name])
+        return self.datastore.load_artifact(name, self.refs[name], self.origin)
 
 
 def _trusted(datastore: FlowDatastore, run_id: str, step: str, task_id: str) -> AttemptRecord:
@@ -142,7 +143,7 @@ def _foreach_frames(spec: TaskSpec, ir: FlowIR, step: StepIR) -> list[tuple[str,
         record = _trusted(spec.datastore, spec.run_id, name, ".".join(path[:depth]))
         index = int(path[depth])
         variable = split.foreach_var or ""
-        items = spec.datastore.load_artifact(variable, record.artifacts[variable])
+        items = spec.datastore.load_artifact(variable, record.artifacts[variable], record.pathspec)
         frames.append((name, index, record.meta["num_splits"], items[index]))
     return frames
 
@@ -235,7 +236,7 @@ def _execute(spec: TaskSpec, ir: FlowIR, run: dict[str, Any], meta: dict[str, An
         refs = {p.attr: records[0].artifacts[p.attr] for p in ir.parameters} if step.is_join else records[0].artifacts
         parameters = None
     flow = cls(use_cli=False)
-    context = TaskContext(ds, refs)
+    context = TaskContext(ds, refs, records[0].pathspec if records else "")
     context.is_join = step.is_join
     context.foreach = _foreach_frames(spec, ir, step)
     object.__setattr__(flow, "_flowship", context)
@@ -298,6 +299,15 @@ def run_task(spec: TaskSpec, flow_name: str, params: dict[str, str]) -> int:
         except Exception as exc:  # the step's own failure: recorded, reported, never half-saved
             meta["status"] = "failed"
             meta["exception"] = _describe(exc)
+            sys.stderr.write(meta["exception"])
+        except SystemExit as exc:  # sys.exit() in the step: the task ends before the step did
+            meta["status"] = "failed"
+            code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+            meta["exception"] = f"step '{spec.step}' exited (status {code}) before calling self.next\n"
+            sys.stderr.write(meta["exception"])
+        except KeyboardInterrupt:
+            meta["status"] = "failed"
+            meta["exception"] = f"step '{spec.step}' was interrupted (SIGINT)\n"
             sys.stderr.write(meta["exception"])
     meta["finished_at"] = time.time()
     spec.datastore.write_attempt(meta, {"stdout": logs.stdout, "stderr": logs.stderr})
