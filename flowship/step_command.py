@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 
 from flowship.errors import FlowshipError
 
-__all__ = ["StepCommand", "RunContext", "TIMEOUT_GRACE_SECONDS", "TASK_ID_VARIABLE"]
+__all__ = ["StepCommand", "RunContext", "TIMEOUT_GRACE_SECONDS", "TASK_ID_VARIABLE", "RUN_ID", "TASK_ID", "NAME"]
 
 # @timeout is enforced inside the task (so @catch can catch it and the failure is
 # recorded); a scheduler's own hard limit comes this much later, for a task that
@@ -29,8 +29,10 @@ __all__ = ["StepCommand", "RunContext", "TIMEOUT_GRACE_SECONDS", "TASK_ID_VARIAB
 TIMEOUT_GRACE_SECONDS = 60
 # Schedulers that cannot template the task id into argv (Airflow's mapped tasks) set this.
 TASK_ID_VARIABLE = "FLOWSHIP_TASK_ID"
-_RUN_ID = re.compile(r"^[A-Za-z0-9_~-][A-Za-z0-9_.~-]*$")
-_TASK_ID = re.compile(r"^[0-9]+(\.[0-9]+)*$")
+# The grammar of ids, which become folder names in the store: nothing can climb out of it.
+RUN_ID = re.compile(r"^[A-Za-z0-9_~-][A-Za-z0-9_.~-]{0,199}$")
+TASK_ID = re.compile(r"^[0-9]+(\.[0-9]+)*$")
+NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")  # flow and step names: Python identifiers
 
 
 @dataclass(frozen=True)
@@ -123,9 +125,9 @@ class StepCommand:
 
     def check_ids(self) -> None:
         """Ids become folder names in the store: refuse anything that could climb out of it."""
-        if not _RUN_ID.match(self.run_id):
+        if not RUN_ID.match(self.run_id):
             raise FlowshipError(f"flow step --run-id={self.run_id}: use letters, digits and . _ ~ - (not first: .)")
-        if not _TASK_ID.match(self.task_id or ""):
+        if not TASK_ID.match(self.task_id or ""):
             raise FlowshipError(f"flow step --task-id={self.task_id}: a task id is a foreach index path: 0, 0.3, 0.3.1")
 
     @property

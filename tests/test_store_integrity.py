@@ -88,3 +88,79 @@ class TestHonestOutcomes:
         assert "EarlyFlow/" in result.stderr and "/body/0.0 failed after 1 attempt" in result.stderr
         assert message in result.stderr
         assert Flow("EarlyFlow", datastore=str(tmp_path / "store")).latest_run.status == "failed"
+
+
+class TestResume:
+    def test_resume_runs_again_what_lost_its_artifacts(self, store, tmp_path):
+        gate, counter = tmp_path / "gate", tmp_path / "counter"
+        behaviour = REPO / "tests" / "flows" / "behaviour" / "fails.py"
+        first = flow("run", str(behaviour), "--gate", str(gate), "--counter", str(counter), store=store)
+        assert first.returncode == 1
+        origin = Flow("FailsFlow", datastore=store.url).latest_run
+        datastore = FlowDatastore(open_storage(store.url), "FailsFlow")
+        for sha in {ref["sha"] for ref in origin["start"].task.metadata["artifacts"].values()}:
+            datastore.storage.delete(f"FailsFlow/data/{sha[:2]}/{sha}")
+        gate.write_text("open")
+        resumed = flow("resume", str(behaviour), origin.id, store=store)
+        assert resumed.returncode == 0, resumed.stderr
+        assert "running start/0 again; its artifact" in resumed.stderr and "cannot be reused: it is missing" in resumed.stderr
+        run = Flow("FailsFlow", datastore=store.url).latest_run
+        assert "cloned_from" not in run["start"].task.metadata and run.successful
+
+    def test_a_run_record_that_cannot_be_read_is_skipped_and_named(self, tmp_path):
+        store = tmp_path / "store"
+        for _ in range(2):
+            assert flow("run", str(EXAMPLES / "hello.py"), store=store).returncode == 0
+        damaged, kept = sorted((store / "HelloFlow" / "runs").iterdir())
+        (damaged / "run.json").write_text('{"flow": "Hel')
+        listing = flow("runs", "HelloFlow", store=store)
+        assert listing.returncode == 0 and kept.name in listing.stdout and damaged.name not in listing.stdout
+        assert f"warning: the record of run HelloFlow/{damaged.name} (HelloFlow/runs/{damaged.name}/run.json) cannot " \
+               "be read" in listing.stderr
+        assert Flow("HelloFlow", datastore=str(store)).latest_run.id == kept.name
+
+
+class TestSafePaths:
+    @pytest.mark.parametrize("lookup, message", [
+        (lambda f: f["../../x"], "'../../x' is not a run id"),
+        (lambda f: f.latest_run["start"]["../0"], "has no task '../0'"),
+    ])
+    def test_the_client_refuses_paths_that_leave_the_store(self, lookup, message, tmp_path):
+        assert flow("run", str(EXAMPLES / "hello.py"), store=tmp_path / "store").returncode == 0
+        with pytest.raises(KeyError, match=message):
+            lookup(Flow("HelloFlow", datastore=str(tmp_path / "store")))
+        with pytest.raises(KeyError, match="is not a flow name"):
+            Flow("../HelloFlow", datastore=str(tmp_path / "store"))
+
+    def test_an_attempt_is_never_overwritten(self, tmp_path):
+        store = tmp_path / "store"
+        assert flow("run", str(EXAMPLES / "hello.py"), store=store).returncode == 0
+        run = Flow("HelloFlow", datastore=str(store)).latest_run
+        again = flow("step", str(EXAMPLES / "hello.py"), "start", f"--run-id={run.id}", "--task-id=0",
+                     "--retry-count=0", store=store)
+        assert again.returncode == 1
+        assert again.stderr.strip() == (
+            f"error: attempt 0 of HelloFlow/{run.id}/start/0 was started already; an attempt is never overwritten — "
+            "run attempt 1 instead")
+        assert Flow("HelloFlow", datastore=str(store))[run.id].data.greeting == "hello, world"
+
+    def test_two_runs_never_share_an_id(self, tmp_path):
+        from flowship.flowfile import load_flow
+        from flowship.runtime.launch import run_flow
+
+        ir = load_flow(str(EXAMPLES / "hello.py"))
+        first = run_flow(str(EXAMPLES / "hello.py"), ir, {"who": "a"}, datastore=str(tmp_path), run_id="fixed-id")
+        second = run_flow(str(EXAMPLES / "hello.py"), ir, {"who": "b"}, datastore=str(tmp_path), run_id="fixed-id")
+        assert first.run_id == "fixed-id" and second.run_id != "fixed-id"
+        flows = Flow("HelloFlow", datastore=str(tmp_path))
+        assert (flows["fixed-id"].parameters, flows[second.run_id].parameters) == ({"who": "a"}, {"who": "b"})
+
+
+def test_files_are_created_as_the_umask_says(tmp_path):
+    store = tmp_path / "store"
+    result = subprocess.run([sys.executable, "-m", "flowship", "run", str(EXAMPLES / "hello.py"), "--datastore", str(store)],
+                            capture_output=True, text=True, timeout=120, preexec_fn=lambda: os.umask(0o022))
+    assert result.returncode == 0, result.stderr
+    files = [p for p in store.rglob("*") if p.is_file()]
+    assert files and {oct(p.stat().st_mode & 0o777) for p in files} == {"0o644"}
+    assert {oct(p.stat().st_mode & 0o777) for p in store.rglob("*") if p.is_dir()} == {"0o755"}

@@ -86,7 +86,6 @@ def _run_or_resume(args: argparse.Namespace, extra: list[str]) -> int:
     from flowship.runtime.launch import local_warnings, resume_flow, run_flow
     from flowship.runtime.locate import locate_store
     from flowship.runtime.progress import ConsoleProgress
-    from flowship.runtime.runs import new_run_id
 
     if args.flow_file in (None, "-h", "--help"):
         if args.flow_file is None and not {"-h", "--help"} & set(extra):
@@ -100,13 +99,12 @@ def _run_or_resume(args: argparse.Namespace, extra: list[str]) -> int:
         raise FlowshipError(f"--max-workers must be at least 1, got {options.max_workers}")
     store = locate_store(options.datastore, args.flow_file)
     common = dict(datastore=store.url, tags=tuple(options.tag), max_workers=options.max_workers)
-    run_id = new_run_id()
-    progress = ConsoleProgress(ir.name, run_id, show_output=not options.quiet)
+    progress = ConsoleProgress(show_output=not options.quiet)
     if args.command == "resume":
-        result = resume_flow(args.flow_file, ir, options.origin_run_id, **common, run_id=run_id, progress=progress)
+        result = resume_flow(args.flow_file, ir, options.origin_run_id, **common, progress=progress)
     else:
         given = {k.split(":", 1)[1]: v for k, v in vars(options).items() if k.startswith("param:") and v is not None}
-        result = run_flow(args.flow_file, ir, given, **common, run_id=run_id, progress=progress)
+        result = run_flow(args.flow_file, ir, given, **common, progress=progress)
     return _report(args.flow_file, result, store)
 
 
@@ -202,7 +200,10 @@ def _runs(args: argparse.Namespace) -> int:
         namespace(None)
     if args.flow_name is None:
         return _list_flows(list_flows(store.url), store)
-    runs = Flow(args.flow_name, datastore=store.url).runs()[: args.limit]
+    flow = Flow(args.flow_name, datastore=store.url)
+    runs = flow.runs()[: args.limit]
+    for damage in flow.damaged:
+        print(f"warning: {damage}; the run is skipped", file=sys.stderr)
     for run in runs:
         when = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(run.created_at))
         origin = f"  resumed from {run.origin_run_id}" if run.origin_run_id else ""

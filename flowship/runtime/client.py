@@ -16,7 +16,7 @@ from typing import Any
 
 from flowship.errors import FlowshipError, NotFound, did_you_mean
 from flowship.providers.storage import open_storage
-from flowship.runtime.datastore import AttemptRecord, FlowDatastore, LazyArtifacts
+from flowship.runtime.datastore import AttemptRecord, DamagedRecord, FlowDatastore, LazyArtifacts
 from flowship.runtime.liveness import RunStatus, run_status
 from flowship.runtime.locate import locate_store
 from flowship.runtime.runs import user_namespace
@@ -246,6 +246,7 @@ class Flow:
     def __init__(self, name: str, datastore: str | None = None):
         self.id = self.pathspec = name
         self._ds = FlowDatastore(open_storage(datastore or default_datastore()), name)
+        self.damaged: list[str] = []  # why runs() skipped a run whose record cannot be read
         if not self._ds.run_ids():
             flows = list_flows(self._ds.storage.url)
             raise NotFound(
@@ -257,8 +258,13 @@ class Flow:
         """Runs in the current namespace carrying every tag given, newest first."""
         wanted = get_namespace()
         runs = []
+        self.damaged = []
         for run_id in self._ds.run_ids():
-            record = self._ds.read_run(run_id)
+            try:
+                record = self._ds.read_run(run_id)
+            except DamagedRecord as exc:  # one bad record never hides the other runs
+                self.damaged.append(str(exc))
+                continue
             if record is None or (wanted is not None and record["namespace"] != wanted):
                 continue
             if set(tags) <= set(record["tags"]):

@@ -15,32 +15,29 @@ killed at any point leaves nothing trusted behind. Every object has exactly
 one writer; nothing is read, modified and written back (the heartbeat is
 replaced whole by its one writer).
 
-Artifacts are pickled with protocol 5 and out-of-band buffers: large arrays
-are hashed and written straight from their memory, and read back into
-writable buffers, without the extra copies a plain ``pickle.dumps`` makes.
+How an artifact becomes bytes and back, checked against its address, is
+``blobs.py``.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-import mmap
-import pickle
 import struct
 from collections.abc import Mapping
-from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
-from flowship.errors import FlowshipError
+from flowship.errors import FlowshipError, NotFound
 from flowship.providers.storage import Storage
+from flowship.runtime.blobs import blob_problem, decode_blob, encode_blob
+from flowship.step_command import NAME, RUN_ID, TASK_ID
 
-__all__ = ["FlowDatastore", "ArtifactRef", "AttemptRecord", "ArtifactError", "LazyArtifacts"]
+__all__ = ["FlowDatastore", "ArtifactRef", "AttemptRecord", "ArtifactError", "DamagedRecord", "LazyArtifacts"]
 
-_MAGIC = b"FSA1"
-_HEAD = struct.Struct("<4sIQ")  # magic, buffer count, header length
-_SIZE = struct.Struct("<Q")
-_CHUNK = 16 * 2**20
+
+class DamagedRecord(FlowshipError):
+    """A run's or an attempt's record exists but cannot be read; the message names its path."""
 
 
 class ArtifactError(FlowshipError):
@@ -106,84 +103,12 @@ class LazyArtifacts:
         return sorted(self._refs)
 
 
-def _encode(value: Any) -> list[bytes | memoryview]:
-    buffers: list[pickle.PickleBuffer] = []
-    header = pickle.dumps(value, protocol=5, buffer_callback=buffers.append)
-    views = [b.raw() for b in buffers]
-    frame = _HEAD.pack(_MAGIC, len(views), len(header)) + b"".join(_SIZE.pack(v.nbytes) for v in views)
-    return [frame, header, *views]
-
-
-class _Reader:
-    """Reads a blob into fresh buffers, hashing every byte on the way, within the size its reference gives.
-
-    Hashing runs on a second thread, one chunk behind the reading (both release the GIL), so checking a
-    large artifact costs little more than reading it.
-    """
-
-    def __init__(self, handle: Any, size: int, hasher: ThreadPoolExecutor):
-        self.handle, self.left, self.hasher = handle, size, hasher
-        self.digest = hashlib.sha256()
-        self.pending: list[Future[None]] = []
-
-    def read(self, size: int) -> bytearray | mmap.mmap:
-        if size > self.left:
-            raise ValueError("its frame asks for more bytes than its reference records")
-        # Large buffers are anonymous memory maps: the kernel hands out zero pages as they are written, where a
-        # bytearray would first be zeroed in full (a tenth of a second for 256 MiB).
-        buffer: bytearray | mmap.mmap = mmap.mmap(-1, size) if size >= _CHUNK else bytearray(size)
-        view, filled = memoryview(buffer), 0
-        while filled < size:  # a file object may return less than asked; only an empty read is the end
-            count = self.handle.readinto(view[filled : filled + _CHUNK])
-            if not count:
-                raise ValueError(f"it is truncated ({size - filled} bytes missing)")
-            self.pending.append(self.hasher.submit(self.digest.update, view[filled : filled + count]))
-            filled += count
-        self.left -= size
-        return buffer
-
-    def hexdigest(self) -> str:
-        for future in self.pending:
-            future.result()
-        return self.digest.hexdigest()
-
-
-def _decode(handle: Any, sha: str, size: int) -> Any:
-    """The value of a blob, unpickled only once every byte matched its address."""
-    with ThreadPoolExecutor(max_workers=1) as hasher:  # one worker: the chunks are hashed in order
-        reader = _Reader(handle, size, hasher)
-        try:
-            return _check_and_load(reader, handle, sha)
-        finally:
-            reader.hexdigest()  # never leave a hashing thread reading a buffer that is gone
-
-
-def _check_and_load(reader: _Reader, handle: Any, sha: str) -> Any:
-    magic, count, header_length = _HEAD.unpack(reader.read(_HEAD.size))
-    if magic != _MAGIC:
-        raise ValueError("it is not a flowship artifact")
-    sizes = [_SIZE.unpack(reader.read(_SIZE.size))[0] for _ in range(count)]
-    header = reader.read(header_length)
-    buffers = [reader.read(length) for length in sizes]
-    if reader.left or handle.read(1):
-        raise ValueError("its length differs from the one recorded")
-    if reader.hexdigest() != sha:
-        raise ValueError("its content does not match its address (SHA-256)")
-    return pickle.loads(header, buffers=buffers)
-
-
-def blob_problem(handle: Any, sha: str) -> str | None:
-    """Why a stored blob cannot be trusted, or None when its content hashes to its address."""
-    digest = hashlib.sha256()
-    while chunk := handle.read(_CHUNK):
-        digest.update(chunk)
-    return None if digest.hexdigest() == sha else "its content does not match its address (SHA-256)"
-
-
 class FlowDatastore:
     """The part of a store that belongs to one flow."""
 
     def __init__(self, storage: Storage, flow_name: str):
+        if not NAME.match(flow_name):
+            raise NotFound(f"{flow_name!r} is not a flow name (a Python class name, e.g. TrainFlow)")
         self.storage = storage
         self.flow_name = flow_name
 
@@ -194,7 +119,7 @@ class FlowDatastore:
 
     def save_artifact(self, name: str, value: Any) -> ArtifactRef:
         try:
-            chunks = _encode(value)
+            chunks = encode_blob(value)
         except Exception as exc:  # pickling runs user code (__reduce__), so anything can surface
             raise ArtifactError(
                 f"artifact '{name}' ({type(value).__name__}) cannot be saved: {exc} — "
@@ -221,7 +146,7 @@ class FlowDatastore:
         what = f"artifact '{name}'" + (f" of {where}" if where else "")
         try:
             with self.storage.open(self._blob_key(ref.sha)) as handle:
-                return _decode(handle, ref.sha, ref.size)
+                return decode_blob(handle, ref.sha, ref.size)
         except KeyError:
             raise ArtifactError(f"{what} ({ref.sha[:12]}) is missing from {self.storage.url}") from None
         except (ValueError, struct.error) as exc:
@@ -233,16 +158,29 @@ class FlowDatastore:
     # runs ---------------------------------------------------------------------
 
     def _run_key(self, run_id: str) -> str:
+        if not RUN_ID.match(run_id):
+            raise NotFound(f"{run_id!r} is not a run id (letters, digits and . _ ~ -, e.g. 20261201T190102-3fa2c1)")
         return f"{self.flow_name}/runs/{run_id}"
 
-    def write_run(self, run: dict[str, Any]) -> None:
-        self.storage.put(f"{self._run_key(run['run_id'])}/run.json", _json(run))
+    def _task_key(self, run_id: str, step: str, task_id: str) -> str:
+        if not NAME.match(step):
+            raise NotFound(f"{step!r} is not a step name")
+        if not TASK_ID.match(task_id):
+            raise NotFound(f"{task_id!r} is not a task id (a foreach index path: 0, 0.3, 0.3.1)")
+        return f"{self._run_key(run_id)}/{step}/{task_id}"
+
+    def create_run(self, run: dict[str, Any]) -> bool:
+        """Write a new run's record, unless the run id is taken already (then False: choose another id)."""
+        return self.storage.create(f"{self._run_key(run['run_id'])}/run.json", _json(run))
 
     def read_run(self, run_id: str) -> dict[str, Any] | None:
+        key = f"{self._run_key(run_id)}/run.json"
         try:
-            return json.loads(self.storage.get(f"{self._run_key(run_id)}/run.json"))
+            return json.loads(self.storage.get(key))
         except KeyError:
             return None
+        except ValueError as exc:
+            raise DamagedRecord(f"the record of run {self.flow_name}/{run_id} ({key}) cannot be read: {exc}") from None
 
     def write_run_state(self, run_id: str, name: str, state: dict[str, Any]) -> None:
         """``heartbeat`` or ``outcome``: the local scheduler's own objects beside run.json."""
@@ -260,7 +198,11 @@ class FlowDatastore:
     # task attempts ------------------------------------------------------------
 
     def attempt_key(self, run_id: str, step: str, task_id: str, attempt: int) -> str:
-        return f"{self._run_key(run_id)}/{step}/{task_id}/{attempt}"
+        return f"{self._task_key(run_id, step, task_id)}/{int(attempt)}"
+
+    def claim_attempt(self, run_id: str, step: str, task_id: str, attempt: int, claim: dict[str, Any]) -> bool:
+        """Mark an attempt as started, exclusively: False when that attempt number was used already."""
+        return self.storage.create(f"{self.attempt_key(run_id, step, task_id, attempt)}/started.json", _json(claim))
 
     def write_attempt(self, meta: dict[str, Any], logs: Mapping[str, bytes | str]) -> None:
         """Logs, then metadata, then the marker: a reader trusts the attempt only once all are there."""
@@ -274,18 +216,25 @@ class FlowDatastore:
         return [n for n in self.storage.list(self._run_key(run_id)) if not n.endswith(".json")]
 
     def task_ids(self, run_id: str, step: str) -> list[str]:
+        if not NAME.match(step):
+            raise NotFound(f"{step!r} is not a step name")
         return self.storage.list(f"{self._run_key(run_id)}/{step}")
 
     def latest_attempt(self, run_id: str, step: str, task_id: str) -> AttemptRecord | None:
         """The highest-numbered trusted attempt of a task, or None."""
         attempts = sorted(
-            (int(a) for a in self.storage.list(f"{self._run_key(run_id)}/{step}/{task_id}") if a.isdigit()),
-            reverse=True,
+            (int(a) for a in self.storage.list(self._task_key(run_id, step, task_id)) if a.isdigit()), reverse=True
         )
         for attempt in attempts:
             key = self.attempt_key(run_id, step, task_id, attempt)
             if self.storage.exists(f"{key}/DONE"):
-                meta = json.loads(self.storage.get(f"{key}/meta.json"))
+                try:
+                    meta = json.loads(self.storage.get(f"{key}/meta.json"))
+                except (KeyError, ValueError) as exc:
+                    raise DamagedRecord(
+                        f"the record of {self.flow_name}/{run_id}/{step}/{task_id} attempt {attempt} "
+                        f"({key}/meta.json) cannot be read: {exc}"
+                    ) from None
                 return AttemptRecord(run_id, step, task_id, attempt, meta)
         return None
 

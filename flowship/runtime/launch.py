@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
+from typing import Any
 
 from flowship.compiler.features import FEATURES
 from flowship.compiler.ir import FlowIR
@@ -11,7 +12,7 @@ from flowship.compiler.targets.base import IN_TASK, Support, Unsupported, unsupp
 from flowship.errors import FlowshipError, Problem
 from flowship.param_codec import resolve_values
 from flowship.providers.storage import open_storage
-from flowship.runtime.datastore import FlowDatastore
+from flowship.runtime.datastore import DamagedRecord, FlowDatastore
 from flowship.runtime.liveness import scheduler_identity
 from flowship.runtime.package import build_package, upload_package
 from flowship.runtime.progress import Progress
@@ -62,7 +63,15 @@ def _schedule(
     max_workers: int | None,
     progress: Progress | None,
 ) -> RunResult:
-    datastore.write_run({**record, "scheduler": scheduler_identity()})
+    record = {**record, "scheduler": scheduler_identity()}
+    for _ in range(5):  # run ids are unique by construction: the record is created only where none exists
+        if datastore.create_run(record):
+            break
+        record = {**record, "run_id": new_run_id()}
+    else:
+        raise FlowshipError(f"could not find a free run id in {datastore.storage.url}; is the clock stuck?")
+    progress = progress or Progress()
+    progress.begin(ir.name, record["run_id"])
     scheduler = LocalScheduler(
         flow_file=os.path.abspath(flow_file),
         ir=ir,
@@ -70,10 +79,23 @@ def _schedule(
         run_id=record["run_id"],
         max_workers=max_workers or os.cpu_count() or 1,
         origin_run_id=record["origin_run_id"],
-        progress=progress or Progress(),
+        progress=progress,
     )
     failures = scheduler.execute()
     return RunResult(ir.name, record["run_id"], datastore.storage.url, failures)
+
+
+def _readable_runs(store: FlowDatastore) -> list[dict[str, Any]]:
+    """Every run record that can be read; a damaged one is skipped, never fatal to the others."""
+    records = []
+    for run_id in store.run_ids():
+        try:
+            record = store.read_run(run_id)
+        except DamagedRecord:
+            continue
+        if record is not None:
+            records.append(record)
+    return records
 
 
 def _package(flow_file: str, store: FlowDatastore) -> dict[str, str]:
@@ -115,8 +137,7 @@ def resume_flow(
     """A new run reusing every task of the origin run that succeeded (default: the latest run)."""
     store = FlowDatastore(open_storage(datastore), ir.name)
     if origin_run_id is None:
-        records = [store.read_run(r) for r in store.run_ids()]
-        mine = [r for r in records if r and r.get("namespace") == user_namespace()]
+        mine = [r for r in _readable_runs(store) if r.get("namespace") == user_namespace()]
         if not mine:
             raise FlowshipError(f"flow {ir.name} has no run of yours in {store.storage.url} to resume")
         origin_run_id = max(mine, key=lambda r: r["created_at"])["run_id"]

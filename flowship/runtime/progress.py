@@ -23,7 +23,12 @@ class Progress:
 
     wants_output = False  # whether to be handed every line the tasks print
 
+    def begin(self, flow: str, run_id: str) -> None:
+        """The run exists: its record was created under this id."""
+
     def output(self, prefix: str, line: str) -> None: ...
+
+    def notice(self, message: str) -> None: ...
 
     def started(self, step: str, task_id: str) -> None: ...
 
@@ -35,12 +40,12 @@ class Progress:
 
 
 class ConsoleProgress(Progress):
-    def __init__(self, flow: str, run_id: str, show_output: bool = True) -> None:
+    def __init__(self, show_output: bool = True) -> None:
         from rich.console import Console
         from rich.live import Live
 
-        self.console = Console(stderr=True, highlight=False)
-        self.flow, self.run_id = flow, run_id
+        self.console = Console(stderr=True, highlight=False, soft_wrap=True)  # lines whole, for logs and grep
+        self.flow = self.run_id = ""
         self.began = time.monotonic()
         self.counts = {"done": 0, "running": 0, "failed": 0, "cloned": 0}
         self.lock = threading.Lock()
@@ -64,13 +69,15 @@ class ConsoleProgress(Progress):
         if self.live:
             self.live.refresh()
 
+    def begin(self, flow: str, run_id: str) -> None:
+        with self.lock:  # not before the run exists: a run that cannot start prints only its error
+            self.flow, self.run_id, self.shown = flow, run_id, True
+            self.console.print(f"[bold]{flow}[/bold] run [cyan]{run_id}[/cyan]")
+            if self.live:
+                self.live.start()
+
     def started(self, step: str, task_id: str) -> None:
         with self.lock:
-            if not self.shown:  # not before the run exists: a run that cannot start prints only its error
-                self.shown = True
-                self.console.print(f"[bold]{self.flow}[/bold] run [cyan]{self.run_id}[/cyan]")
-                if self.live:
-                    self.live.start()
             self.counts["running"] += 1
             self._refresh()
 
@@ -84,6 +91,10 @@ class ConsoleProgress(Progress):
                 sys.stdout.flush()
             except (BrokenPipeError, ValueError):  # the reader went away (`| head`): the run goes on, unshown
                 self.wants_output = False
+
+    def notice(self, message: str) -> None:
+        with self.lock:
+            self.console.print(f"  [yellow]note[/yellow]   {message}")
 
     def retrying(self, step: str, task_id: str, attempt: int) -> None:
         with self.lock:

@@ -158,6 +158,13 @@ class LocalScheduler:
         origin = self.datastore.latest_attempt(self.origin_run_id, step, task_id)
         if origin is None or not origin.succeeded:
             return None
+        for name, ref in sorted(origin.artifacts.items()):  # reuse only what is there and verifies
+            problem = self.datastore.blob_problem(ref.sha)
+            if problem is not None:
+                self.progress.notice(
+                    f"running {step}/{task_id} again; its artifact '{name}' cannot be reused: {problem}"
+                )
+                return None
         meta = {
             **origin.meta,
             "run_id": self.run_id,

@@ -14,6 +14,7 @@ import importlib.util
 import json
 import os
 import signal
+import socket
 import sys
 import time
 import traceback
@@ -105,7 +106,8 @@ def _load_ir(spec: TaskSpec, flow_name: str, params: dict[str, str]) -> tuple[Fl
         params = drop_unset(ir.parameters, params)
         resolve_values(ir.parameters, params)  # a bad value fails here, before the run exists
         run = new_run_record(ir, spec.run_id, params, **spec.run_context)
-        spec.datastore.write_run(run)
+        if not spec.datastore.create_run(run):  # another attempt of this start task created it meanwhile
+            run = spec.datastore.read_run(spec.run_id) or run
     return FlowIR.from_dict(run["ir"]), run
 
 
@@ -291,6 +293,12 @@ def run_task(spec: TaskSpec, flow_name: str, params: dict[str, str]) -> int:
         "artifacts": {},
         "num_splits": None,
     }
+    claim = {"host": socket.gethostname(), "pid": os.getpid(), "started_at": meta["started_at"]}
+    if not spec.datastore.claim_attempt(spec.run_id, spec.step, spec.task_id, spec.retry_count, claim):
+        raise FlowshipError(
+            f"attempt {spec.retry_count} of {flow_name}/{spec.run_id}/{spec.step}/{spec.task_id} was started already; "
+            f"an attempt is never overwritten — run attempt {spec.retry_count + 1} instead"
+        )
     with capture_output() as logs:
         try:
             ir, run = _load_ir(spec, flow_name, params)

@@ -24,6 +24,10 @@ class Storage(ABC):
         """Write ``data`` (bytes, or chunks written in order) at ``key`` atomically, replacing what was there."""
 
     @abstractmethod
+    def create(self, key: str, data: bytes) -> bool:
+        """Write ``data`` at ``key`` only if nothing is there (atomically, whole); False when something was."""
+
+    @abstractmethod
     def put_file(self, key: str, path: str) -> None:
         """Write the file at ``path`` to ``key`` atomically (large objects stream)."""
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import tempfile
@@ -14,6 +15,15 @@ from flowship.providers.storage.base import Chunks, Storage
 __all__ = ["LocalStorage"]
 
 
+def _read_umask() -> int:
+    mask = os.umask(0)  # reading the umask means setting it: done once, at import, before any thread writes
+    os.umask(mask)
+    return mask
+
+
+_UMASK = _read_umask()
+
+
 class LocalStorage(Storage):
     def __init__(self, root: str, what: str = "datastore"):
         self.root = os.path.abspath(root)
@@ -23,27 +33,36 @@ class LocalStorage(Storage):
     def _path(self, key: str) -> str:
         return os.path.join(self.root, *key.split("/"))
 
-    def _write(self, key: str, fill: Callable[[BinaryIO], None]) -> None:
-        """Write into a temporary file beside the target, then rename it over the target: whole or absent."""
+    def _write(self, key: str, fill: Callable[[BinaryIO], object], exclusive: bool = False) -> bool:
+        """Write into a temporary file beside the target, then give it the target's name: whole or absent.
+
+        ``exclusive``: only where no file has that name yet (a hard link never replaces one); False if one had.
+        """
         path = self._path(key)
         folder = os.path.dirname(path)
         try:
             os.makedirs(folder, exist_ok=True)
             handle, temp = tempfile.mkstemp(dir=folder, prefix=".tmp-")
+            os.fchmod(handle, 0o666 & ~_UMASK)  # as open() would create it, not mkstemp's owner-only 0600
         except OSError as exc:
             raise self._failed(key, exc) from None
         try:
             with os.fdopen(handle, "wb") as out:
                 fill(out)
-            os.replace(temp, path)
-        except BaseException as exc:
-            try:
-                os.unlink(temp)
-            except OSError:
-                pass
-            if isinstance(exc, OSError):
-                raise self._failed(key, exc) from None
-            raise
+            if exclusive:
+                os.link(temp, path)
+            else:
+                os.replace(temp, path)
+            return True
+        except FileExistsError:
+            if not exclusive:
+                raise
+            return False
+        except OSError as exc:
+            raise self._failed(key, exc) from None
+        finally:
+            with contextlib.suppress(OSError):
+                os.unlink(temp)  # gone already after a replace; left only by a failure or a link
 
     def _failed(self, key: str, exc: OSError) -> FlowshipError:
         what = f"{self.what} {self.root}: cannot write {key} ({exc.strerror})"
@@ -57,6 +76,9 @@ class LocalStorage(Storage):
                 out.write(chunk)
 
         self._write(key, write)
+
+    def create(self, key: str, data: bytes) -> bool:
+        return self._write(key, lambda out: out.write(data), exclusive=True)
 
     def put_file(self, key: str, path: str) -> None:
         def copy(out) -> None:

@@ -108,6 +108,17 @@ class S3Storage(Storage):
             stream = io.BufferedReader(_ChunkReader(chunks), buffer_size=_PART)
             self._call(key, self.client.upload_fileobj, stream, self.bucket, self._key(key), Config=self.transfer)
 
+    def create(self, key: str, data: bytes) -> bool:
+        try:
+            self.client.put_object(Bucket=self.bucket, Key=self._key(key), Body=data, IfNoneMatch="*")
+            return True
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") in ("PreconditionFailed", "412", "ConditionalRequestConflict"):
+                return False
+            raise self._fail(exc, key) from None
+        except BotoCoreError as exc:
+            raise self._fail(exc, key) from None
+
     def put_file(self, key: str, path: str) -> None:
         self._call(key, self.client.upload_file, path, self.bucket, self._key(key), Config=self.transfer)
 
