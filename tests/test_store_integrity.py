@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import json
 import os
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -164,3 +167,29 @@ def test_files_are_created_as_the_umask_says(tmp_path):
     files = [p for p in store.rglob("*") if p.is_file()]
     assert files and {oct(p.stat().st_mode & 0o777) for p in files} == {"0o644"}
     assert {oct(p.stat().st_mode & 0o777) for p in store.rglob("*") if p.is_dir()} == {"0o755"}
+
+
+@pytest.mark.parametrize("forkserver", ["1", "0"], ids=["forked", "spawned"])
+@pytest.mark.parametrize("sig, code", [(signal.SIGTERM, 143), (signal.SIGINT, 130)], ids=["SIGTERM", "SIGINT"])
+def test_a_stopped_run_stops_its_tasks_and_says_killed(sig, code, forkserver, tmp_path):
+    store = tmp_path / "store"
+    process = subprocess.Popen(
+        [sys.executable, "-m", "flowship", "run", str(REPO / "tests" / "flows" / "behaviour" / "slow.py"),
+         "--datastore", str(store)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        env={**os.environ, "FLOWSHIP_FORKSERVER": forkserver})
+    claims = store / "SlowFlow" / "runs"
+    deadline = time.monotonic() + 60
+    while not list(claims.glob("*/wait/0/0/started.json")) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    (claim,) = claims.glob("*/wait/0/0/started.json")
+    task_pid = json.loads(claim.read_text())["pid"]
+    stopped = time.monotonic()
+    process.send_signal(sig)  # to the scheduler alone: it must stop its task itself
+    _, stderr = process.communicate(timeout=60)
+    assert process.returncode == code and time.monotonic() - stopped < 3  # not the 4 s the step sleeps
+    assert "Traceback" not in stderr
+    with pytest.raises(ProcessLookupError):
+        os.kill(task_pid, 0)
+    run = Flow("SlowFlow", datastore=str(store)).latest_run
+    assert run.status == "killed"
+    assert run["wait"].task.exception == "step 'wait' was stopped (SIGTERM) with its run\n"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
 import time
 from typing import Any
@@ -100,12 +101,21 @@ def _run_or_resume(args: argparse.Namespace, extra: list[str]) -> int:
     store = locate_store(options.datastore, args.flow_file)
     common = dict(datastore=store.url, tags=tuple(options.tag), max_workers=options.max_workers)
     progress = ConsoleProgress(show_output=not options.quiet)
+    signal.signal(signal.SIGTERM, _terminated)  # stop the run as Ctrl-C does: tasks stopped, the run marked killed
     if args.command == "resume":
         result = resume_flow(args.flow_file, ir, options.origin_run_id, **common, progress=progress)
     else:
         given = {k.split(":", 1)[1]: v for k, v in vars(options).items() if k.startswith("param:") and v is not None}
         result = run_flow(args.flow_file, ir, given, **common, progress=progress)
     return _report(args.flow_file, result, store)
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM reached `flow run`: it stops like an interrupt, and exits 143."""
+
+
+def _terminated(signum: int, frame: Any) -> None:
+    raise Terminated()
 
 
 def _report(flow_file: str, result: Any, store: Any) -> int:

@@ -27,11 +27,12 @@ import signal
 import subprocess
 import sys
 import threading
+from collections.abc import Callable
 from typing import Any
 
 from flowship.errors import FlowshipError
 
-__all__ = ["ForkServer", "forkserver_enabled"]
+__all__ = ["ForkServer", "forkserver_enabled", "stop_processes"]
 
 
 def forkserver_enabled() -> bool:
@@ -194,9 +195,27 @@ class ForkServer:
             del self.waiting[request_id]
         return code
 
+    def stop(self, grace: float) -> None:
+        """SIGTERM every running task, then SIGKILL what is still running ``grace`` seconds later."""
+        stop_processes(
+            lambda: [w["pid"] for w in self.waiting.values() if "pid" in w and "exit" not in w], grace, self.condition
+        )
+
     def close(self) -> None:
         self.process.stdin.close()  # type: ignore[union-attr]
         self.process.wait()
+
+
+def stop_processes(running: Callable[[], list[int]], grace: float, condition: threading.Condition) -> None:
+    """SIGTERM what ``running()`` lists (read under ``condition``, which is notified as processes end); SIGKILL
+    what still runs ``grace`` seconds later. Only processes not yet reaped are signalled: no pid is reused."""
+    for sig, wait in ((signal.SIGTERM, grace), (signal.SIGKILL, 0.0)):
+        with condition:
+            for pid in running():
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(pid, sig)
+            if wait:
+                condition.wait_for(lambda: not running(), wait)
 
 
 if __name__ == "__main__":

@@ -13,8 +13,6 @@ from __future__ import annotations
 import os
 import shutil
 import signal
-import subprocess
-import sys
 import tempfile
 import threading
 import time
@@ -24,13 +22,15 @@ from typing import Literal
 
 from flowship.compiler.ir import FlowIR
 from flowship.runtime.datastore import AttemptRecord, FlowDatastore
-from flowship.runtime.forkserver import ForkServer, forkserver_enabled
 from flowship.runtime.liveness import Heartbeat
+from flowship.runtime.processes import TaskProcesses, start_task_processes
 from flowship.runtime.progress import Progress
 from flowship.runtime.taskids import ROOT_TASK_ID, child_task_id, input_tasks, parent_task_id
 from flowship.step_command import TIMEOUT_GRACE_SECONDS, StepCommand
 
-__all__ = ["LocalScheduler", "TaskOutcome"]
+__all__ = ["LocalScheduler", "TaskOutcome", "STOP_GRACE_SECONDS"]
+
+STOP_GRACE_SECONDS = 10.0  # a stopped run's tasks get this long to record that they were stopped
 
 
 @dataclass
@@ -51,7 +51,9 @@ class TaskOutcome:
         if self.succeeded or (self.record is not None and self.record.attempt == self.attempts - 1):
             return None
         code = self.exit_code
-        if code is not None and code < 0:
+        if code is None:
+            return "the run was stopped before the task started"
+        if code < 0:
             try:
                 ended = f"killed by {signal.Signals(-code).name}"
             except ValueError:
@@ -72,7 +74,8 @@ class LocalScheduler:
     progress: Progress = field(default_factory=Progress)
     _done: dict[tuple[str, str], TaskOutcome] = field(default_factory=dict)
     _launched: set[tuple[str, str]] = field(default_factory=set)
-    _forkserver: ForkServer | None = None
+    _processes: TaskProcesses | None = None
+    _stopping: threading.Event = field(default_factory=threading.Event)
     _tail: ConsoleTail = field(init=False)
 
     def execute(self) -> list[TaskOutcome]:
@@ -80,7 +83,7 @@ class LocalScheduler:
         failures: list[TaskOutcome] = []
         scratch = tempfile.mkdtemp(prefix="flowship-console-")
         storage_module = type(self.datastore.storage).__module__  # e.g. the S3 store, with boto3
-        self._forkserver = ForkServer((storage_module,)) if forkserver_enabled() else None
+        self._processes = start_task_processes((storage_module,))
         heartbeat = Heartbeat(self.datastore, self.run_id).start()
         self._tail = ConsoleTail(self.progress).start()
         status: Literal["succeeded", "failed", "killed"] = "killed"
@@ -89,8 +92,7 @@ class LocalScheduler:
             status = "failed" if failures else "succeeded"
         finally:
             self._tail.stop()
-            if self._forkserver:
-                self._forkserver.close()
+            self._processes.close()
             heartbeat.stop(status)
             self.progress.close()
             if not any(f.unrecorded for f in failures):
@@ -99,26 +101,35 @@ class LocalScheduler:
 
     def _schedule(self, scratch: str, failures: list[TaskOutcome]) -> None:
         with ThreadPoolExecutor(max_workers=self.max_workers) as pool:
-            running: dict[Future[TaskOutcome], tuple[str, str]] = {}
-            ready = [("start", ROOT_TASK_ID)]
-            while ready or running:
-                while ready and len(running) < self.max_workers and not failures:
-                    task = ready.pop(0)
-                    self._launched.add(task)
-                    self.progress.started(*task)
-                    running[pool.submit(self._run_task, *task, scratch)] = task
-                if not running:
-                    break
-                finished, _ = wait(running, return_when=FIRST_COMPLETED)
-                for future in finished:
-                    running.pop(future)
-                    outcome = future.result()
-                    self._done[(outcome.step, outcome.task_id)] = outcome
-                    self.progress.finished(outcome)
-                    if outcome.succeeded:
-                        ready += self._successors(outcome)
-                    else:
-                        failures.append(outcome)
+            try:
+                self._launch_ready(pool, scratch, failures)
+            except BaseException:  # Ctrl-C, SIGTERM, a fault of our own: the run stops, and so do its tasks
+                self._stopping.set()
+                assert self._processes is not None
+                self._processes.stop(STOP_GRACE_SECONDS)
+                raise
+
+    def _launch_ready(self, pool: ThreadPoolExecutor, scratch: str, failures: list[TaskOutcome]) -> None:
+        running: dict[Future[TaskOutcome], tuple[str, str]] = {}
+        ready = [("start", ROOT_TASK_ID)]
+        while ready or running:
+            while ready and len(running) < self.max_workers and not failures:
+                task = ready.pop(0)
+                self._launched.add(task)
+                self.progress.started(*task)
+                running[pool.submit(self._run_task, *task, scratch)] = task
+            if not running:
+                break
+            finished, _ = wait(running, return_when=FIRST_COMPLETED)
+            for future in finished:
+                running.pop(future)
+                outcome = future.result()
+                self._done[(outcome.step, outcome.task_id)] = outcome
+                self.progress.finished(outcome)
+                if outcome.succeeded:
+                    ready += self._successors(outcome)
+                else:
+                    failures.append(outcome)
 
     # what runs next ------------------------------------------------------------
 
@@ -183,20 +194,8 @@ class LocalScheduler:
     def _launch(self, step: str, task_id: str, attempt: int, console: str, limit: float | None) -> int:
         """Run the step command for one attempt; its output goes to ``console``."""
         command = StepCommand(self.flow_file, step, self.run_id, task_id, str(attempt), self.datastore.storage.url)
-        argv = command.to_argv()[1:]  # after the program name: "step", FLOW_FILE, ...
-        if self._forkserver:
-            return self._forkserver.run(argv[1:], console, limit)
-        with open(console, "wb") as sink:
-            try:
-                return subprocess.run(
-                    [sys.executable, "-m", "flowship", *argv],
-                    stdout=sink,
-                    stderr=subprocess.STDOUT,
-                    stdin=subprocess.DEVNULL,
-                    timeout=limit,
-                ).returncode
-            except subprocess.TimeoutExpired:
-                return -9
+        assert self._processes is not None
+        return self._processes.run(command.to_argv()[2:], console, limit)  # the arguments after `flow step`
 
     def _run_task(self, step: str, task_id: str, scratch: str) -> TaskOutcome:
         began = time.monotonic()
@@ -208,7 +207,13 @@ class LocalScheduler:
         pause = decorators.retry.minutes_between_retries * 60 if decorators.retry else 0
         limit = decorators.timeout_seconds + TIMEOUT_GRACE_SECONDS if decorators.timeout_seconds else None
         console = ""
+        code: int | None = None
+        record = None
+        tried = 0
         for attempt in range(retries + 1):
+            if self._stopping.is_set():
+                break
+            tried += 1
             console = os.path.join(scratch, f"{step}.{task_id}.{attempt}.log")
             self._tail.follow(console, f"{step}/{task_id}" + (f" attempt {attempt + 1}" if attempt else ""))
             try:
@@ -219,14 +224,14 @@ class LocalScheduler:
             recorded = record is not None and record.attempt == attempt and record.succeeded
             if code == 0 and recorded:  # a zero exit alone is not success: the attempt must say it succeeded
                 return TaskOutcome(step, task_id, True, attempt + 1, record=record, seconds=time.monotonic() - began)
-            if attempt < retries:
+            if attempt < retries and not self._stopping.is_set():
                 self.progress.retrying(step, task_id, attempt + 1)
-                time.sleep(pause)
+                self._stopping.wait(pause)
         return TaskOutcome(
             step,
             task_id,
             False,
-            retries + 1,
+            tried,
             record=record,
             console=console,
             seconds=time.monotonic() - began,

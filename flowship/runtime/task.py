@@ -39,6 +39,14 @@ class TimeoutException(Exception):
     """Raised inside a step that runs past its @timeout; @catch can catch it."""
 
 
+class _Terminated(BaseException):
+    """SIGTERM reached the task (its run is being stopped): not an error @catch should swallow."""
+
+
+def _on_terminate(signum: int, frame: Any) -> None:
+    raise _Terminated()
+
+
 @dataclass
 class TaskSpec:
     flow_file: str
@@ -299,6 +307,7 @@ def run_task(spec: TaskSpec, flow_name: str, params: dict[str, str]) -> int:
             f"attempt {spec.retry_count} of {flow_name}/{spec.run_id}/{spec.step}/{spec.task_id} was started already; "
             f"an attempt is never overwritten — run attempt {spec.retry_count + 1} instead"
         )
+    signal.signal(signal.SIGTERM, _on_terminate)
     with capture_output() as logs:
         try:
             ir, run = _load_ir(spec, flow_name, params)
@@ -313,9 +322,10 @@ def run_task(spec: TaskSpec, flow_name: str, params: dict[str, str]) -> int:
             code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
             meta["exception"] = f"step '{spec.step}' exited (status {code}) before calling self.next\n"
             sys.stderr.write(meta["exception"])
-        except KeyboardInterrupt:
+        except (KeyboardInterrupt, _Terminated) as exc:  # the run is being stopped: say so in the record
             meta["status"] = "failed"
-            meta["exception"] = f"step '{spec.step}' was interrupted (SIGINT)\n"
+            name = "SIGTERM" if isinstance(exc, _Terminated) else "SIGINT"
+            meta["exception"] = f"step '{spec.step}' was stopped ({name}) with its run\n"
             sys.stderr.write(meta["exception"])
     meta["finished_at"] = time.time()
     spec.datastore.write_attempt(meta, {"stdout": logs.stdout, "stderr": logs.stderr})
