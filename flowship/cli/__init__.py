@@ -21,7 +21,7 @@ from flowship.errors import FlowshipError
 
 __all__ = ["main", "main_for_flow_file"]
 
-_FLOW_FILE_COMMANDS = ("check", "show", "run", "resume", "compile", "deploy", "delete")
+_FLOW_FILE_COMMANDS = ("check", "show", "run", "resume", "compile", "deploy", "delete", "package")
 
 
 def _parser() -> argparse.ArgumentParser:

@@ -157,6 +157,26 @@ def _step(args: argparse.Namespace, extra: list[str]) -> int:
     return run_step_argv(extra)
 
 
+# package ------------------------------------------------------------------------------------
+
+
+def _package(args: argparse.Namespace) -> int:
+    from flowship.runtime.package import build_package
+    from flowship.runtime.package_files import package_files
+
+    selected = package_files(args.flow_file)
+    if args.list:
+        for name in selected.files:
+            print(name)
+    package = build_package(args.flow_file)
+    print(
+        f"{count(len(selected.files), 'file')} from {relative(selected.root)}, {selected.size / 1024:.1f} KiB "
+        f"({len(package.data) / 1024:.1f} KiB packed): code package {package.sha}",
+        file=sys.stderr,
+    )
+    return 0
+
+
 # logs, runs ---------------------------------------------------------------------------------
 
 
@@ -264,6 +284,11 @@ def add_commands(commands: Any) -> None:
         sub = add_parser(commands, name, text, add_help=False)
         sub.add_argument("flow_file", nargs="?", help="path of the flow's .py file")
         sub.set_defaults(handler=_run_or_resume, takes_extra=True)
+
+    package = add_parser(commands, "package", "show what the code package of a flow holds (what deployed tasks run)")
+    package.add_argument("flow_file", help="path of the flow's .py file")
+    package.add_argument("--list", action="store_true", help="list every file in it")
+    package.set_defaults(handler=_package)
 
     step = add_parser(
         commands, "step", "run one task (what every scheduler runs; see flow step --help)", add_help=False

@@ -1,15 +1,11 @@
-"""Code packages: the flow's directory as a deterministic tarball, named by its SHA-256.
+"""Code packages: the flow's project as a deterministic tarball, named by its SHA-256.
 
 A deployed task does not trust whatever code its image holds: it fetches the
 package its run was compiled with from the store, unpacks it into a local
-cache once, and runs the flow file from there. The same directory always
-gives the same bytes (sorted entries, zeroed times and owners), so the hash
-names the code exactly, and promoting a run can redeploy that very code.
-
-Included: files ending in ``.py`` (plus ``FLOWSHIP_PACKAGE_SUFFIXES``, e.g.
-``.yaml,.sql``) below the flow file's folder, skipping hidden folders,
-``__pycache__``, the local store, and files flowship generated (a DAG file
-compiled into the flow's folder).
+cache once, and runs the flow file from there. The same files always give
+the same bytes (sorted entries, zeroed times and owners), so the hash names
+the code exactly, and promoting a run can redeploy that very code. Which
+files are packaged is ``package_files.py``.
 """
 
 from __future__ import annotations
@@ -23,13 +19,11 @@ import tarfile
 import tempfile
 from dataclasses import dataclass
 
-from flowship.compiler.targets.base import GENERATED_MARKER
 from flowship.errors import FlowshipError
 from flowship.runtime.datastore import FlowDatastore
+from flowship.runtime.package_files import package_files
 
 __all__ = ["CodePackage", "build_package", "upload_package", "fetch_package", "package_key"]
-
-_SKIP_DIRS = {"__pycache__", "node_modules"}
 
 
 @dataclass(frozen=True)
@@ -44,37 +38,27 @@ class CodePackage:
             return archive.getnames()
 
 
-def _suffixes() -> tuple[str, ...]:
-    extra = [s.strip() for s in os.environ.get("FLOWSHIP_PACKAGE_SUFFIXES", "").split(",") if s.strip()]
-    return (".py", *(s if s.startswith(".") else f".{s}" for s in extra))
-
-
-def _generated(folder: str, name: str) -> bool:
-    """A file flowship wrote (a compiled DAG file): not the flow's code."""
-    with open(os.path.join(folder, name), "rb") as handle:
-        return GENERATED_MARKER.encode() in handle.read(512)
-
-
 def build_package(flow_file: str) -> CodePackage:
-    root = os.path.dirname(os.path.abspath(flow_file))
-    suffixes = _suffixes()
-    paths = []
-    for folder, dirs, files in os.walk(root):
-        dirs[:] = sorted(d for d in dirs if not d.startswith(".") and d not in _SKIP_DIRS)
-        paths += [os.path.join(folder, f) for f in sorted(files) if f.endswith(suffixes) and not _generated(folder, f)]
+    selected = package_files(flow_file)
+    flow_path = selected.flow_path(flow_file)
+    if flow_path not in selected.files:
+        raise FlowshipError(
+            f"{flow_file} itself is left out of its code package (an ignore file or its name excludes "
+            f"it) — packages are built from {selected.root}"
+        )
     buffer = io.BytesIO()
     with (
         gzip.GzipFile(fileobj=buffer, mode="wb", mtime=0, compresslevel=6) as zipped,
         tarfile.open(fileobj=zipped, mode="w", format=tarfile.PAX_FORMAT) as archive,
     ):
-        for path in sorted(paths, key=lambda p: os.path.relpath(p, root)):
-            with open(path, "rb") as handle:
+        for name in selected.files:
+            with open(os.path.join(selected.root, *name.split("/")), "rb") as handle:
                 content = handle.read()
-            info = tarfile.TarInfo(os.path.relpath(path, root).replace(os.sep, "/"))
+            info = tarfile.TarInfo(name)
             info.size, info.mode, info.mtime = len(content), 0o644, 0
             archive.addfile(info, io.BytesIO(content))
     data = buffer.getvalue()
-    return CodePackage(data, hashlib.sha256(data).hexdigest(), os.path.basename(flow_file))
+    return CodePackage(data, hashlib.sha256(data).hexdigest(), flow_path)
 
 
 def package_key(datastore: FlowDatastore, sha: str) -> str:

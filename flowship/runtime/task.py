@@ -57,6 +57,7 @@ class TaskSpec:
     datastore: FlowDatastore
     splits_file: str | None = None
     run_context: dict[str, Any] = field(default_factory=dict)  # for a start task that creates its run
+    code_root: str | None = None  # the project the flow may import from: a code package's root, or its own
 
 
 @dataclass
@@ -119,11 +120,13 @@ def _load_ir(spec: TaskSpec, flow_name: str, params: dict[str, str]) -> tuple[Fl
     return FlowIR.from_dict(run["ir"]), run
 
 
-def _import_flow_class(path: str, name: str) -> type[FlowSpec]:
+def _import_flow_class(path: str, name: str, code_root: str | None) -> type[FlowSpec]:
+    """Import the flow file as ``python FLOW_FILE`` would (its folder first), with its project importable too."""
     folder, module_name = os.path.split(os.path.abspath(path))
     module_name = module_name[:-3] if module_name.endswith(".py") else module_name
-    if folder not in sys.path:
-        sys.path.insert(0, folder)
+    for place in (code_root, folder):  # folder ends up first
+        if place and place not in sys.path:
+            sys.path.insert(0, place)
     spec = importlib.util.spec_from_file_location(module_name, path)
     module = importlib.util.module_from_spec(spec)  # type: ignore[arg-type]
     sys.modules[module_name] = module
@@ -236,7 +239,7 @@ def _execute(spec: TaskSpec, ir: FlowIR, run: dict[str, Any], meta: dict[str, An
     step = ir.step(spec.step)
     for key, value in step.decorators.environment.items():
         os.environ[key] = value
-    cls = _import_flow_class(spec.flow_file, ir.name)
+    cls = _import_flow_class(spec.flow_file, ir.name, spec.code_root)
     records = _input_records(spec, ir, step)
     ds = spec.datastore
     if step.name == "start":
@@ -343,8 +346,12 @@ def run_step(command: StepCommand) -> int:
     if command.package:
         from flowship.runtime.package import fetch_package
 
-        folder = fetch_package(FlowDatastore(storage, command.flow_name or ""), command.package)
-        flow_file = os.path.join(folder, flow_file)
+        code_root = fetch_package(FlowDatastore(storage, command.flow_name or ""), command.package)
+        flow_file = os.path.join(code_root, flow_file)
+    else:
+        from flowship.runtime.package_files import project_root
+
+        code_root = project_root(flow_file)
     try:
         with open(flow_file, encoding="utf-8") as handle:
             parsed = parse_flow_source(handle.read(), flow_file)
@@ -367,6 +374,7 @@ def run_step(command: StepCommand) -> int:
         FlowDatastore(storage, flow_name),
         command.splits_file,
         context,
+        code_root,
     )
     return run_task(spec, flow_name, dict(command.params))
 
