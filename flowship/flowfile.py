@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import tokenize
 
 from flowship.compiler import CheckResult, FlowIR, check_flow_source
 from flowship.errors import FlowDefinitionError, FlowshipError
@@ -15,9 +16,9 @@ def check_flow_file(path: str) -> CheckResult:
     if not os.path.isfile(path):
         raise FlowshipError(f"{path}: no such flow file — give the path of a .py file that defines a FlowSpec")
     try:
-        with open(path, encoding="utf-8") as handle:
+        with tokenize.open(path) as handle:  # the encoding Python would use: a BOM, a coding line, else UTF-8
             source = handle.read()
-    except (OSError, UnicodeDecodeError) as exc:
+    except (OSError, UnicodeDecodeError, SyntaxError) as exc:  # SyntaxError: an unknown coding line
         raise FlowshipError(f"{path}: cannot read the flow file ({exc}) — check its permissions and encoding") from None
     return check_flow_source(source, path)
 

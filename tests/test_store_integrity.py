@@ -193,3 +193,84 @@ def test_a_stopped_run_stops_its_tasks_and_says_killed(sig, code, forkserver, tm
     run = Flow("SlowFlow", datastore=str(store)).latest_run
     assert run.status == "killed"
     assert run["wait"].task.exception == "step 'wait' was stopped (SIGTERM) with its run\n"
+
+
+class TestClearFaults:
+    def test_a_full_disk_names_the_artifact_its_size_and_the_store(self, tmp_path):
+        tiny = tmp_path / "tiny"
+        tiny.mkdir()
+        mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(tiny)], capture_output=True)
+        if mounted.returncode != 0:
+            pytest.skip(f"a small tmpfs cannot be mounted here ({mounted.stderr.decode().strip()}); needs root")
+        try:
+            source = tmp_path / "big.py"
+            source.write_text("from flowship import FlowSpec, step\n\nclass BigFlow(FlowSpec):\n    @step\n"
+                              "    def start(self):\n        self.blob = b'x' * (4 * 2**20)\n        self.next(self.end)\n\n"
+                              "    @step\n    def end(self):\n        pass\n")
+            result = flow("run", str(source), "--quiet", store=tiny / "store")
+            assert result.returncode == 1 and "Traceback" not in result.stderr
+            assert "artifact 'blob' (4.0 MiB) cannot be saved: datastore " in result.stderr
+            assert "(No space left on device) — check the folder exists, is writable and has room" in result.stderr
+        finally:
+            subprocess.run(["umount", str(tiny)], check=True)
+
+    def test_a_missing_log_or_a_damaged_attempt_record_is_one_line(self, tmp_path):
+        store = tmp_path / "store"
+        assert flow("run", str(EXAMPLES / "hello.py"), store=store).returncode == 0
+        run = Flow("HelloFlow", datastore=str(store)).latest_run.id
+        attempt = store / "HelloFlow" / "runs" / run / "count" / "0" / "0"
+        (attempt / "stdout").unlink()
+        logs = flow("logs", f"HelloFlow/{run}/count", store=store)
+        assert (logs.returncode, logs.stderr.strip()) == (
+            1, f"error: the stdout of HelloFlow/{run}/count/0 attempt 0 is missing "
+               f"(HelloFlow/runs/{run}/count/0/0/stdout)")
+        (attempt / "meta.json").write_text('{"status": "succ')
+        damaged = flow("logs", f"HelloFlow/{run}/count", store=store)
+        assert damaged.returncode == 1 and damaged.stderr.startswith(
+            f"error: the record of HelloFlow/{run}/count/0 attempt 0 (HelloFlow/runs/{run}/count/0/0/meta.json) "
+            "cannot be read")
+        verified = flow("verify", f"HelloFlow/{run}", store=store)
+        assert verified.returncode == 1 and verified.stdout.startswith("damaged: the record of HelloFlow/")
+
+    def test_verify_lists_every_damaged_object(self, store):
+        assert flow("run", str(EXAMPLES / "hello.py"), store=store).returncode == 0
+        assert flow("verify", store=store).returncode == 0
+        run = Flow("HelloFlow", datastore=store.url).latest_run
+        datastore = FlowDatastore(open_storage(store.url), "HelloFlow")
+        sha = run["start"].task.metadata["artifacts"]["greeting"]["sha"]
+        _damage(datastore, sha, "flip")
+        result = flow("verify", "HelloFlow", store=store)
+        assert result.returncode == 1
+        assert f"damaged: HelloFlow/{run.id}/start/0: artifact 'greeting' ({sha[:12]}): its content does not match its " \
+               "address (SHA-256)" in result.stdout.splitlines()
+
+    def test_a_temporary_file_left_by_a_killed_save_is_removed_by_the_next_run(self, tmp_path):
+        store = tmp_path / "store"
+        assert flow("run", str(EXAMPLES / "hello.py"), store=store).returncode == 0
+        data = store / "HelloFlow" / "data" / "00"
+        data.mkdir(parents=True, exist_ok=True)
+        abandoned, fresh = data / ".tmp-abandoned", data / ".tmp-being-written"
+        abandoned.write_bytes(b"x" * 1000)
+        fresh.write_bytes(b"y")
+        os.utime(abandoned, (time.time() - 3600, time.time() - 3600))  # nobody has written to it for an hour
+        assert flow("run", str(EXAMPLES / "hello.py"), store=store).returncode == 0
+        assert not abandoned.exists() and fresh.exists()
+
+    @pytest.mark.parametrize("prefix, coding", [(b"\xef\xbb\xbf", "utf-8"), (b"# -*- coding: latin-1 -*-\n", "latin-1")])
+    def test_flow_files_are_read_as_python_reads_them(self, prefix, coding, tmp_path):
+        source = tmp_path / "coded.py"
+        source.write_bytes(prefix + "from flowship import FlowSpec, step\n\nclass CodedFlow(FlowSpec):\n    @step\n"
+                           "    def start(self):\n        self.word = 'café'\n        self.next(self.end)\n\n"
+                           "    @step\n    def end(self):\n        pass\n".encode(coding))
+        assert flow("run", str(source), store=tmp_path / "store").returncode == 0
+        assert Flow("CodedFlow", datastore=str(tmp_path / "store")).latest_run["start"].task.data.word == "café"
+
+    def test_a_name_too_long_for_the_store_is_an_error_at_check(self, tmp_path):
+        long = "F" * 250
+        source = tmp_path / "long.py"
+        source.write_text(f"from flowship import FlowSpec, step\n\nclass {long}(FlowSpec):\n    @step\n"
+                          "    def start(self):\n        self.next(self.end)\n\n    @step\n    def end(self):\n        pass\n")
+        result = subprocess.run([sys.executable, "-m", "flowship", "check", str(source)], capture_output=True, text=True)
+        assert result.returncode == 1
+        assert result.stdout.strip() == (f"{source}:3: the flow name is 250 bytes long, over the limit of 200 (it names "
+                                         "folders in the store and ids in Airflow) — shorten it")

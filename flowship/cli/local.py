@@ -157,6 +157,34 @@ def _step(args: argparse.Namespace, extra: list[str]) -> int:
     return run_step_argv(extra)
 
 
+# verify -------------------------------------------------------------------------------------
+
+
+def _verify(args: argparse.Namespace) -> int:
+    from flowship.runtime.verify import verify_store
+
+    store = _existing_store(args.datastore, "verify")
+    flow, _, run = (args.pathspec or "").strip("/").partition("/")
+    if "/" in run:
+        raise FlowshipError(f"'{args.pathspec}' is not FLOW or FLOW/RUN")
+    if flow:
+        from flowship.runtime.client import Flow
+
+        Flow(flow, datastore=store.url)  # an unknown flow is one line that names the flows there
+    report = verify_store(store.url, flow or None, run or None)
+    for problem in report.problems:
+        print(f"damaged: {problem}")
+    summary = (
+        f"checked {count(report.runs, 'run')}, {count(report.tasks, 'task')} and "
+        f"{count(report.blobs, 'artifact blob')} in {relative(store.url)}"
+    )
+    print(
+        f"{summary}: {count(len(report.problems), 'problem')}" if report.problems else f"{summary}: all verify",
+        file=sys.stderr,
+    )
+    return 1 if report.problems else 0
+
+
 # package ------------------------------------------------------------------------------------
 
 
@@ -284,6 +312,11 @@ def add_commands(commands: Any) -> None:
         sub = add_parser(commands, name, text, add_help=False)
         sub.add_argument("flow_file", nargs="?", help="path of the flow's .py file")
         sub.set_defaults(handler=_run_or_resume, takes_extra=True)
+
+    verify = add_parser(commands, "verify", "read back every record and artifact, and list what is damaged")
+    verify.add_argument("pathspec", nargs="?", help="FLOW or FLOW/RUN (default: every flow in the store)")
+    datastore_option(verify)
+    verify.set_defaults(handler=_verify)
 
     package = add_parser(commands, "package", "show what the code package of a flow holds (what deployed tasks run)")
     package.add_argument("flow_file", help="path of the flow's .py file")

@@ -22,6 +22,23 @@ __all__ = ["structural_problems", "nesting_problems", "data_flow_problems"]
 Check = Callable[[ParsedFlow, nx.DiGraph], Iterable[Problem]]
 
 
+# Flow and step names become folder names in the store (at most 255 bytes each) and Airflow ids (250).
+MAX_NAME_LENGTH = 200
+
+
+def check_name_lengths(flow: ParsedFlow, graph: nx.DiGraph) -> Iterator[Problem]:
+    named = [("flow", flow.name, flow.line)] + [("step", s.name, s.line) for s in flow.steps.values()]
+    for kind, name, line in named:
+        if len(name.encode()) > MAX_NAME_LENGTH:
+            yield Problem(
+                flow.file,
+                line,
+                f"the {kind} name is {len(name.encode())} bytes long, over the limit of "
+                f"{MAX_NAME_LENGTH} (it names folders in the store and ids in Airflow)",
+                "shorten it",
+            )
+
+
 def check_start_and_end(flow: ParsedFlow, graph: nx.DiGraph) -> Iterator[Problem]:
     for name in ("start", "end"):
         if name not in flow.steps:
@@ -116,7 +133,7 @@ def check_join_parents(flow: ParsedFlow, graph: nx.DiGraph) -> Iterator[Problem]
 
 # Reachability and join checks only mean something once every transition is sound;
 # run on a broken graph they would restate the first phase's errors as noise.
-FIRST_PHASE: tuple[Check, ...] = (check_start_and_end, check_transitions, check_cycles)
+FIRST_PHASE: tuple[Check, ...] = (check_name_lengths, check_start_and_end, check_transitions, check_cycles)
 SECOND_PHASE: tuple[Check, ...] = (check_reachability, check_join_parents)
 
 

@@ -129,9 +129,13 @@ class FlowDatastore:
         for chunk in chunks:
             digest.update(chunk)
         sha = digest.hexdigest()
+        size = sum(memoryview(c).nbytes for c in chunks)
         if self.blob_problem(sha) is not None:  # absent, or there but damaged: (re)write it whole
-            self.storage.put(self._blob_key(sha), chunks)
-        return ArtifactRef(sha, sum(memoryview(c).nbytes for c in chunks), type(value).__name__)
+            try:
+                self.storage.put(self._blob_key(sha), chunks)
+            except FlowshipError as exc:  # full, read-only, no permission: say which artifact, how big, where
+                raise ArtifactError(f"artifact '{name}' ({size / 2**20:.1f} MiB) cannot be saved: {exc}") from None
+        return ArtifactRef(sha, size, type(value).__name__)
 
     def blob_problem(self, sha: str) -> str | None:
         """Why the blob ``sha`` cannot be trusted ("missing", or damaged), or None: it verifies."""
@@ -239,12 +243,13 @@ class FlowDatastore:
         return None
 
     def read_log(self, run_id: str, step: str, task_id: str, attempt: int, stream: str) -> str:
+        key = f"{self.attempt_key(run_id, step, task_id, attempt)}/{stream}"
         try:
-            return self.storage.get(f"{self.attempt_key(run_id, step, task_id, attempt)}/{stream}").decode(
-                "utf-8", "replace"
-            )
+            return self.storage.get(key).decode("utf-8", "replace")
         except KeyError:
-            return ""
+            raise DamagedRecord(
+                f"the {stream} of {self.flow_name}/{run_id}/{step}/{task_id} attempt {attempt} is missing ({key})"
+            ) from None
 
 
 def _json(value: Any) -> bytes:

@@ -21,6 +21,7 @@ from flowship.runtime.scheduler import LocalScheduler, TaskOutcome
 
 __all__ = ["RunResult", "run_flow", "resume_flow", "LOCAL_SUPPORTS", "local_warnings"]
 
+ABANDONED_AFTER_SECONDS = 300  # a temporary file nobody has written to for this long belongs to a killed writer
 _ON_SCHEDULERS = "every step runs as a process on this machine; it takes effect on Argo and Airflow"
 # What `flow run` does with each feature, in the targets' terms. @resources keeps Metaflow's meaning (it sizes
 # a step where a compute layer runs it, and is ignored on a laptop), so it is not reported.
@@ -63,6 +64,8 @@ def _schedule(
     max_workers: int | None,
     progress: Progress | None,
 ) -> RunResult:
+    for folder in ("data", "packages"):  # what a task killed mid-write left behind
+        datastore.storage.sweep(f"{ir.name}/{folder}", ABANDONED_AFTER_SECONDS)
     record = {**record, "scheduler": scheduler_identity()}
     for _ in range(5):  # run ids are unique by construction: the record is created only where none exists
         if datastore.create_run(record):

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from flowship.compiler.ir import FlowIR
-from flowship.runtime.datastore import AttemptRecord, FlowDatastore
+from flowship.runtime.datastore import AttemptRecord, DamagedRecord, FlowDatastore
 from flowship.runtime.liveness import Heartbeat
 from flowship.runtime.processes import TaskProcesses, start_task_processes
 from flowship.runtime.progress import Progress
@@ -176,16 +176,23 @@ class LocalScheduler:
                     f"running {step}/{task_id} again; its artifact '{name}' cannot be reused: {problem}"
                 )
                 return None
+        try:
+            logs = {
+                s: self.datastore.read_log(self.origin_run_id, step, task_id, origin.attempt, s)
+                for s in ("stdout", "stderr")
+            }
+        except DamagedRecord as exc:
+            self.progress.notice(f"running {step}/{task_id} again; its record cannot be reused: {exc}")
+            return None
         meta = {
             **origin.meta,
             "run_id": self.run_id,
             "attempt": 0,
             "cloned_from": f"{self.origin_run_id}/{step}/{task_id}/{origin.attempt}",
         }
-        logs = {
-            s: self.datastore.read_log(self.origin_run_id, step, task_id, origin.attempt, s)
-            for s in ("stdout", "stderr")
-        }
+        claim = {"cloned_from": meta["cloned_from"]}
+        if not self.datastore.claim_attempt(self.run_id, step, task_id, 0, claim):
+            return None  # something already ran this task in this run: never written over
         self.datastore.write_attempt(meta, logs)
         return TaskOutcome(
             step, task_id, True, 0, cloned=True, record=AttemptRecord(self.run_id, step, task_id, 0, meta)

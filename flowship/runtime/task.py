@@ -17,6 +17,7 @@ import signal
 import socket
 import sys
 import time
+import tokenize
 import traceback
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -353,7 +354,7 @@ def run_step(command: StepCommand) -> int:
 
         code_root = project_root(flow_file)
     try:
-        with open(flow_file, encoding="utf-8") as handle:
+        with tokenize.open(flow_file) as handle:
             parsed = parse_flow_source(handle.read(), flow_file)
     except OSError as exc:
         raise FlowshipError(f"{flow_file}: cannot read the flow file ({exc.strerror})") from None

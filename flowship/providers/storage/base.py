@@ -47,5 +47,9 @@ class Storage(ABC):
         """Remove the object at ``key``; nothing happens if it is absent."""
 
     @abstractmethod
+    def sweep(self, prefix: str, idle_seconds: float) -> int:
+        """Remove what writers under ``prefix`` abandoned (killed mid-write) and left untouched this long; a count."""
+
+    @abstractmethod
     def list(self, prefix: str) -> list[str]:
         """Names directly under the folder ``prefix`` (no recursion), sorted."""

@@ -6,6 +6,7 @@ import contextlib
 import os
 import shutil
 import tempfile
+import time
 from collections.abc import Callable
 from typing import BinaryIO
 
@@ -108,6 +109,18 @@ class LocalStorage(Storage):
             os.remove(self._path(key))
         except FileNotFoundError:
             pass
+
+    def sweep(self, prefix: str, idle_seconds: float) -> int:
+        """Temporary files (``.tmp-*``) not written for ``idle_seconds``: a live writer keeps its file's time fresh."""
+        removed, now = 0, time.time()
+        for folder, _, files in os.walk(self._path(prefix)):
+            for name in files:
+                path = os.path.join(folder, name)
+                with contextlib.suppress(OSError):
+                    if name.startswith(".tmp-") and now - os.stat(path).st_mtime > idle_seconds:
+                        os.unlink(path)
+                        removed += 1
+        return removed
 
     def list(self, prefix: str) -> list[str]:
         try:

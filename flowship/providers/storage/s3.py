@@ -157,6 +157,25 @@ class S3Storage(Storage):
     def delete(self, key: str) -> None:
         self._call(key, self.client.delete_object, Bucket=self.bucket, Key=self._key(key))
 
+    def sweep(self, prefix: str, idle_seconds: float) -> int:
+        """Multipart uploads started under ``prefix`` longer ago than ``idle_seconds`` and never completed."""
+        import datetime
+
+        listing = self._call(prefix, self.client.list_multipart_uploads, Bucket=self.bucket, Prefix=self._key(prefix))
+        cutoff = datetime.datetime.now(datetime.timezone.utc) - datetime.timedelta(seconds=idle_seconds)
+        removed = 0
+        for upload in listing.get("Uploads", []):
+            if upload["Initiated"] < cutoff:
+                self._call(
+                    upload["Key"],
+                    self.client.abort_multipart_upload,
+                    Bucket=self.bucket,
+                    Key=upload["Key"],
+                    UploadId=upload["UploadId"],
+                )
+                removed += 1
+        return removed
+
     def list(self, prefix: str) -> list[str]:
         base = self._key(prefix.rstrip("/") + "/")
         names: set[str] = set()
