@@ -274,3 +274,26 @@ class TestClearFaults:
         assert result.returncode == 1
         assert result.stdout.strip() == (f"{source}:3: the flow name is 250 bytes long, over the limit of 200 (it names "
                                          "folders in the store and ids in Airflow) — shorten it")
+
+
+def test_the_tasks_of_a_killed_scheduler_do_not_outlive_it(tmp_path):
+    store = tmp_path / "store"
+    process = subprocess.Popen([sys.executable, "-m", "flowship", "run", str(REPO / "tests" / "flows" / "behaviour" /
+                                "slow.py"), "--datastore", str(store)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 60
+    while not list(store.glob("SlowFlow/runs/*/wait/0/0/started.json")) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    (claim,) = store.glob("SlowFlow/runs/*/wait/0/0/started.json")
+    task_pid = json.loads(claim.read_text())["pid"]
+    process.kill()  # SIGKILL: the scheduler gets no chance to stop anything itself
+    process.wait(timeout=30)
+    deadline = time.monotonic() + 3  # well before the step's own 4 s sleep would end
+    while time.monotonic() < deadline:
+        try:
+            os.kill(task_pid, 0)
+        except ProcessLookupError:
+            break
+        time.sleep(0.05)
+    else:
+        pytest.fail("the task kept running after its scheduler was killed")
+    assert Flow("SlowFlow", datastore=str(store)).latest_run.status == "killed"
