@@ -83,7 +83,7 @@ class TestLocalMode:
         dag = deploy(path, tmp_path, "local")
         assert harness.run_dag_test(dag) == "success"
         run = Flow(dag.dag_id, datastore=str(tmp_path)).latest_run
-        assert run.id.startswith("airflow-manual__") and run.successful
+        assert run.id.startswith(f"airflow-{dag.dag_id}.manual__") and run.successful
         assert {k: getattr(run.data, k) for k in expected_artifacts(path)} == expected_artifacts(path)
 
     def test_retry_catch_timeout(self, tmp_path, monkeypatch):
@@ -114,7 +114,7 @@ class TestKubernetesMode:
         dag = deploy(path, tmp_path, "kubernetes")
         run = harness.KubernetesDagRun(dag, "manual__2026-11-22T10:00:00+00:00", env={"FLOWSHIP_CACHE": str(tmp_path / "c")})
         run.run()
-        result = Flow(dag.dag_id, datastore=str(tmp_path))["airflow-manual__2026-11-22T10-00-00-00-00"]
+        result = Flow(dag.dag_id, datastore=str(tmp_path))[f"airflow-{dag.dag_id}.manual__2026-11-22T10-00-00-00-00"]
         assert result.successful
         assert {k: getattr(result.data, k) for k in expected_artifacts(path)} == expected_artifacts(path)
         assert all(pod.image == "flowship:test" for pod in run.pods)
@@ -131,12 +131,12 @@ class TestKubernetesMode:
         assert (errors, serialization) == ({}, None)
         task = dag.task_dict["start"]
         assert (task.retries, task.retry_delay.total_seconds(), task.execution_timeout.total_seconds()) == (2, 60, 360)
-        task.render_template_fields({"run_id": "manual__x", "params": {}, "ti": harness.FakeTaskInstance(2)},
+        task.render_template_fields({"run_id": "manual__x", "params": {}, "ti": harness.FakeTaskInstance(2), "dag": dag},
                                     jinja_env=dag.get_template_env())
         pod = task.build_pod_request_obj(dry_run=True)
         container = pod.spec.containers[0]
         assert container.image == "repo/train:1"
-        assert container.args[:6] == ["step", "flow.py", "start", "--run-id=airflow-manual__x", "--task-id=0",
+        assert container.args[:6] == ["step", "flow.py", "start", "--run-id=airflow-F.manual__x", "--task-id=0",
                                       "--retry-count=1"]
         assert {e.name: e.value for e in container.env} == {"FLOWSHIP_USER": "airflow", "MODE": "{{ not rendered }}"}
         assert [e.secret_ref.name for e in container.env_from] == ["db-creds"]

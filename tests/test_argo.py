@@ -150,13 +150,13 @@ class TestExecution:
     @pytest.mark.parametrize("path", sorted(FLOWS.glob("*.py")), ids=lambda p: p.stem)
     def test_every_shape_gives_the_local_artifacts(self, path, tmp_path):
         deploy_and_run(path, tmp_path, "wf-1")
-        run = Flow(load_flow(str(path)).name, datastore=str(tmp_path))["argo-wf-1"]
+        run = Flow(load_flow(str(path)).name, datastore=str(tmp_path))["argo-ml.wf-1"]
         assert run.successful
         assert {k: getattr(run.data, k) for k in expected_artifacts(path)} == expected_artifacts(path)
 
     def test_retry_timeout_catch_under_argo(self, tmp_path):
         runner = deploy_and_run(FLOWS / "behaviour" / "decorated.py", tmp_path, "wf-2")
-        run = Flow("DecoratedFlow", datastore=str(tmp_path))["argo-wf-2"]
+        run = Flow("DecoratedFlow", datastore=str(tmp_path))["argo-ml.wf-2"]
         assert run.data.summary["start_attempt"] == 1
         assert [p.attempts for p in runner.pods if p.args[3] == "start"] == [1, 2]
 
@@ -164,7 +164,7 @@ class TestExecution:
                                       "two\nlines", "--starts-with-dashes", "naïve 🚀"])
     def test_parameter_text_arrives_verbatim(self, text, tmp_path):
         deploy_and_run(FLOWS / "behaviour" / "params.py", tmp_path, "wf-3", {"text": text})
-        seen = Flow("ParamsFlow", datastore=str(tmp_path))["argo-wf-3"]["start"].task.data.seen
+        seen = Flow("ParamsFlow", datastore=str(tmp_path))["argo-ml.wf-3"]["start"].task.data.seen
         assert (seen[0], seen[6]) == (text, ["a", "b"])
 
     def test_failing_step_fails_the_workflow(self, tmp_path):

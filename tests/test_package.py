@@ -111,4 +111,4 @@ def test_a_flow_imports_its_project_locally_and_from_its_package(project, tmp_pa
     (project / "lib" / "util.py").write_text("def double(x):\n    raise RuntimeError('the checkout moved on')\n")
     ArgoRunner(build.compiled.documents[0].body, "wf-1", env={"FLOWSHIP_CACHE": str(tmp_path / "cache")}).run()
     namespace(None)
-    assert Flow("ProjectFlow", datastore=str(store))["argo-wf-1"]["start"].task.data.value == 42
+    assert Flow("ProjectFlow", datastore=str(store))["argo-ml.wf-1"]["start"].task.data.value == 42

@@ -65,12 +65,12 @@ class TestNamespacing:
 
     def test_production_runs_record_their_namespace(self, tmp_path):
         runner = _deploy_with_argo(FLOWS / "linear.py", tmp_path, "--production", project="demo")
-        run = Flow("LinearFlow", datastore=str(tmp_path / "store"))["argo-wf-prod"]
+        run = Flow("LinearFlow", datastore=str(tmp_path / "store"))["argo-ml.wf-prod"]
         assert (run.namespace, run.project, run.branch) == ("production:demo.prod", "demo", "prod")
         namespace("user:someone")
         assert Flow("LinearFlow", datastore=str(tmp_path / "store")).latest_run is None
         namespace("production:demo.prod")
-        assert Flow("LinearFlow", datastore=str(tmp_path / "store")).latest_run.id == "argo-wf-prod"
+        assert Flow("LinearFlow", datastore=str(tmp_path / "store")).latest_run.id == "argo-ml.wf-prod"
         assert runner.pods
 
 
@@ -127,7 +127,7 @@ class TestPromotion:
         assert template["metadata"]["annotations"]["flowship.io/promoted-from"] == f"LinearFlow/{research.id}"
         assert template["spec"]["arguments"]["parameters"] == [{"name": "offset", "value": "10"}]
         ArgoRunner(template, "promoted", env={"FLOWSHIP_CACHE": str(tmp_path / "cache")}).run()
-        production = Flow("LinearFlow", datastore=str(store))["argo-promoted"]
+        production = Flow("LinearFlow", datastore=str(store))["argo-ml.promoted"]
         assert production.data.x == 13  # the recorded code ran, not the edited file
         assert (production.promoted_from, production.code_package) == (f"LinearFlow/{research.id}", research.code_package)
         listing = flow("runs", "LinearFlow", "--all-namespaces", "--datastore", str(store))

@@ -105,7 +105,10 @@ def _trusted(datastore: FlowDatastore, run_id: str, step: str, task_id: str) -> 
 
 
 def _load_ir(spec: TaskSpec, flow_name: str, params: dict[str, str]) -> tuple[FlowIR, dict[str, Any]]:
-    run = spec.datastore.read_run(spec.run_id)
+    """The run's IR and record. A deployed start task (it is given where the run belongs, and its parameters)
+    creates the record; every other task reads the one its run has."""
+    creates = spec.step == "start" and bool(spec.run_context or params)
+    run = None if creates else spec.datastore.read_run(spec.run_id)
     if run is None:
         if spec.step != "start":
             raise FlowshipError(f"run {flow_name}/{spec.run_id} has no metadata; its start task must run first")
@@ -116,9 +119,22 @@ def _load_ir(spec: TaskSpec, flow_name: str, params: dict[str, str]) -> tuple[Fl
         params = drop_unset(ir.parameters, params)
         resolve_values(ir.parameters, params)  # a bad value fails here, before the run exists
         run = new_run_record(ir, spec.run_id, params, **spec.run_context)
-        if not spec.datastore.create_run(run):  # another attempt of this start task created it meanwhile
-            run = spec.datastore.read_run(spec.run_id) or run
+        if not spec.datastore.create_run(run):
+            run = _adopt_own_run(spec, flow_name, run)
     return FlowIR.from_dict(run["ir"]), run
+
+
+def _adopt_own_run(spec: TaskSpec, flow_name: str, ours: dict[str, Any]) -> dict[str, Any]:
+    """The record another attempt of this very start task created; anyone else's is never adopted."""
+    theirs = spec.datastore.read_run(spec.run_id) or {}
+    same = ("parameters", "namespace", "code_package", "project", "branch", "promoted_from")
+    differs = [key for key in same if theirs.get(key) != ours.get(key)]
+    if differs:
+        raise FlowshipError(
+            f"run {flow_name}/{spec.run_id} exists already, with another {', '.join(differs)} (namespace "
+            f"{theirs.get('namespace')}): a start task never adopts a run it did not create — give this run its own id"
+        )
+    return theirs
 
 
 def _import_flow_class(path: str, name: str, code_root: str | None) -> type[FlowSpec]:
@@ -347,7 +363,9 @@ def run_step(command: StepCommand) -> int:
     if command.package:
         from flowship.runtime.package import fetch_package
 
-        code_root = fetch_package(FlowDatastore(storage, command.flow_name or ""), command.package)
+        store = FlowDatastore(storage, command.flow_name or "")
+        package, flow_file = _run_package(store, command)
+        code_root = fetch_package(store, package)
         flow_file = os.path.join(code_root, flow_file)
     else:
         from flowship.runtime.package_files import project_root
@@ -378,6 +396,23 @@ def run_step(command: StepCommand) -> int:
         code_root,
     )
     return run_task(spec, flow_name, dict(command.params))
+
+
+def _run_package(store: FlowDatastore, command: StepCommand) -> tuple[str, str]:
+    """(package, flow path) a task runs: its run's, recorded by the start task, whatever is deployed by now."""
+    if command.step == "start":
+        return command.package or "", command.flow_file
+    record = store.read_run(command.run_id)
+    recorded = (record or {}).get("code_package")
+    if not recorded:
+        return command.package or "", command.flow_file
+    if recorded["sha"] != command.package:
+        print(
+            f"note: running the code package this run started with ({recorded['sha'][:12]}), not the one deployed "
+            f"since ({(command.package or '')[:12]})",
+            file=sys.stderr,
+        )
+    return recorded["sha"], recorded["flow_path"]
 
 
 def run_step_argv(argv: list[str]) -> int:

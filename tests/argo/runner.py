@@ -47,6 +47,7 @@ class ArgoRunner:
     arguments: dict[str, str] = field(default_factory=dict)
     env: dict[str, str] = field(default_factory=dict)
     pods: list[Pod] = field(default_factory=list)
+    namespace: str = "ml"
 
     def __post_init__(self) -> None:
         self.templates = {t["name"]: t for t in self.document["spec"]["templates"]}
@@ -54,7 +55,7 @@ class ArgoRunner:
         unknown = set(self.arguments) - set(declared)
         if unknown:
             raise ArgoRunError(f"arguments {sorted(unknown)} are not declared by the WorkflowTemplate")
-        self.workflow = {"workflow.name": self.workflow_name}
+        self.workflow = {"workflow.name": self.workflow_name, "workflow.namespace": self.namespace}
         for name, default in declared.items():
             value = self.arguments.get(name, default)
             if value is None:

@@ -30,7 +30,8 @@ __all__ = ["compile_to_airflow", "airflow_dag_id", "Operator"]
 
 Operator = Literal["kubernetes", "local"]
 XCOM_FILE = "/airflow/xcom/return.json"  # what KubernetesPodOperator reads back as the task's XCom
-RUN_ID_JINJA = "airflow-{{ run_id | replace(':', '-') | replace('+', '-') | replace('/', '-') }}"
+# Unique per deployment and run: Airflow's run ids repeat across DAGs (scheduled__<date>), so the DAG id is part of it.
+RUN_ID_JINJA = "airflow-{{ dag.dag_id }}.{{ run_id | replace(':', '-') | replace('+', '-') | replace('/', '-') }}"
 RETRY_JINJA = "{{ ti.try_number - 1 }}"
 _PARAM_TYPES = {"str": "string", "int": "integer", "float": "number", "bool": "boolean"}
 
@@ -212,7 +213,8 @@ _LOCAL_HELPERS = '''
 def _command(kind: str, step: str, task_id: str, splits_file: str, context: dict) -> list[str]:
     """The flowship step command for one task, its placeholders filled in from the Airflow context."""
     values = {"<step>": step, "<task-id>": task_id, "<splits-file>": splits_file,
-              "<run-id>": "airflow-" + context["run_id"].replace(":", "-").replace("+", "-").replace("/", "-"),
+              "<run-id>": "airflow-" + context["dag"].dag_id + "."
+              + context["run_id"].replace(":", "-").replace("+", "-").replace("/", "-"),
               "<retry>": str(context["ti"].try_number - 1)}
     for name, kind_of_value in PARAMETER_TYPES.items():
         value = context["params"].get(name)

@@ -40,7 +40,8 @@ API_VERSION = "argoproj.io/v1alpha1"
 MAX_DAG_TASKS = 200
 MAX_TEMPLATES = 200
 _PART_SIZE = 150  # tasks per part-DAG when a DAG must be split
-RUN_ID = "argo-{{workflow.name}}"
+# Unique per deployment and run: a workflow's name is unique in its namespace (and starts with its template's).
+RUN_ID = "argo-{{workflow.namespace}}.{{workflow.name}}"
 SPLITS_FILE = "/tmp/flowship-splits.json"
 
 
