@@ -77,6 +77,7 @@ class StepCommand:
     splits_file: str | None = None  # a foreach task writes its children's task ids here
     context: RunContext = field(default_factory=RunContext)
     params: tuple[tuple[str, str], ...] = ()  # a start task that creates its run: NAME, VALUE text
+    max_splits: str | None = None  # a foreach task fails before fanning out to more (the scheduler's own limit)
 
     def to_argv(self) -> list[str]:
         argv = ["flow", "step", self.flow_file, self.step, f"--run-id={self.run_id}"]
@@ -87,6 +88,8 @@ class StepCommand:
             argv += [f"--package={self.package}", f"--flow-name={self.flow_name}"]
         if self.splits_file:
             argv.append(f"--splits-file={self.splits_file}")
+        if self.max_splits:
+            argv.append(f"--max-splits={self.max_splits}")
         for attribute, option in _CONTEXT_OPTIONS:
             value = getattr(self.context, attribute)
             if value:
@@ -121,6 +124,7 @@ class StepCommand:
             args.splits_file,
             context,
             tuple(params),
+            args.max_splits,
         )
 
     def check_ids(self) -> None:
@@ -129,6 +133,15 @@ class StepCommand:
             raise FlowshipError(f"flow step --run-id={self.run_id}: use letters, digits and . _ ~ - (not first: .)")
         if not TASK_ID.match(self.task_id or ""):
             raise FlowshipError(f"flow step --task-id={self.task_id}: a task id is a foreach index path: 0, 0.3, 0.3.1")
+
+    @property
+    def split_limit(self) -> int | None:
+        if self.max_splits is None:
+            return None
+        try:
+            return int(self.max_splits)
+        except ValueError:
+            raise FlowshipError(f"flow step --max-splits={self.max_splits}: not a whole number") from None
 
     @property
     def attempt(self) -> int:
@@ -159,6 +172,7 @@ def step_parser() -> argparse.ArgumentParser:
     parser.add_argument("--package", help="run FLOW_FILE from this code package (its SHA-256) in the store")
     parser.add_argument("--flow-name", help="the flow's name, to find --package in the store")
     parser.add_argument("--splits-file", help="where a foreach task writes the task ids it fans out to (a JSON list)")
+    parser.add_argument("--max-splits", help="the most items a foreach may fan out to (the scheduler's own limit)")
     for attribute, option in _CONTEXT_OPTIONS:
         parser.add_argument(
             option, help=f"for a start task that creates its run: the run's {attribute.replace('_', ' ')}"

@@ -99,3 +99,9 @@ def store(request, tmp_path, monkeypatch) -> StoreUnderTest:
     for key, value in env.items():
         monkeypatch.setenv(key, value)
     return StoreUnderTest(f"s3://{new_bucket(env)}/flowship", dict(env))
+
+
+@pytest.fixture(autouse=True)
+def configured_image(monkeypatch):
+    """Deployments need an image; tests that are not about choosing one get this configured default."""
+    monkeypatch.setenv("FLOWSHIP_IMAGE", "flowship:test")

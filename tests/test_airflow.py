@@ -138,8 +138,89 @@ class TestKubernetesMode:
         assert container.image == "repo/train:1"
         assert container.args[:6] == ["step", "flow.py", "start", "--run-id=airflow-F.manual__x", "--task-id=0",
                                       "--retry-count=1"]
-        assert {e.name: e.value for e in container.env} == {"FLOWSHIP_USER": "airflow", "MODE": "{{ not rendered }}"}
+        assert {e.name: e.value for e in container.env} == {"FLOWSHIP_USER": "airflow"}  # MODE: set by the task
         assert [e.secret_ref.name for e in container.env_from] == ["db-creds"]
         assert container.resources.requests == {"cpu": "2", "memory": "8192Mi", "nvidia.com/gpu": "1"}
         assert container.resources.limits == {"memory": "8192Mi", "nvidia.com/gpu": "1"}
         assert (pod.spec.node_selector, pod.spec.service_account_name) == ({"pool": "gpu"}, "trainer")
+
+
+HOSTILE = ["{{ 7 * 7 }}", "x{% endraw %}{{ 6*7 }}{% raw %}y", "{{ undefined_name }}", "it's \"q\" $(x) `y`",
+           'three """ quotes', "back\\slash {# c #}"]
+
+
+def _hostile_flow(folder: Path, text: str) -> Path:
+    folder.mkdir(parents=True)
+    path = folder / "host{{ 7 }}ile.py"  # a file name with Jinja in it, too
+    path.write_text(f'''
+import os
+from flowship import FlowSpec, environment, step
+
+TEXT = {text!r}
+
+
+class HostileFlow(FlowSpec):
+    @environment(vars={{"HOSTILE": TEXT}})
+    @step
+    def start(self):
+        self.start_env = os.environ["HOSTILE"]
+        self.items = [1, 2]
+        self.next(self.body, foreach="items")
+
+    @environment(vars={{"HOSTILE": TEXT}})
+    @step
+    def body(self):
+        self.body_env = os.environ["HOSTILE"]
+        self.next(self.join)
+
+    @step
+    def join(self, inputs):
+        self.envs = sorted({{i.body_env for i in inputs}})
+        self.next(self.end)
+
+    @step
+    def end(self):
+        pass
+''')
+    return path
+
+
+@pytest.mark.parametrize("operator", ["kubernetes", "local"])
+@pytest.mark.parametrize("text", HOSTILE)
+def test_no_user_or_deployer_text_is_rendered_by_jinja(text, operator, tmp_path, monkeypatch):
+    """@environment (mapped and not), the store, the image and file names reach the task as written."""
+    source = _hostile_flow(tmp_path / "code", text)
+    store = tmp_path / f"store {text.replace('/', '_')}"
+    ir = load_flow(str(source))
+    package = build_package(str(source))
+    upload_package(FlowDatastore(LocalStorage(str(store)), ir.name), package)
+    image = f"repo/image:{text}"
+    options = DeployOptions(datastore=str(store), package_sha=package.sha, flow_path=package.flow_path, image=image)
+    dag, errors, serialization = harness.load_dag(compile_to_airflow(ir, options, operator), "hostile")
+    assert (errors, serialization) == ({}, None)
+    monkeypatch.setenv("FLOWSHIP_CACHE", str(tmp_path / "cache"))
+    if operator == "kubernetes":
+        run = harness.KubernetesDagRun(dag, "manual__2026-12-01T00:00:00+00:00", env={"FLOWSHIP_CACHE": str(tmp_path / "c")})
+        run.run()
+        assert {pod.image for pod in run.pods} == {image}
+        assert all(f"--datastore={store}" in pod.command for pod in run.pods)
+    else:
+        assert harness.run_dag_test(dag) == "success"
+    result = Flow("HostileFlow", datastore=str(store)).latest_run
+    assert (result["start"].task.data.start_env, result["join"].task.data.envs) == (text, [text])
+
+
+@pytest.mark.parametrize("operator", ["kubernetes", "local"])
+def test_a_foreach_wider_than_airflow_maps_fails_before_fanning_out(operator, tmp_path, monkeypatch):
+    monkeypatch.setenv("AIRFLOW__CORE__MAX_MAP_LENGTH", "2")  # the foreach example fans out to 3
+    monkeypatch.setenv("FLOWSHIP_CACHE", str(tmp_path / "cache"))
+    dag = deploy(EXAMPLES / "foreach.py", tmp_path, operator)
+    if operator == "kubernetes":
+        with pytest.raises(AssertionError, match="pod for start"):
+            harness.KubernetesDagRun(dag, "manual__2026-12-01T00:00:00+00:00", env={"FLOWSHIP_CACHE": str(tmp_path)}).run()
+    else:
+        assert harness.run_dag_test(dag) == "failed"
+    start = Flow("ForeachFlow", datastore=str(tmp_path)).latest_run["start"].task
+    assert not start.successful
+    assert ("has 3 items, more than the 2 its scheduler fans out to (on Airflow: [core] max_map_length) — raise that "
+            "setting, or make fewer, larger items") in start.exception

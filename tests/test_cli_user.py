@@ -193,13 +193,13 @@ def _statuses(folder: Path, name: str) -> str:
 class TestCompileOutput:
     def test_a_new_path_without_a_suffix_is_a_folder(self, project):
         for target in ("argo", "airflow"):
-            result = flow("compile", "flows/hello.py", "--target", target, "--datastore", "s3://b/p", "-o", "out",
+            result = flow("compile", "flows/hello.py", "--target", target, "--datastore", "s3://b/p", "--no-upload", "-o", "out",
                           cwd=project)
             assert result.returncode == 0, result.stderr
         assert sorted(p.name for p in (project / "out").iterdir()) == ["HelloFlow.py", "hello-flow.yaml"]
 
     def test_a_file_of_the_wrong_kind_is_refused(self, project):
-        result = flow("compile", "flows/hello.py", "--target", "airflow", "--datastore", "s3://b/p", "-o", "dag.yaml",
+        result = flow("compile", "flows/hello.py", "--target", "airflow", "--datastore", "s3://b/p", "--no-upload", "-o", "dag.yaml",
                       cwd=project)
         assert (result.returncode, result.stderr) == (
             1, "error: -o dag.yaml: airflow output is a .py file; name it *.py or give a folder\n")
@@ -249,7 +249,7 @@ class TestMoreUserErrors:
     def test_compile_into_the_flow_folder_gives_the_same_package_every_time(self, project):
         packages = set()
         for _ in range(3):
-            result = flow("compile", "hello.py", "--target", "airflow", "--datastore", "s3://b/p", "-o", "out/",
+            result = flow("compile", "hello.py", "--target", "airflow", "--datastore", "s3://b/p", "--no-upload", "-o", "out/",
                           cwd=project / "flows")
             packages.add(result.stderr.strip().rsplit(" ", 1)[1])
         assert len(packages) == 1
@@ -259,7 +259,7 @@ class TestMoreUserErrors:
         ("missing/deeper/dag.py", "error: -o missing/deeper/dag.py: cannot write missing/deeper/dag.py (No such file or directory)"),
     ])
     def test_an_output_path_that_cannot_be_written_is_one_line(self, output, message, project):
-        result = flow("compile", "flows/hello.py", "--target", "airflow", "--datastore", "s3://b/p", "-o", output,
+        result = flow("compile", "flows/hello.py", "--target", "airflow", "--datastore", "s3://b/p", "--no-upload", "-o", output,
                       cwd=project)
         assert (result.returncode, result.stderr.strip().splitlines()[-1]) == (1, message)
 

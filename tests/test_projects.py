@@ -59,7 +59,7 @@ class TestNamespacing:
     def test_deployed_names_carry_project_and_branch(self, target, option, expected, tmp_path):
         source = tmp_path / "retrain.py"
         source.write_text((EXAMPLES / "daily_retrain.py").read_text().replace('@project(name="wine")', '@project(name="recsys")'))
-        result = flow("compile", str(source), "--target", target, option, "--datastore", "s3://b/s")
+        result = flow("compile", str(source), "--target", target, option, "--datastore", "s3://b/s", "--no-upload")
         assert result.returncode == 0, result.stderr
         assert expected in result.stdout
 
@@ -166,7 +166,7 @@ class TestDailyRetrainExample:
 
     def test_argo_output_validates_and_schedules_daily(self):
         result = flow("compile", str(EXAMPLES / "daily_retrain.py"), "--target", "argo", "--production",
-                      "--datastore", "s3://wine-models/flowship")
+                      "--datastore", "s3://wine-models/flowship", "--no-upload")
         assert result.returncode == 0, result.stderr
         template, cron = list(yaml.safe_load_all(result.stdout))
         assert cron["kind"] == "CronWorkflow" and cron["spec"]["schedules"] == ["0 0 * * *"]

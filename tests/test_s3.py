@@ -118,7 +118,7 @@ def test_server_stopped_mid_run_fails_clearly_and_trusts_nothing_half(monkeypatc
 def test_compiled_deployments_point_at_s3_and_carry_no_credentials(s3_server):
     for target in ("argo", "airflow"):
         result = subprocess.run([sys.executable, "-m", "flowship", "compile", str(EXAMPLES / "hello.py"), "--target", target,
-                                 "--datastore", "s3://prod-bucket/flowship"], cwd=REPO, capture_output=True, text=True,
+                                 "--datastore", "s3://prod-bucket/flowship", "--no-upload"], cwd=REPO, capture_output=True, text=True,
                                 env={**os.environ, **s3_server}, timeout=60)
         assert result.returncode == 0, result.stderr
         assert "s3://prod-bucket/flowship" in result.stdout

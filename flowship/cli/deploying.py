@@ -59,6 +59,24 @@ def _output_path(output: str, target: Any, name: str) -> str:
     return output
 
 
+def _upload_for_compile(args: argparse.Namespace, build: Any) -> None:
+    """What the output names must exist for it to run as is: upload the code package, unless told not to."""
+    from flowship.deploy import upload_code
+
+    options = build.compiled.options
+    if options.package_sha is None:
+        return  # the code is in the image
+    if args.no_upload:
+        print(
+            f"not uploaded: the output runs once code package {options.package_sha[:12]} is in "
+            f"{options.datastore} (flow deploy, or flow compile without --no-upload, puts it there)",
+            file=sys.stderr,
+        )
+        return
+    upload_code(build)
+    print(f"uploaded code package {options.package_sha[:12]} to {options.datastore}", file=sys.stderr)
+
+
 def _compile(args: argparse.Namespace) -> int:
     from flowship.deploy import build_deployment
 
@@ -66,16 +84,19 @@ def _compile(args: argparse.Namespace) -> int:
     build = build_deployment(args.flow_file, ir, deploy_settings(args))
     if not _print_compiled(build.compiled):
         return 1
-    if args.output in (None, "-"):
+    to_stdout = args.output in (None, "-")
+    path = "" if to_stdout else _output_path(args.output, get_target(args.target), build.compiled.name)
+    _upload_for_compile(args, build)
+    if to_stdout:
         sys.stdout.write(build.compiled.text)
         return 0
-    path = _output_path(args.output, get_target(args.target), build.compiled.name)
     try:
         with open(path, "w", encoding="utf-8") as handle:
             handle.write(build.compiled.text)
     except OSError as exc:
         raise FlowshipError(f"-o {args.output}: cannot write {path} ({exc.strerror})") from None
-    print(f"wrote {path} ({args.target}, code package {build.package.sha[:12]})", file=sys.stderr)
+    code = f"code package {build.package.sha[:12]}" if build.compiled.options.package_sha else "code in the image"
+    print(f"wrote {path} ({args.target}, {code})", file=sys.stderr)
     return 0
 
 
@@ -110,7 +131,12 @@ def _apply(args: argparse.Namespace, build: Any) -> int:
         return 1
     deployer = deployer_from_args(args, "deploy")
     compiled = build.compiled
-    print(f"code package {build.package.sha[:12]} ({len(build.package.files)} files) -> {compiled.options.datastore}")
+    if compiled.options.package_sha:
+        print(
+            f"code package {build.package.sha[:12]} ({len(build.package.files)} files) -> {compiled.options.datastore}"
+        )
+    else:
+        print(f"code in the image {compiled.options.image}: {compiled.options.flow_path}")
     if deployer.check_description:
         print(f"{deployer.check_description} …", flush=True)
     plan = plan_deployment(build, deployer, dry_run=args.dry_run)
@@ -200,6 +226,11 @@ def add_commands(commands: Any) -> None:
     compile_ = add_parser(commands, "compile", "compile a flow for a scheduler (an Argo manifest, an Airflow DAG file)")
     compile_.add_argument("flow_file", help="path of the flow's .py file")
     compile_.add_argument("-o", "--output", help="file or folder to write (default: standard output)")
+    compile_.add_argument(
+        "--no-upload",
+        action="store_true",
+        help="do not put the code package in the store (the output then runs only once it is)",
+    )
     target_options(compile_)
     compile_.set_defaults(handler=_compile)
 

@@ -119,6 +119,11 @@ def target_options(
         help="container image with flowship and the flow's dependencies "
         "(default: @kubernetes(image=), else $FLOWSHIP_IMAGE, else flowship:0.1.0)",
     )
+    parser.add_argument(
+        "--code",
+        metavar="image:/PATH",
+        help="run the flow from the image, where its project is at PATH (default: a code package in the store)",
+    )
     parser.add_argument("--namespace", help="Kubernetes namespace of the deployed objects and pods")
     parser.add_argument("--service-account", help="Kubernetes service account of the pods")
     parser.add_argument(
@@ -175,6 +180,7 @@ def compile_options_given(args: argparse.Namespace) -> list[str]:
         "name": "--name",
         "branch": "--branch",
         "datastore": "--datastore",
+        "code": "--code",
     }
     given = [flag for dest, flag in flags.items() if getattr(args, dest, None) is not None]
     given += ["--production"] if getattr(args, "production", False) else []
@@ -202,6 +208,7 @@ def deploy_settings(args: argparse.Namespace) -> Any:
         args.branch,
         args.production,
         chosen,
+        args.code,
     )
 
 

@@ -11,13 +11,12 @@ import importlib
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from flowship.deploy.build import DEFAULT_IMAGE, Build, DeploySettings, build_deployment
+from flowship.deploy.build import Build, DeploySettings, build_deployment
 from flowship.deploy.naming import deployment_of
 from flowship.errors import FlowshipError
 from flowship.providers.deployer import Change, Command, Deployer, DeployerOption
 
 __all__ = [
-    "DEFAULT_IMAGE",
     "DeploySettings",
     "Build",
     "build_deployment",
@@ -26,6 +25,7 @@ __all__ = [
     "deployer_options",
     "plan_deployment",
     "apply_deployment",
+    "upload_code",
     "deployment_name",
 ]
 
@@ -71,15 +71,20 @@ def plan_deployment(build: Build, deployer: Deployer, *, dry_run: bool = False) 
         return DeploymentPlan(build, check, changes, str(exc))
 
 
-def apply_deployment(plan: DeploymentPlan, deployer: Deployer) -> list[Change]:
-    """Upload the code package first (tasks need it the moment a run starts), then apply the documents."""
+def upload_code(build: Build) -> None:
+    """Put the build's code package in its store (nothing to do when the code is in the image)."""
     from flowship.providers.storage import open_storage
     from flowship.runtime.datastore import FlowDatastore
     from flowship.runtime.package import upload_package
 
-    compiled = plan.build.compiled
-    upload_package(FlowDatastore(open_storage(compiled.options.datastore), plan.build.flow), plan.build.package)
-    return deployer.apply(compiled)
+    if build.compiled.options.package_sha is not None:
+        upload_package(FlowDatastore(open_storage(build.compiled.options.datastore), build.flow), build.package)
+
+
+def apply_deployment(plan: DeploymentPlan, deployer: Deployer) -> list[Change]:
+    """Upload the code package first (tasks need it the moment a run starts), then apply the documents."""
+    upload_code(plan.build)
+    return deployer.apply(plan.build.compiled)
 
 
 def deployment_name(

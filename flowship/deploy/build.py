@@ -21,9 +21,12 @@ from flowship.runtime.locate import locate_store
 from flowship.runtime.package import CodePackage, build_package
 from flowship.runtime.runs import current_user
 
-__all__ = ["DEFAULT_IMAGE", "DeploySettings", "Build", "build_deployment"]
+__all__ = ["DeploySettings", "Build", "build_deployment", "IMAGE_HELP"]
 
-DEFAULT_IMAGE = "flowship:0.1.0"
+IMAGE_HELP = (
+    "give --image IMAGE (or set FLOWSHIP_IMAGE): an image with flowship and what your flow imports — "
+    "docker/Dockerfile builds one (docs/argo.md, The image)"
+)
 
 
 @dataclass(frozen=True)
@@ -39,6 +42,7 @@ class DeploySettings:
     branch: str | None = None
     production: bool = False
     target_options: Mapping[str, str] = field(default_factory=dict)
+    code: str | None = None  # "image:/PATH": the project is in the image at PATH; None: a code package
 
 
 @dataclass(frozen=True)
@@ -65,11 +69,18 @@ def _options(
             )
         )
     deployment = deployment_for(ir, branch=settings.branch, production=settings.production, user=current_user())
+    package_sha: str | None = package.sha
+    flow_path = package.flow_path
+    if settings.code is not None:
+        path = settings.code.removeprefix("image:")
+        if not settings.code.startswith("image:") or not path.startswith("/"):
+            raise FlowshipError(f"--code {settings.code}: write image:/PATH, the project's folder in the image")
+        package_sha, flow_path = None, f"{path.rstrip('/')}/{package.flow_path}"
     options = DeployOptions(
         datastore=store,
-        package_sha=package.sha,
-        flow_path=package.flow_path,
-        image=settings.image or os.environ.get("FLOWSHIP_IMAGE") or DEFAULT_IMAGE,
+        package_sha=package_sha,
+        flow_path=flow_path,
+        image=settings.image or os.environ.get("FLOWSHIP_IMAGE") or "",
         namespace=settings.namespace,
         service_account=settings.service_account,
         name=settings.name or deployment.name,
@@ -98,5 +109,8 @@ def build_deployment(
             raise FlowshipError(f"--{option.name} {value!r}: use one of {', '.join(option.choices)}")
     package = package or build_package(flow_file)
     options, warnings = _options(ir, package, settings, flow_file, promoted_from)
+    every_step_has_one = all(s.decorators.kubernetes and s.decorators.kubernetes.image for s in ir.steps)
+    if not options.image and target.needs_image(options) and not every_step_has_one:
+        raise FlowshipError(f"--target {target.label(options)} runs every task in a container: {IMAGE_HELP}")
     compiled = target.compile(ir, options)
     return Build(ir.name, replace(compiled, problems=tuple(warnings) + compiled.problems), package)

@@ -59,6 +59,7 @@ class TaskSpec:
     splits_file: str | None = None
     run_context: dict[str, Any] = field(default_factory=dict)  # for a start task that creates its run
     code_root: str | None = None  # the project the flow may import from: a code package's root, or its own
+    max_splits: int | None = None  # the scheduler's limit on a foreach's width
 
 
 @dataclass
@@ -224,7 +225,7 @@ def _call_step(flow: FlowSpec, step: StepIR) -> BaseException | None:
             signal.alarm(0)
 
 
-def _check_transition(flow: FlowSpec, step: StepIR) -> int | None:
+def _check_transition(flow: FlowSpec, step: StepIR, max_splits: int | None) -> int | None:
     """Verify the step went where the graph says; return the number of foreach splits."""
     taken = flow._transition
     if taken is None:
@@ -248,6 +249,11 @@ def _check_transition(flow: FlowSpec, step: StepIR) -> int | None:
     if count == 0:
         raise FlowshipError(
             f"foreach=\"{foreach}\" in step '{step.name}': self.{foreach} is empty; a foreach needs at least one item"
+        )
+    if max_splits is not None and count > max_splits:
+        raise FlowshipError(
+            f"foreach=\"{foreach}\" in step '{step.name}' has {count} items, more than the {max_splits} its scheduler "
+            "fans out to (on Airflow: [core] max_map_length) — raise that setting, or make fewer, larger items"
         )
     return count
 
@@ -281,7 +287,7 @@ def _execute(spec: TaskSpec, ir: FlowIR, run: dict[str, Any], meta: dict[str, An
         raise FlowshipError(
             f"step '{step.name}' failed ({caught!r}); @catch cannot continue a foreach that has no items to fan out to"
         )
-    splits = None if caught else _check_transition(flow, step)
+    splits = None if caught else _check_transition(flow, step, spec.max_splits)
     values = [(name, value) for name, value in vars(flow).items() if not name.startswith("_")]
     with ThreadPoolExecutor(max_workers=8) as pool:  # many small artifacts upload in parallel on S3
         for (name, _), ref in zip(values, pool.map(lambda item: ds.save_artifact(*item), values), strict=False):
@@ -394,6 +400,7 @@ def run_step(command: StepCommand) -> int:
         command.splits_file,
         context,
         code_root,
+        command.split_limit,
     )
     return run_task(spec, flow_name, dict(command.params))
 

@@ -103,6 +103,10 @@ class Target(ABC):
     @abstractmethod
     def render(self, documents: list[Document]) -> str: ...
 
+    def needs_image(self, options: DeployOptions) -> bool:
+        """Whether tasks run in containers (so a deployment needs an image); True unless a target says otherwise."""
+        return True
+
     def check(self, ir: FlowIR, documents: list[Document], text: str) -> list[Problem]:
         """Problems the target finds in its own output (e.g. Argo's lint rules); none by default."""
         return []

@@ -16,8 +16,8 @@ class DeployOptions:
     """Everything a target needs besides the IR; ``flowship.deploy`` resolves defaults before compiling."""
 
     datastore: str
-    package_sha: str
-    flow_path: str  # the flow file, relative to the code package root
+    package_sha: str | None  # None: the code is in the image, and flow_path is the flow file's path there
+    flow_path: str  # the flow file, relative to the code package root (or absolute, in the image)
     image: str
     namespace: str | None = None  # Kubernetes namespace
     service_account: str | None = None
@@ -39,6 +39,7 @@ def deployed_step(
     retry_count: str,
     splits_file: str | None = None,
     params: list[tuple[str, str]] | None = None,
+    max_splits: str | None = None,
 ) -> StepCommand:
     """The step command of a deployed task; values may be the target's own expressions.
 
@@ -60,6 +61,7 @@ def deployed_step(
         splits_file,
         context,
         tuple(params or ()),
+        max_splits,
     )
 
 

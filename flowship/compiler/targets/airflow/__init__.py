@@ -26,6 +26,7 @@ SUPPORTS_KUBERNETES: Mapping[str, Support] = {
     **{f.key: MAPPED for f in FEATURES},
     "step.decorators.kubernetes": ALWAYS,
     "step.decorators.catch.var": IN_TASK,
+    "step.decorators.environment": IN_TASK,  # never in a templated field: Airflow renders env_vars, mapped too
     "step.decorators.catch.print_exception": IN_TASK,
     "parameter.separator": IN_TASK,
     "parameter.type=file": Unsupported("error", _NOT_DEPLOYABLE, "pass its content as a str Parameter"),
@@ -37,7 +38,6 @@ _NO_POD = "tasks run as processes on the Airflow worker, not in pods"
 _USE_PODS = "compile with --operator kubernetes, or remove it"
 SUPPORTS_LOCAL: Mapping[str, Support] = {
     **SUPPORTS_KUBERNETES,
-    "step.decorators.environment": IN_TASK,
     # Metaflow's meaning: @resources sizes the step where a compute layer runs it, and is ignored elsewhere.
     **{
         f"step.decorators.resources.{field}": Unsupported(
@@ -73,6 +73,9 @@ class AirflowTarget(Target):
 
     def supports(self, options: DeployOptions) -> Mapping[str, Support]:
         return SUPPORTS_LOCAL if self._operator(options) == "local" else SUPPORTS_KUBERNETES
+
+    def needs_image(self, options: DeployOptions) -> bool:
+        return self._operator(options) == "kubernetes"
 
     def deployment_name(self, ir: FlowIR, options: DeployOptions) -> str:
         return airflow_dag_id(ir, options)

@@ -30,6 +30,8 @@ __all__ = ["compile_to_airflow", "airflow_dag_id", "Operator"]
 
 Operator = Literal["kubernetes", "local"]
 XCOM_FILE = "/airflow/xcom/return.json"  # what KubernetesPodOperator reads back as the task's XCom
+MAX_SPLITS_MARK = "<max-map-length>"  # a foreach task refuses more items than Airflow can map, before fanning out
+_MAX_SPLITS_COMMENT = "# Airflow maps a task over at most [core] max_map_length items; a foreach step checks first."
 # Unique per deployment and run: Airflow's run ids repeat across DAGs (scheduled__<date>), so the DAG id is part of it.
 RUN_ID_JINJA = "airflow-{{ dag.dag_id }}.{{ run_id | replace(':', '-') | replace('+', '-') | replace('/', '-') }}"
 RETRY_JINJA = "{{ ti.try_number - 1 }}"
@@ -41,8 +43,11 @@ def airflow_dag_id(ir: FlowIR, options: DeployOptions) -> str:
 
 
 def _jinja_literal(text: str) -> str:
-    """Text placed in a templated field is rendered by Jinja: keep ours literal."""
-    return "{% raw %}" + text + "{% endraw %}" if any(t in text for t in ("{{", "{%", "{#")) else text
+    """Text placed in a templated field is rendered by Jinja: where it holds Jinja syntax, write it as a Jinja string
+    literal, which renders to exactly this text whatever it holds (unlike {% raw %}, which {% endraw %} ends)."""
+    if not any(t in text for t in ("{{", "{%", "{#")):
+        return text
+    return "{{ '" + text.encode("unicode_escape").decode("ascii").replace("'", "\\'") + "' }}"
 
 
 def _param_jinja(parameter: ParameterIR) -> str:
@@ -95,8 +100,9 @@ class _Writer:
             retry_count=RETRY_JINJA,
             splits_file=XCOM_FILE if step.transition == "foreach" else None,
             params=params,
+            max_splits=MAX_SPLITS_MARK if step.transition == "foreach" else None,
         ).to_argv()
-        constants = _argument_constants(self.ir, self.options)
+        constants = {**_argument_constants(self.ir, self.options), f"--max-splits={MAX_SPLITS_MARK}": "MAX_SPLITS"}
         ours = set(argv[len(argv) - len(params) :]) if params else set()  # parameter tokens: Jinja Airflow renders
         arguments = ", ".join(constants.get(a) or repr(a if a in ours else _jinja_literal(a)) for a in argv[1:])
         kwargs = [
@@ -123,9 +129,8 @@ class _Writer:
             kwargs.append(f"container_resources=k8s.V1ResourceRequirements(requests={requests!r}, limits={limits!r})")
         if d.secrets:
             kwargs.append("secrets=[" + ", ".join(f"Secret('env', None, {s!r})" for s in d.secrets) + "]")
-        if not mapped:
-            env = {"FLOWSHIP_USER": "airflow", **{k_: _jinja_literal(v) for k_, v in d.environment.items()}}
-            kwargs.append(f"env_vars={env!r}")
+        if not mapped:  # @environment is set by the task itself: Airflow renders env_vars, mapped ones too
+            kwargs.append("env_vars={'FLOWSHIP_USER': 'airflow'}")
         kwargs.append(f"do_xcom_push={step.transition == 'foreach'}")
         kwargs += ["get_logs=True", "on_finish_action='delete_pod'"]
         return kwargs + self.common_kwargs(step)
@@ -138,12 +143,8 @@ class _Writer:
             if ids is None:
                 self.emit_call(var, "KubernetesPodOperator(", kwargs, ")")
             else:
-                env = {"FLOWSHIP_USER": "airflow", **step.decorators.environment}
                 self.emit_call(
-                    var,
-                    "KubernetesPodOperator.partial(",
-                    kwargs,
-                    f").expand(env_vars={ids}.map(_environment({env!r})))",
+                    var, "KubernetesPodOperator.partial(", kwargs, f").expand(env_vars={ids}.map(_environment))"
                 )
         else:
             kwargs = [f"task_id={step.name!r}", "python_callable=_run_step"] + self.common_kwargs(step)
@@ -183,12 +184,9 @@ class _Writer:
 def _argument_constants(ir: FlowIR, options: DeployOptions) -> dict[str, str]:
     """Step-command tokens every KubernetesPodOperator repeats, named once at the top of the DAG file."""
     argv = deployed_step(ir, options, step="", run_id=RUN_ID_JINJA, task_id=None, retry_count=RETRY_JINJA).to_argv()
-    names = {
-        RUN_ID_JINJA: "RUN_ID",
-        RETRY_JINJA: "RETRY",
-        options.datastore: "DATASTORE",
-        options.package_sha: "PACKAGE",
-    }
+    names = {RUN_ID_JINJA: "RUN_ID", RETRY_JINJA: "RETRY", options.datastore: "DATASTORE"}
+    if options.package_sha:
+        names[options.package_sha] = "PACKAGE"
     return {token: name for token in argv for value, name in names.items() if token.endswith("=" + value)}
 
 
@@ -213,6 +211,7 @@ _LOCAL_HELPERS = '''
 def _command(kind: str, step: str, task_id: str, splits_file: str, context: dict) -> list[str]:
     """The flowship step command for one task, its placeholders filled in from the Airflow context."""
     values = {"<step>": step, "<task-id>": task_id, "<splits-file>": splits_file,
+              "<max-map-length>": str(conf.getint("core", "max_map_length")),
               "<run-id>": "airflow-" + context["dag"].dag_id + "."
               + context["run_id"].replace(":", "-").replace("+", "-").replace("/", "-"),
               "<retry>": str(context["ti"].try_number - 1)}
@@ -242,8 +241,8 @@ def _step_kwargs(step: str):
 '''
 
 _KUBERNETES_HELPERS = """
-def _environment(env: dict):
-    return lambda task_id: {**env, "FLOWSHIP_TASK_ID": task_id}
+def _environment(task_id: str) -> dict:
+    return {"FLOWSHIP_USER": "airflow", "FLOWSHIP_TASK_ID": task_id}
 """
 
 _FLATTEN_HELPER = '''
@@ -267,6 +266,7 @@ def _local_commands(ir: FlowIR, options: DeployOptions) -> dict[str, list[str]]:
             retry_count="<retry>",
             splits_file="<splits-file>" if kind.endswith("foreach") else None,
             params=params if kind.startswith("start") else None,
+            max_splits=MAX_SPLITS_MARK if kind.endswith("foreach") else None,
         ).to_argv()
     return commands
 
@@ -298,6 +298,7 @@ def compile_to_airflow(ir: FlowIR, options: DeployOptions, operator: Operator = 
         ["DAG", "Param"] + (["CronTriggerTimetable"] if ir.schedule else []) + (["task"] if writer.uses_flatten else [])
     )
     imports.append(f"from airflow.sdk import {', '.join(sdk)}")
+    imports.append("from airflow.configuration import conf")
     if operator == "kubernetes":
         imports.append("from airflow.providers.cncf.kubernetes.operators.pod import KubernetesPodOperator")
         if any(s.decorators.secrets for s in ir.steps):
@@ -307,13 +308,14 @@ def compile_to_airflow(ir: FlowIR, options: DeployOptions, operator: Operator = 
     else:
         imports.append("from airflow.providers.standard.operators.python import PythonOperator")
     mode = "a pod per task (KubernetesPodOperator)" if operator == "kubernetes" else "a process per task on the worker"
+    code = f"code package {options.package_sha}" if options.package_sha else "the code in the image"
+    # Only the flow's name (an identifier) goes into the docstring; other text is repr()'d into comments, so no
+    # file name or store URL can end the docstring or a line.
     header = [
-        f'"""{ir.name} as an Airflow DAG: {GENERATED_MARKER} from {options.flow_path}; do not edit.',
-        "",
-        f"Regenerate with `flow compile {options.flow_path} --target airflow --operator {operator}`.",
-        f"Each task runs one step of the flow with the flowship step command, {mode},",
-        f"from code package {options.package_sha} in {options.datastore}.",
-        '"""',
+        f'"""{ir.name} as an Airflow DAG: {GENERATED_MARKER}; do not edit."""',
+        f"# flow file: {options.flow_path!r}; regenerate with flow compile --target airflow --operator {operator}",
+        f"# each task runs one step of the flow with the flowship step command, {mode},",
+        f"# from {code}, with the store {options.datastore!r}",
     ]
     body = [""] + imports + [""]
     if operator == "local":
@@ -323,7 +325,8 @@ def compile_to_airflow(ir: FlowIR, options: DeployOptions, operator: Operator = 
         body.append("}")
         body.append(f"PARAMETER_TYPES = {json.dumps({p.name: p.type for p in ir.parameters}, sort_keys=True)}")
         body.append(f"FOREACH_STEPS = {sorted(s.name for s in ir.steps if s.transition == 'foreach')!r}")
-        body.append('PLACEHOLDER = re.compile(r"<(?:step|task-id|splits-file|run-id|retry|param:[A-Za-z0-9_]+)>")')
+        markers = "step|task-id|splits-file|run-id|retry|max-map-length|param:[A-Za-z0-9_]+"
+        body.append(f'PLACEHOLDER = re.compile(r"<(?:{markers})>")')
         body.append(_LOCAL_HELPERS)
     else:
         body += [
@@ -332,6 +335,8 @@ def compile_to_airflow(ir: FlowIR, options: DeployOptions, operator: Operator = 
                 f"{name} = {(_jinja_literal(token) if name == 'DATASTORE' else token)!r}"
                 for token, name in _argument_constants(ir, options).items()
             ),
+            _MAX_SPLITS_COMMENT,
+            "MAX_SPLITS = f\"--max-splits={conf.getint('core', 'max_map_length')}\"",
             _KUBERNETES_HELPERS,
         ]
     if writer.uses_flatten:

@@ -18,6 +18,7 @@ SUPPORTS: Mapping[str, Support] = {
     **{f.key: MAPPED for f in FEATURES},
     "step.decorators.kubernetes": ALWAYS,
     "step.decorators.catch.var": IN_TASK,
+    "step.decorators.environment": IN_TASK,  # never in a pod spec, where Argo would substitute {{...}} in it
     "step.decorators.catch.print_exception": IN_TASK,
     "step.decorators.kubernetes.namespace": Unsupported(
         "error",

@@ -122,9 +122,8 @@ class _Builder:
         ).to_argv()
         image = k.image if k and k.image else self.options.image
         container: dict[str, Any] = {"image": image, "command": argv[:1], "args": argv[1:]}
-        container["env"] = [{"name": "FLOWSHIP_USER", "value": "argo"}] + [
-            {"name": key, "value": value} for key, value in d.environment.items()
-        ]
+        # @environment is set by the task itself, from the run's IR: Argo substitutes {{...}} in env values.
+        container["env"] = [{"name": "FLOWSHIP_USER", "value": "argo"}]
         if d.secrets:
             container["envFrom"] = [{"secretRef": {"name": s}} for s in d.secrets]
         requests, limits = resource_quantities(d.resources)
@@ -232,7 +231,11 @@ def _metadata(ir: FlowIR, name: str, options: DeployOptions) -> dict[str, Any]:
     if options.namespace:
         metadata["namespace"] = options.namespace
     metadata["labels"] = {"app.kubernetes.io/managed-by": "flowship", "flowship.io/flow": k8s_name(ir.name)}
-    metadata["annotations"] = {"flowship.io/flow-name": ir.name, "flowship.io/code-package": options.package_sha}
+    metadata["annotations"] = {"flowship.io/flow-name": ir.name}
+    if options.package_sha:
+        metadata["annotations"]["flowship.io/code-package"] = options.package_sha
+    else:
+        metadata["annotations"]["flowship.io/code-in-image"] = options.flow_path
     if options.run_namespace:
         metadata["annotations"]["flowship.io/namespace"] = options.run_namespace
     if options.promoted_from:
