@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ast
 import importlib.util
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -224,3 +225,57 @@ def test_a_foreach_wider_than_airflow_maps_fails_before_fanning_out(operator, tm
     assert not start.successful
     assert ("has 3 items, more than the 2 its scheduler fans out to (on Airflow: [core] max_map_length) — raise that "
             "setting, or make fewer, larger items") in start.exception
+
+
+class TestDeploymentOptions:
+    OPTIONS_GIVEN = {"kubernetes-conn-id": "k8s_prod", "startup-timeout": "10m", "pool": "gpu", "queue": "fast",
+                     "owner": "ml-team", "dagrun-timeout": "6h", "env": ["AWS_ENDPOINT_URL=http://minio:9000"],
+                     "secret": ["store-creds"]}
+
+    def test_they_reach_the_operators_the_dag_and_the_pods(self):
+        options = replace(OPTIONS, target_options=self.OPTIONS_GIVEN)
+        dag, errors, serialization = harness.load_dag(
+            compile_to_airflow(load_flow(str(EXAMPLES / "foreach.py")), options, "kubernetes"), "options")
+        assert (errors, serialization) == ({}, None)
+        assert dag.dagrun_timeout.total_seconds() == 6 * 3600
+        start = dag.task_dict["start"]
+        assert (start.pool, start.queue, start.owner) == ("gpu", "fast", "ml-team")
+        assert (start.kubernetes_conn_id, start.startup_timeout_seconds) == ("k8s_prod", 600)
+        without_connection = {k: v for k, v in self.OPTIONS_GIVEN.items() if k != "kubernetes-conn-id"}  # none here
+        dag, _, _ = harness.load_dag(compile_to_airflow(load_flow(str(EXAMPLES / "foreach.py")),
+                                                        replace(OPTIONS, target_options=without_connection)), "pod")
+        start = dag.task_dict["start"]
+        start.render_template_fields({"run_id": "manual__x", "params": {"alphas": [1]}, "ti": harness.FakeTaskInstance(1),
+                                      "dag": dag}, jinja_env=dag.get_template_env())
+        container = start.build_pod_request_obj(dry_run=True).spec.containers[0]
+        assert {e.name: e.value for e in container.env}["AWS_ENDPOINT_URL"] == "http://minio:9000"
+        assert [e.secret_ref.name for e in container.env_from] == ["store-creds"]
+
+    def test_the_environment_reaches_local_tasks(self, tmp_path, monkeypatch):
+        source = tmp_path / "code" / "envflow.py"
+        source.parent.mkdir()
+        source.write_text("import os\nfrom flowship import FlowSpec, step\n\nclass EnvFlow(FlowSpec):\n    @step\n"
+                          "    def start(self):\n        self.seen = os.environ['STORE_HINT']\n        self.next(self.end)\n\n"
+                          "    @step\n    def end(self):\n        pass\n")
+        ir = load_flow(str(source))
+        package = build_package(str(source))
+        upload_package(FlowDatastore(LocalStorage(str(tmp_path)), ir.name), package)
+        options = DeployOptions(datastore=str(tmp_path), package_sha=package.sha, flow_path=package.flow_path, image="",
+                                target_options={"operator": "local", "env": ["STORE_HINT=from --env"]})
+        dag, errors, _ = harness.load_dag(compile_to_airflow(ir, options, "local"), "envflow")
+        monkeypatch.setenv("FLOWSHIP_CACHE", str(tmp_path / "cache"))
+        assert errors == {} and harness.run_dag_test(dag) == "success"
+        assert Flow("EnvFlow", datastore=str(tmp_path)).latest_run["start"].task.data.seen == "from --env"
+
+    @pytest.mark.parametrize("given, message", [
+        ({"operator": "local", "secret": ["x"]}, "--secret: for pods, which --operator local does not start"),
+        ({"env": ["X={{ ds }}"]}, "--env 'X={{ ds }}': Airflow would render the Jinja syntax in it; set it in the image"),
+        ({"env": ["1X=y"]}, "--env '1X=y': write NAME=VALUE, NAME of letters, digits and _"),
+        ({"dagrun-timeout": "soon"}, "--dagrun-timeout 'soon': give a positive number of seconds, or minutes/hours as 90m, 6h"),
+        ({"secret": ["Creds"]}, "--secret 'Creds': a Kubernetes Secret's name (lowercase letters, digits, - and .)"),
+    ])
+    def test_a_wrong_option_is_an_error_naming_it(self, given, message):
+        from flowship.compiler.targets import get_target
+
+        compiled = get_target("airflow").compile(load_flow(str(EXAMPLES / "hello.py")), replace(OPTIONS, target_options=given))
+        assert [p.message for p in compiled.errors] == [message]

@@ -54,6 +54,7 @@ def _check(args: argparse.Namespace) -> int:
 
 def _check_target(args: argparse.Namespace, ir: Any) -> int:
     """Compile for the target, report what it cannot honour, and load the output with the scheduler's own code."""
+    from flowship.compiler.targets import get_target
     from flowship.deploy import build_deployment, deployer_for
 
     compiled = build_deployment(args.flow_file, ir, deploy_settings(args)).compiled
@@ -61,6 +62,9 @@ def _check_target(args: argparse.Namespace, ir: Any) -> int:
     if compiled.errors:
         print(f"{args.flow_file}: {count(len(compiled.errors), 'error')} in the {args.target} output", file=sys.stderr)
         return 1
+    description = get_target(args.target).describe(compiled.options)
+    if description:
+        print(f"{args.flow_file}: {args.target}: {description}")
     deployer = deployer_for(args.target, "check", {})
     if deployer.check_description:
         print(f"{args.flow_file}: {args.target}: {deployer.check_description} …", flush=True)

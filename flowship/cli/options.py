@@ -138,6 +138,8 @@ def target_options(
                 f"--{option.name}",
                 dest=_option_dest(option.name),
                 choices=option.choices or None,
+                action="append" if option.repeated else "store",
+                metavar=None if option.choices else option.name.upper().replace("-", "_"),
                 help=f"{target} only: {option.help}{choices}",
             )
 

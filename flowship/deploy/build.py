@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
+from typing import Any
 
 from flowship.compiler.ir import FlowIR
 from flowship.compiler.targets import get_target
@@ -41,7 +42,7 @@ class DeploySettings:
     name: str | None = None
     branch: str | None = None
     production: bool = False
-    target_options: Mapping[str, str] = field(default_factory=dict)
+    target_options: Mapping[str, Any] = field(default_factory=dict)
     code: str | None = None  # "image:/PATH": the project is in the image at PATH; None: a code package
 
 

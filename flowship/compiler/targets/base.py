@@ -63,6 +63,7 @@ class TargetOption:
     help: str
     choices: tuple[str, ...] = ()
     default: str | None = None
+    repeated: bool = False  # given any number of times: its value is the list of them
 
 
 @dataclass(frozen=True)
@@ -103,6 +104,14 @@ class Target(ABC):
     @abstractmethod
     def render(self, documents: list[Document]) -> str: ...
 
+    def option_problems(self, ir: FlowIR, options: DeployOptions) -> list[Problem]:
+        """What is wrong with the target's own options; none by default."""
+        return []
+
+    def describe(self, options: DeployOptions) -> str | None:
+        """The deployment's target-specific settings in a line, for `flow check --target`; None when there are none."""
+        return None
+
     def needs_image(self, options: DeployOptions) -> bool:
         """Whether tasks run in containers (so a deployment needs an image); True unless a target says otherwise."""
         return True
@@ -124,7 +133,7 @@ class Target(ABC):
         return _schedule_problems(ir) + unsupported_features(ir, self.supports(options), self.label(options), options)
 
     def compile(self, ir: FlowIR, options: DeployOptions) -> Compiled:
-        problems = self.unsupported(ir, options)
+        problems = self.option_problems(ir, options) + self.unsupported(ir, options)
         name = self.deployment_name(ir, options)
         if any(p.is_error for p in problems):
             return Compiled(self.name, name, (), "", tuple(problems), options)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 from flowship.compiler.ir import FlowIR, Resources
 from flowship.step_command import RunContext, StepCommand
@@ -26,7 +27,7 @@ class DeployOptions:
     project: str | None = None
     branch: str | None = None
     promoted_from: str | None = None  # the run whose code and parameters this deployment promotes
-    target_options: Mapping[str, str] = field(default_factory=dict)  # a target's own options, e.g. operator
+    target_options: Mapping[str, Any] = field(default_factory=dict)  # a target's own: "operator" -> "local"
 
 
 def deployed_step(

@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from flowship.compiler.features import FEATURES
 from flowship.compiler.ir import FlowIR
 from flowship.compiler.targets.airflow.dagfile import airflow_dag_id, compile_to_airflow
+from flowship.compiler.targets.airflow.settings import OPTIONS, read_settings
 from flowship.compiler.targets.base import (
     ALWAYS,
     IN_TASK,
@@ -14,10 +15,10 @@ from flowship.compiler.targets.base import (
     Document,
     Support,
     Target,
-    TargetOption,
     Unsupported,
 )
 from flowship.compiler.targets.shared import DeployOptions
+from flowship.errors import Problem
 
 __all__ = ["TARGET", "AirflowTarget", "SUPPORTS_KUBERNETES", "SUPPORTS_LOCAL"]
 
@@ -58,14 +59,7 @@ SUPPORTS_LOCAL: Mapping[str, Support] = {
 class AirflowTarget(Target):
     name = "airflow"
     suffix = ".py"
-    options = (
-        TargetOption(
-            "operator",
-            "a pod per task (default), or a process on the Airflow worker",
-            ("kubernetes", "local"),
-            "kubernetes",
-        ),
-    )
+    options = OPTIONS
     modes = ({"operator": "kubernetes"}, {"operator": "local"})
 
     def _operator(self, options: DeployOptions) -> str:
@@ -73,6 +67,16 @@ class AirflowTarget(Target):
 
     def supports(self, options: DeployOptions) -> Mapping[str, Support]:
         return SUPPORTS_LOCAL if self._operator(options) == "local" else SUPPORTS_KUBERNETES
+
+    def option_problems(self, ir: FlowIR, options: DeployOptions) -> list[Problem]:
+        try:
+            read_settings(options.target_options)
+        except ValueError as exc:
+            return [Problem(ir.file, 0, str(exc))]
+        return []
+
+    def describe(self, options: DeployOptions) -> str | None:
+        return read_settings(options.target_options).summary()
 
     def needs_image(self, options: DeployOptions) -> bool:
         return self._operator(options) == "kubernetes"

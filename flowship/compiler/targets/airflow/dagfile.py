@@ -22,6 +22,7 @@ from typing import Literal
 
 from flowship.compiler.ir import FlowIR, ParameterIR, StepIR
 from flowship.compiler.naming import stable_hash
+from flowship.compiler.targets.airflow.settings import AirflowSettings, read_settings
 from flowship.compiler.targets.base import GENERATED_MARKER
 from flowship.compiler.targets.shared import DeployOptions, deployed_step, resource_quantities
 from flowship.step_command import TIMEOUT_GRACE_SECONDS
@@ -61,6 +62,7 @@ class _Writer:
     ir: FlowIR
     options: DeployOptions
     operator: Operator
+    settings: AirflowSettings
     lines: list[str] = field(default_factory=list)
     uses_flatten: bool = False
     uses_k8s_models: bool = False
@@ -84,6 +86,7 @@ class _Writer:
             kwargs.append(f"retry_delay=timedelta(seconds={int(d.retry.minutes_between_retries * 60)})")
         if d.timeout_seconds:
             kwargs.append(f"execution_timeout=timedelta(seconds={d.timeout_seconds + TIMEOUT_GRACE_SECONDS})")
+        kwargs += [f"{keyword}={value!r}" for keyword, value in self.settings.task.items()]
         return kwargs
 
     def kubernetes_kwargs(self, step: StepIR, mapped: bool) -> list[str]:
@@ -127,10 +130,12 @@ class _Writer:
         if requests:
             self.uses_k8s_models = True
             kwargs.append(f"container_resources=k8s.V1ResourceRequirements(requests={requests!r}, limits={limits!r})")
-        if d.secrets:
-            kwargs.append("secrets=[" + ", ".join(f"Secret('env', None, {s!r})" for s in d.secrets) + "]")
+        secrets = dict.fromkeys((*d.secrets, *self.settings.secrets))
+        if secrets:
+            kwargs.append("secrets=[" + ", ".join(f"Secret('env', None, {s!r})" for s in secrets) + "]")
         if not mapped:  # @environment is set by the task itself: Airflow renders env_vars, mapped ones too
-            kwargs.append("env_vars={'FLOWSHIP_USER': 'airflow'}")
+            kwargs.append("env_vars=TASK_ENV")
+        kwargs += [f"{keyword}={value!r}" for keyword, value in self.settings.connection.items()]
         kwargs.append(f"do_xcom_push={step.transition == 'foreach'}")
         kwargs += ["get_logs=True", "on_finish_action='delete_pod'"]
         return kwargs + self.common_kwargs(step)
@@ -229,7 +234,7 @@ def _run_step(step: str, task_id: str, **context):
     kind = ("start-" if step == "start" else "") + ("foreach" if step in FOREACH_STEPS else "step")
     with tempfile.TemporaryDirectory() as scratch:
         splits_file = os.path.join(scratch, "splits.json")
-        subprocess.run(_command(kind, step, task_id, splits_file, context), check=True)
+        subprocess.run(_command(kind, step, task_id, splits_file, context), check=True, env={**os.environ, **TASK_ENV})
         if step in FOREACH_STEPS:
             with open(splits_file, encoding="utf-8") as handle:
                 return json.load(handle)
@@ -242,7 +247,7 @@ def _step_kwargs(step: str):
 
 _KUBERNETES_HELPERS = """
 def _environment(task_id: str) -> dict:
-    return {"FLOWSHIP_USER": "airflow", "FLOWSHIP_TASK_ID": task_id}
+    return {**TASK_ENV, "FLOWSHIP_TASK_ID": task_id}
 """
 
 _FLATTEN_HELPER = '''
@@ -282,7 +287,8 @@ def _tags(ir: FlowIR, options: DeployOptions) -> list[str]:
 
 def compile_to_airflow(ir: FlowIR, options: DeployOptions, operator: Operator = "kubernetes") -> str:
     """The text of the DAG file."""
-    writer = _Writer(ir, options, operator)
+    settings = read_settings(options.target_options)
+    writer = _Writer(ir, options, operator, settings)
     for step in ir.steps:
         writer.task(step)
     writer.edges()
@@ -301,7 +307,7 @@ def compile_to_airflow(ir: FlowIR, options: DeployOptions, operator: Operator = 
     imports.append("from airflow.configuration import conf")
     if operator == "kubernetes":
         imports.append("from airflow.providers.cncf.kubernetes.operators.pod import KubernetesPodOperator")
-        if any(s.decorators.secrets for s in ir.steps):
+        if settings.secrets or any(s.decorators.secrets for s in ir.steps):
             imports.append("from airflow.providers.cncf.kubernetes.secret import Secret")
         if writer.uses_k8s_models:
             imports.append("from kubernetes.client import models as k8s")
@@ -317,7 +323,8 @@ def compile_to_airflow(ir: FlowIR, options: DeployOptions, operator: Operator = 
         f"# each task runs one step of the flow with the flowship step command, {mode},",
         f"# from {code}, with the store {options.datastore!r}",
     ]
-    body = [""] + imports + [""]
+    task_env = {"FLOWSHIP_USER": "airflow", **settings.env}
+    body = ["", *imports, "", f"TASK_ENV = {task_env!r}  # every task's environment"]
     if operator == "local":
         commands = _local_commands(ir, options)
         body.append("COMMANDS = {")
@@ -349,6 +356,11 @@ def compile_to_airflow(ir: FlowIR, options: DeployOptions, operator: Operator = 
         "    start_date=pendulum.datetime(2025, 1, 1, tz='UTC'),",
         "    catchup=False,",
         "    max_active_runs=1,",
+        *(
+            [f"    dagrun_timeout=timedelta(seconds={settings.dagrun_timeout_seconds}),"]
+            if settings.dagrun_timeout_seconds
+            else []
+        ),
         f"    tags={_tags(ir, options)!r},",
         *_params_block(ir),
         ") as dag:",
