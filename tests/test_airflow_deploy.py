@@ -113,7 +113,12 @@ def test_trigger_through_the_rest_api(api_server, tmp_path):
     result = flow("trigger", "ParamsFlow", "--target", "airflow", "--api-url", api_server, "--text", "it's {{ x }} $(y)",
                   "--count", "4", "--flag", "true", "--config", '{"a": [1]}', env=login)
     assert result.returncode == 0, result.stderr
-    run_id = result.stdout.strip().rsplit(" ", 1)[1]
+    paused, started = result.stdout.strip().splitlines()
+    assert paused == "the DAG ParamsFlow is paused: its runs wait until it is unpaused (--unpause, or the UI)"
+    run_id = started.split(": run ", 1)[1].split(";")[0]
+    assert started.endswith(f"; the run is ParamsFlow/airflow-ParamsFlow.{run_id.replace(':', '-').replace('+', '-')}")
+    unpaused = flow("trigger", "ParamsFlow", "--target", "airflow", "--api-url", api_server, "--unpause", env=login)
+    assert unpaused.stdout.splitlines()[0] == "unpaused the DAG ParamsFlow"
     token = json.loads(urllib.request.urlopen(urllib.request.Request(
         f"{api_server}/auth/token", data=json.dumps({"username": "admin", "password": PASSWORD}).encode(),
         headers={"Content-Type": "application/json"})).read())["access_token"]
@@ -121,6 +126,25 @@ def test_trigger_through_the_rest_api(api_server, tmp_path):
         f"{api_server}/api/v2/dags/ParamsFlow/dagRuns/{urllib.request.quote(run_id, safe='')}",
         headers={"Authorization": f"Bearer {token}"})).read())
     assert run["conf"] == {"text": "it's {{ x }} $(y)", "count": 4, "flag": True, "config": {"a": [1]}}
+
+
+def test_delete_removes_the_file_and_the_dag_in_airflow(api_server, tmp_path):
+    dags = harness.HOME / "dags"
+    login = {"AIRFLOW_USERNAME": "admin", "AIRFLOW_PASSWORD": PASSWORD}
+    args = ("--target", "airflow", "--dags-folder", str(dags), "--datastore", str(tmp_path / "store"), "--api-url",
+            api_server, "--operator", "local")
+    deployed = flow("deploy", str(EXAMPLES / "hello.py"), *args, env=login)
+    assert deployed.returncode == 0, deployed.stderr
+    assert "has not parsed the DAG file yet" in deployed.stdout  # the dag-processor's pace, said as such
+    subprocess.run([sys.executable, "-m", "airflow", "dags", "reserialize"], check=True, capture_output=True,
+                   env={**os.environ, "PYTHONWARNINGS": "ignore"})
+    deleted = flow("delete", str(EXAMPLES / "hello.py"), *args, env=login)
+    assert deleted.returncode == 0, deleted.stderr
+    assert deleted.stdout.splitlines() == [
+        f"will delete DAG file {dags / 'HelloFlow.py'}", f"will delete DAG HelloFlow in Airflow at {api_server}",
+        f"deleted DAG file {dags / 'HelloFlow.py'}", f"deleted DAG HelloFlow in Airflow at {api_server}"]
+    again = flow("delete", str(EXAMPLES / "hello.py"), *args, env=login)
+    assert again.stdout.splitlines()[-1] == "nothing to delete"
 
 
 def test_trigger_errors(api_server):

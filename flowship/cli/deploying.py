@@ -151,6 +151,8 @@ def _apply(args: argparse.Namespace, build: Any) -> int:
         return 0
     for change in apply_deployment(plan, deployer):
         print(f"{_DONE[change.action]} {change.what}")
+    for note in deployer.status(compiled.name):
+        print(note)
     return 0
 
 
@@ -218,7 +220,10 @@ def _trigger(args: argparse.Namespace, extra: list[str]) -> int:
         parser.print_help()
         return 0
     given = {k.split(":", 1)[1]: v for k, v in vars(values).items() if k.startswith("param:") and v is not None}
-    print(f"started {deployer.trigger(name, given)}")
+    for note in deployer.status(name):
+        print(note)
+    started = deployer.trigger(name, given)
+    print(f"started {started.what}; the run is {args.flow_name}/{started.run_id}")
     return 0
 
 

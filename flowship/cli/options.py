@@ -158,7 +158,13 @@ def _provider_options(command: str) -> dict[str, list[Any]]:
 
 def provider_arguments(parser: argparse.ArgumentParser, command: str) -> None:
     for name, users in _provider_options(command).items():
-        parser.add_argument(f"--{name}", dest=_option_dest(name), metavar=name.upper(), help=users[0][1].help)
+        option = users[0][1]
+        if option.flag:
+            parser.add_argument(
+                f"--{name}", dest=_option_dest(name), action="store_true", default=None, help=option.help
+            )
+        else:
+            parser.add_argument(f"--{name}", dest=_option_dest(name), metavar=name.upper(), help=option.help)
 
 
 def _only_for(args: argparse.Namespace, target: str, options: dict[str, list[str]]) -> dict[str, str | None]:

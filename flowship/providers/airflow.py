@@ -21,10 +21,11 @@ from typing import Any
 from urllib.parse import quote
 
 from flowship.compiler.ir import ParameterType
+from flowship.compiler.targets.airflow.dagfile import flowship_run_id
 from flowship.compiler.targets.base import Compiled
 from flowship.errors import FlowshipError
 from flowship.param_codec import parse_typed
-from flowship.providers.deployer import Change, Deployer, DeployerOption
+from flowship.providers.deployer import Change, Deployer, DeployerOption, Triggered
 from flowship.providers.storage.base import Storage
 
 __all__ = ["check_dag_file", "write_dag_file", "AirflowApi", "AirflowDeployer", "DEPLOYER", "DagCheck"]
@@ -125,7 +126,9 @@ class AirflowApi:
         self.url = url.rstrip("/")
         self.token = token or os.environ.get("AIRFLOW_TOKEN") or self._login()
 
-    def _request(self, method: str, path: str, body: dict[str, Any] | None = None, auth: bool = True) -> Any:
+    def _request(
+        self, method: str, path: str, body: dict[str, Any] | None = None, auth: bool = True, missing_ok: bool = False
+    ) -> Any:
         import urllib.error
         import urllib.request  # here, not at the top: `flow --help` reads this module's options
 
@@ -143,6 +146,8 @@ class AirflowApi:
                 raise FlowshipError(
                     f"Airflow at {self.url} refused the request ({exc.code}): check the token or user"
                 ) from None
+            if exc.code == 404 and missing_ok:
+                return None
             if exc.code == 404:
                 raise FlowshipError(
                     f"Airflow at {self.url}: {path} not found — is the DAG deployed? ({detail})"
@@ -166,6 +171,17 @@ class AirflowApi:
         details = self._request("GET", f"/api/v2/dags/{quote(dag_id, safe='')}/details")
         return details.get("params") or {}
 
+    def dag(self, dag_id: str) -> dict[str, Any] | None:
+        """The DAG as Airflow knows it (``is_paused``, ...), or None before the dag-processor has parsed its file."""
+        return self._request("GET", f"/api/v2/dags/{quote(dag_id, safe='')}", missing_ok=True)
+
+    def set_paused(self, dag_id: str, paused: bool) -> None:
+        self._request("PATCH", f"/api/v2/dags/{quote(dag_id, safe='')}?update_mask=is_paused", {"is_paused": paused})
+
+    def delete_dag(self, dag_id: str) -> None:
+        """Remove the DAG and its runs' metadata from Airflow (its file must be gone, or it comes back)."""
+        self._request("DELETE", f"/api/v2/dags/{quote(dag_id, safe='')}", missing_ok=True)
+
     def trigger(self, dag_id: str, conf: dict[str, Any]) -> str:
         run = self._request(
             "POST", f"/api/v2/dags/{quote(dag_id, safe='')}/dagRuns", {"logical_date": None, "conf": conf}
@@ -186,12 +202,21 @@ class AirflowDeployer(Deployer):
             ("deploy", "delete"),
         ),
         DeployerOption(
-            "api-url", "airflow: the Airflow API server, e.g. http://localhost:8080", ("trigger",), ("trigger",)
+            "api-url",
+            "airflow: the Airflow API server, e.g. http://localhost:8080 (deploy and delete: to see the DAG there too)",
+            ("deploy", "delete", "trigger"),
+            ("trigger",),
         ),
         DeployerOption(
             "token",
             "airflow: API token (default: $AIRFLOW_TOKEN, else a login with $AIRFLOW_USERNAME/$AIRFLOW_PASSWORD)",
-            ("trigger",),
+            ("deploy", "delete", "trigger"),
+        ),
+        DeployerOption(
+            "unpause",
+            "airflow: unpause the DAG (Airflow pauses new DAGs); needs --api-url",
+            ("deploy", "trigger"),
+            flag=True,
         ),
     )
 
@@ -214,12 +239,36 @@ class AirflowDeployer(Deployer):
 
     def plan_delete(self, name: str) -> list[Change]:
         exists = dag_file_exists(self.folder, name)
-        return [Change("delete" if exists else "absent", f"DAG file {_dag_path(self.folder, name)}")]
+        changes = [Change("delete" if exists else "absent", f"DAG file {_dag_path(self.folder, name)}")]
+        if self.settings.get("api-url"):
+            known = self._api().dag(name) is not None
+            changes.append(Change("delete" if known else "absent", f"DAG {name} in Airflow at {self._api().url}"))
+        return changes
 
     def delete(self, name: str) -> list[Change]:
         changes = self.plan_delete(name)
-        remove_dag_file(self.folder, name)
+        remove_dag_file(self.folder, name)  # first: with its file still there, Airflow would parse it back
+        if self.settings.get("api-url"):
+            self._api().delete_dag(name)
         return changes
+
+    def status(self, name: str) -> list[str]:
+        """Paused or not, when the API can be asked; unpaused when asked to."""
+        if not self.settings.get("api-url"):
+            return ["Airflow pauses a new DAG until it is unpaused (give --api-url to see, --unpause to unpause)"]
+        api = self._api()
+        dag = api.dag(name)
+        if dag is None:
+            return [
+                f"Airflow at {api.url} has not parsed the DAG file yet ([dag_processor] refresh_interval); "
+                "a new DAG arrives paused: flow trigger --unpause, or the UI, unpauses it"
+            ]
+        if dag.get("is_paused") and self.settings.get("unpause"):
+            api.set_paused(name, False)
+            return [f"unpaused the DAG {name}"]
+        if dag.get("is_paused"):
+            return [f"the DAG {name} is paused: its runs wait until it is unpaused (--unpause, or the UI)"]
+        return [f"the DAG {name} is active"]
 
     def _api(self) -> AirflowApi:
         if not hasattr(self, "_client"):
@@ -235,10 +284,11 @@ class AirflowDeployer(Deployer):
             types[key] = next((_SCHEMA_TYPES[k] for k in kinds if k in _SCHEMA_TYPES), "json")
         return types
 
-    def trigger(self, name: str, values: Mapping[str, str]) -> str:
+    def trigger(self, name: str, values: Mapping[str, str]) -> Triggered:
         types = self.parameters(name)
         conf = {key: parse_typed(key, types[key], text) for key, text in values.items()}
-        return f"DAG {name}: run {self._api().trigger(name, conf)}"
+        airflow_run = self._api().trigger(name, conf)
+        return Triggered(f"DAG {name}: run {airflow_run}", flowship_run_id(name, airflow_run))
 
 
 DEPLOYER = AirflowDeployer

@@ -18,7 +18,7 @@ from flowship.compiler.targets.argo.manifest import object_names
 from flowship.compiler.targets.base import Compiled
 from flowship.errors import FlowshipError
 from flowship.param_codec import parse_typed
-from flowship.providers.deployer import Change, Deployer, DeployerOption
+from flowship.providers.deployer import Change, Deployer, DeployerOption, Triggered
 
 __all__ = ["ArgoCluster", "ArgoDeployer", "DEPLOYER"]
 
@@ -212,12 +212,12 @@ class ArgoDeployer(Deployer):
         types = json.loads(template["metadata"].get("annotations", {}).get("flowship.io/parameter-types", "{}"))
         return {p["name"]: types.get(p["name"], "str") for p in declared}
 
-    def trigger(self, name: str, values: Mapping[str, str]) -> str:
+    def trigger(self, name: str, values: Mapping[str, str]) -> Triggered:
         types = self.parameters(name)
         for key, text in values.items():  # passed as text, as typed; checked now rather than failing in the pod
             parse_typed(key, types[key], text)
         workflow = self.cluster.submit(self._template(name)["metadata"]["name"], dict(values))
-        return f"Workflow {self.cluster.namespace}/{workflow} (run id argo-{workflow})"
+        return Triggered(f"Workflow {self.cluster.namespace}/{workflow}", f"argo-{self.cluster.namespace}.{workflow}")
 
 
 DEPLOYER = ArgoDeployer

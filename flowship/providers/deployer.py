@@ -15,7 +15,7 @@ from typing import ClassVar, Literal
 from flowship.compiler.ir import ParameterType
 from flowship.compiler.targets.base import Compiled
 
-__all__ = ["Deployer", "DeployerOption", "Change", "Command"]
+__all__ = ["Deployer", "DeployerOption", "Change", "Command", "Triggered"]
 
 Command = Literal["check", "deploy", "delete", "trigger"]
 
@@ -28,6 +28,13 @@ class DeployerOption:
     help: str
     used_by: tuple[Command, ...] = ("deploy", "delete", "trigger")
     required_by: tuple[Command, ...] = ()
+    flag: bool = False  # given or not, no value
+
+
+@dataclass(frozen=True)
+class Triggered:
+    what: str  # what was started, in the scheduler's words
+    run_id: str  # the flowship run id: FLOW/<run_id> with the Client or flow logs
 
 
 @dataclass(frozen=True)
@@ -68,6 +75,10 @@ class Deployer(ABC):
     def parameters(self, name: str) -> dict[str, ParameterType]:
         """The deployed flow's parameters and their types, as the scheduler declares them."""
 
+    def status(self, name: str) -> list[str]:
+        """What the scheduler says of the deployment now that a user should know (e.g. it is paused)."""
+        return []
+
     @abstractmethod
-    def trigger(self, name: str, values: Mapping[str, str]) -> str:
-        """Start a run with parameter values given as text; says what was started (with the scheduler's run id)."""
+    def trigger(self, name: str, values: Mapping[str, str]) -> Triggered:
+        """Start a run with parameter values given as text."""

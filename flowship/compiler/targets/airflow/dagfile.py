@@ -27,7 +27,7 @@ from flowship.compiler.targets.base import GENERATED_MARKER
 from flowship.compiler.targets.shared import DeployOptions, deployed_step, resource_quantities
 from flowship.step_command import TIMEOUT_GRACE_SECONDS
 
-__all__ = ["compile_to_airflow", "airflow_dag_id", "Operator"]
+__all__ = ["compile_to_airflow", "airflow_dag_id", "flowship_run_id", "Operator"]
 
 Operator = Literal["kubernetes", "local"]
 XCOM_FILE = "/airflow/xcom/return.json"  # what KubernetesPodOperator reads back as the task's XCom
@@ -41,6 +41,11 @@ _PARAM_TYPES = {"str": "string", "int": "integer", "float": "number", "bool": "b
 
 def airflow_dag_id(ir: FlowIR, options: DeployOptions) -> str:
     return options.name or ir.name
+
+
+def flowship_run_id(dag_id: str, airflow_run_id: str) -> str:
+    """What RUN_ID_JINJA renders to for a DAG run: the flowship run id of an Airflow run."""
+    return f"airflow-{dag_id}." + airflow_run_id.replace(":", "-").replace("+", "-").replace("/", "-")
 
 
 def _jinja_literal(text: str) -> str:
