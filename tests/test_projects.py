@@ -120,7 +120,7 @@ class TestPromotion:
 
         from flowship.runtime.promote import promotable
 
-        source_run = promotable(f"LinearFlow/{research.id}", str(store))
+        source_run = promotable(f"LinearFlow/{research.id}", [str(store)])
         build = build_deployment(source_run.flow_file, source_run.ir, DeploySettings("argo", str(store), "img"),
                                  package=source_run.package, promoted_from=source_run.pathspec)
         template = build.compiled.documents[0].body
@@ -132,6 +132,30 @@ class TestPromotion:
         assert (production.promoted_from, production.code_package) == (f"LinearFlow/{research.id}", research.code_package)
         listing = flow("runs", "LinearFlow", "--all-namespaces", "--datastore", str(store))
         assert f"code from LinearFlow/{research.id}" in listing.stdout
+
+    def test_promote_from_a_research_store_to_a_deployment_store(self, tmp_path):
+        research_dir = tmp_path / "research"
+        research_dir.mkdir()
+        (research_dir / "linear.py").write_text((FLOWS / "linear.py").read_text())
+        assert flow("run", "linear.py", "--offset", "2", cwd=research_dir).returncode == 0  # into research/.flowship
+        research = Flow("LinearFlow", datastore=str(research_dir / ".flowship")).latest_run
+        production_store, dags = tmp_path / "production", tmp_path / "dags"
+        dags.mkdir()
+        args = ("promote", f"LinearFlow/{research.id}", "--target", "airflow", "--operator", "local",
+                "--dags-folder", str(dags), "--datastore", str(production_store))
+        elsewhere = flow(*args, cwd=tmp_path)  # no .flowship here or above: the run is not found
+        assert elsewhere.returncode == 1
+        assert elsewhere.stderr.strip() == (
+            f"error: run LinearFlow/{research.id} not found in {tmp_path / '.flowship'}, {production_store}; "
+            "give the store it ran in with --from-datastore")
+        promoted = flow(*args, "--from-datastore", str(research_dir / ".flowship"), cwd=tmp_path)
+        assert promoted.returncode == 0, promoted.stderr
+        assert promoted.stdout.startswith(f"promoting LinearFlow/{research.id} from {research_dir / '.flowship'}: "
+                                          f"code package {research.code_package[:12]}")
+        assert (production_store / "LinearFlow" / "packages" / f"{research.code_package}.tar.gz").is_file()
+        assert str(production_store) in (dags / "LinearFlow.py").read_text()
+        same_folder = flow(*args, cwd=research_dir)  # from the research folder its store is found by itself
+        assert same_folder.returncode == 0, same_folder.stderr
 
     def test_promoting_a_failed_run_is_refused(self, tmp_path):
         store = tmp_path / "store"

@@ -115,8 +115,15 @@ def _promote(args: argparse.Namespace) -> int:
     from flowship.runtime.locate import locate_store
     from flowship.runtime.promote import promotable
 
-    source = promotable(args.pathspec, locate_store(args.datastore).url)
-    print(f"promoting {source.pathspec}: code package {source.package.sha[:12]}, parameters {source.parameters}")
+    if args.from_datastore:
+        stores = [locate_store(args.from_datastore).url]
+    else:  # where flow run put it from here, then the deployment's own store
+        stores = [locate_store(None).url] + ([locate_store(args.datastore).url] if args.datastore else [])
+    source = promotable(args.pathspec, stores)
+    print(
+        f"promoting {source.pathspec} from {source.datastore}: code package {source.package.sha[:12]}, "
+        f"parameters {source.parameters}"
+    )
     build = build_deployment(
         source.flow_file, source.ir, deploy_settings(args), package=source.package, promoted_from=source.pathspec
     )
@@ -247,6 +254,11 @@ def add_commands(commands: Any) -> None:
         sub = add_parser(commands, name, text)
         if name == "promote":
             sub.add_argument("pathspec", help="the run to promote, FLOW/RUN_ID")
+            sub.add_argument(
+                "--from-datastore",
+                help="the store the run is in (default: where flow run stores runs from here, "
+                "then --datastore); the deployment itself uses --datastore",
+            )
         else:
             sub.add_argument("flow_file", help="path of the flow's .py file")
         sub.add_argument("--dry-run", action="store_true", help="print what would change, change nothing")

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from flowship.compiler.ir import FlowIR
@@ -30,17 +31,27 @@ class PromotionSource:
     package: CodePackage
     flow_file: str
     parameters: dict[str, str]
+    datastore: str  # the store the run was found in
 
 
-def promotable(pathspec: str, datastore: str | None) -> PromotionSource:
+def _find_run(flow: str, run_id: str, datastores: Sequence[str]) -> tuple[FlowDatastore, dict]:
+    """The first store holding the run: research runs are often local while the deployment's store is not."""
+    for url in dict.fromkeys(datastores or [default_datastore()]):
+        store = FlowDatastore(open_storage(url), flow)
+        record = store.read_run(run_id)
+        if record is not None:
+            return store, record
+    looked = ", ".join(dict.fromkeys(datastores or [default_datastore()]))
+    raise FlowshipError(f"run {flow}/{run_id} not found in {looked}; give the store it ran in with --from-datastore")
+
+
+def promotable(pathspec: str, datastores: Sequence[str]) -> PromotionSource:
+    """The run ``pathspec`` from the first of ``datastores`` that holds it, ready to compile."""
     parts = pathspec.strip("/").split("/")
     if len(parts) != 2:
         raise FlowshipError(f"'{pathspec}' is not FLOW/RUN_ID")
     flow, run_id = parts
-    store = FlowDatastore(open_storage(datastore or default_datastore()), flow)
-    record = store.read_run(run_id)
-    if record is None:
-        raise FlowshipError(f"run {pathspec} not found in {store.storage.url}")
+    store, record = _find_run(flow, run_id, datastores)
     end = store.latest_attempt(run_id, "end", "0")
     if end is None or not end.succeeded:
         state = "failed" if end is not None else "did not finish (failed or still running)"
@@ -61,5 +72,10 @@ def promotable(pathspec: str, datastore: str | None) -> PromotionSource:
     )
     data = store.storage.get(package_key(store, package["sha"]))
     return PromotionSource(
-        pathspec, ir, CodePackage(data, package["sha"], package["flow_path"]), flow_file, dict(record["parameters"])
+        pathspec,
+        ir,
+        CodePackage(data, package["sha"], package["flow_path"]),
+        flow_file,
+        dict(record["parameters"]),
+        store.storage.url,
     )
