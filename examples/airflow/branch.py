@@ -13,6 +13,7 @@ from airflow.configuration import conf
 from airflow.providers.cncf.kubernetes.operators.pod import KubernetesPodOperator
 from kubernetes.client import models as k8s
 
+TASK_ENV = {'FLOWSHIP_USER': 'airflow'}  # every task's environment
 # Rendered by Airflow for each task: the run's id as a flowship run id, and the attempt (0 first).
 RUN_ID = "--run-id=airflow-{{ dag.dag_id }}.{{ run_id | replace(':', '-') | replace('+', '-') | replace('/', '-') }}"
 RETRY = '--retry-count={{ ti.try_number - 1 }}'
@@ -22,7 +23,7 @@ PACKAGE = '--package=97fecd84a233a0df96c4e0084f783000608827d905e2381d32ab5bc3ce2
 MAX_SPLITS = f"--max-splits={conf.getint('core', 'max_map_length')}"
 
 def _environment(task_id: str) -> dict:
-    return {"FLOWSHIP_USER": "airflow", "FLOWSHIP_TASK_ID": task_id}
+    return {**TASK_ENV, "FLOWSHIP_TASK_ID": task_id}
 
 
 with DAG(
@@ -42,7 +43,7 @@ with DAG(
         image='ghcr.io/flowship/examples:0.1.0',
         cmds=['flow'],
         arguments=['step', 'branch.py', 'start', RUN_ID, '--task-id=0', RETRY, DATASTORE, PACKAGE, '--flow-name=BranchFlow', '--namespace=production:BranchFlow', "--param=seed={{ '' if params['seed'] is none else params['seed'] }}"],
-        env_vars={'FLOWSHIP_USER': 'airflow'},
+        env_vars=TASK_ENV,
         do_xcom_push=False,
         get_logs=True,
         on_finish_action='delete_pod',
@@ -54,7 +55,7 @@ with DAG(
         cmds=['flow'],
         arguments=['step', 'branch.py', 'fit_mean', RUN_ID, '--task-id=0', RETRY, DATASTORE, PACKAGE, '--flow-name=BranchFlow'],
         container_resources=k8s.V1ResourceRequirements(requests={'cpu': '1', 'memory': '512Mi'}, limits={'memory': '512Mi'}),
-        env_vars={'FLOWSHIP_USER': 'airflow'},
+        env_vars=TASK_ENV,
         do_xcom_push=False,
         get_logs=True,
         on_finish_action='delete_pod',
@@ -65,7 +66,7 @@ with DAG(
         image='ghcr.io/flowship/examples:0.1.0',
         cmds=['flow'],
         arguments=['step', 'branch.py', 'fit_line', RUN_ID, '--task-id=0', RETRY, DATASTORE, PACKAGE, '--flow-name=BranchFlow'],
-        env_vars={'FLOWSHIP_USER': 'airflow'},
+        env_vars=TASK_ENV,
         do_xcom_push=False,
         get_logs=True,
         on_finish_action='delete_pod',
@@ -78,7 +79,7 @@ with DAG(
         image='ghcr.io/flowship/examples:0.1.0',
         cmds=['flow'],
         arguments=['step', 'branch.py', 'pick', RUN_ID, '--task-id=0', RETRY, DATASTORE, PACKAGE, '--flow-name=BranchFlow'],
-        env_vars={'FLOWSHIP_USER': 'airflow'},
+        env_vars=TASK_ENV,
         do_xcom_push=False,
         get_logs=True,
         on_finish_action='delete_pod',
@@ -89,7 +90,7 @@ with DAG(
         image='ghcr.io/flowship/examples:0.1.0',
         cmds=['flow'],
         arguments=['step', 'branch.py', 'end', RUN_ID, '--task-id=0', RETRY, DATASTORE, PACKAGE, '--flow-name=BranchFlow'],
-        env_vars={'FLOWSHIP_USER': 'airflow'},
+        env_vars=TASK_ENV,
         do_xcom_push=False,
         get_logs=True,
         on_finish_action='delete_pod',

@@ -12,6 +12,7 @@ from airflow.sdk import DAG, Param, task
 from airflow.configuration import conf
 from airflow.providers.cncf.kubernetes.operators.pod import KubernetesPodOperator
 
+TASK_ENV = {'FLOWSHIP_USER': 'airflow'}  # every task's environment
 # Rendered by Airflow for each task: the run's id as a flowship run id, and the attempt (0 first).
 RUN_ID = "--run-id=airflow-{{ dag.dag_id }}.{{ run_id | replace(':', '-') | replace('+', '-') | replace('/', '-') }}"
 RETRY = '--retry-count={{ ti.try_number - 1 }}'
@@ -21,7 +22,7 @@ PACKAGE = '--package=97fecd84a233a0df96c4e0084f783000608827d905e2381d32ab5bc3ce2
 MAX_SPLITS = f"--max-splits={conf.getint('core', 'max_map_length')}"
 
 def _environment(task_id: str) -> dict:
-    return {"FLOWSHIP_USER": "airflow", "FLOWSHIP_TASK_ID": task_id}
+    return {**TASK_ENV, "FLOWSHIP_TASK_ID": task_id}
 
 
 @task
@@ -46,7 +47,7 @@ with DAG(
         image='ghcr.io/flowship/examples:0.1.0',
         cmds=['flow'],
         arguments=['step', 'nested_foreach.py', 'start', RUN_ID, '--task-id=0', RETRY, DATASTORE, PACKAGE, '--flow-name=NestedForeachFlow', '--splits-file=/airflow/xcom/return.json', MAX_SPLITS, '--namespace=production:NestedForeachFlow'],
-        env_vars={'FLOWSHIP_USER': 'airflow'},
+        env_vars=TASK_ENV,
         do_xcom_push=True,
         get_logs=True,
         on_finish_action='delete_pod',
@@ -89,7 +90,7 @@ with DAG(
         image='ghcr.io/flowship/examples:0.1.0',
         cmds=['flow'],
         arguments=['step', 'nested_foreach.py', 'join_shards', RUN_ID, '--task-id=0', RETRY, DATASTORE, PACKAGE, '--flow-name=NestedForeachFlow'],
-        env_vars={'FLOWSHIP_USER': 'airflow'},
+        env_vars=TASK_ENV,
         do_xcom_push=False,
         get_logs=True,
         on_finish_action='delete_pod',
@@ -100,7 +101,7 @@ with DAG(
         image='ghcr.io/flowship/examples:0.1.0',
         cmds=['flow'],
         arguments=['step', 'nested_foreach.py', 'end', RUN_ID, '--task-id=0', RETRY, DATASTORE, PACKAGE, '--flow-name=NestedForeachFlow'],
-        env_vars={'FLOWSHIP_USER': 'airflow'},
+        env_vars=TASK_ENV,
         do_xcom_push=False,
         get_logs=True,
         on_finish_action='delete_pod',

@@ -117,7 +117,7 @@ def target_options(
     parser.add_argument(
         "--image",
         help="container image with flowship and the flow's dependencies "
-        "(default: @kubernetes(image=), else $FLOWSHIP_IMAGE, else flowship:0.1.0)",
+        "(default: @kubernetes(image=), else $FLOWSHIP_IMAGE; container targets need one)",
     )
     parser.add_argument(
         "--code",
