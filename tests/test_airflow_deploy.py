@@ -132,7 +132,7 @@ def test_delete_removes_the_file_and_the_dag_in_airflow(api_server, tmp_path):
     dags = harness.HOME / "dags"
     login = {"AIRFLOW_USERNAME": "admin", "AIRFLOW_PASSWORD": PASSWORD}
     args = ("--target", "airflow", "--dags-folder", str(dags), "--datastore", str(tmp_path / "store"), "--api-url",
-            api_server, "--operator", "local")
+            api_server, "--operator", "local", "--name", "DeletedFlow")  # a DAG no other test has deployed
     deployed = flow("deploy", str(EXAMPLES / "hello.py"), *args, env=login)
     assert deployed.returncode == 0, deployed.stderr
     assert "has not parsed the DAG file yet" in deployed.stdout  # the dag-processor's pace, said as such
@@ -141,8 +141,8 @@ def test_delete_removes_the_file_and_the_dag_in_airflow(api_server, tmp_path):
     deleted = flow("delete", str(EXAMPLES / "hello.py"), *args, env=login)
     assert deleted.returncode == 0, deleted.stderr
     assert deleted.stdout.splitlines() == [
-        f"will delete DAG file {dags / 'HelloFlow.py'}", f"will delete DAG HelloFlow in Airflow at {api_server}",
-        f"deleted DAG file {dags / 'HelloFlow.py'}", f"deleted DAG HelloFlow in Airflow at {api_server}"]
+        f"will delete DAG file {dags / 'DeletedFlow.py'}", f"will delete DAG DeletedFlow in Airflow at {api_server}",
+        f"deleted DAG file {dags / 'DeletedFlow.py'}", f"deleted DAG DeletedFlow in Airflow at {api_server}"]
     again = flow("delete", str(EXAMPLES / "hello.py"), *args, env=login)
     assert again.stdout.splitlines()[-1] == "nothing to delete"
 

@@ -220,6 +220,7 @@ class TestCompileOutput:
         from airflow import __version__
 
         assert result.stdout.splitlines() == [
+            "flows/hello.py: airflow: kubernetes tasks",
             "flows/hello.py: airflow: loading the DAG file in an Airflow DagBag …",
             f"flows/hello.py: airflow: loaded in Airflow {__version__} DagBag: ok (3 tasks)",
             "flows/hello.py: HelloFlow is valid (3 steps, 1 parameter)"]
