@@ -140,6 +140,11 @@ class TestRunOutput:
         run = run_id_of(result, "HelloFlow")
         assert (tmp_path / "code" / ".flowship" / "HelloFlow" / "runs" / run).is_dir()
         assert f"Flow('HelloFlow', datastore='code/.flowship')['{run}'].data" in result.stderr
+        client = subprocess.run([sys.executable, "-c", "from flowship import Flow; Flow('HelloFlow')"], cwd=tmp_path,
+                                capture_output=True, text=True)
+        assert client.stderr.strip().splitlines()[-1] == (  # the Client, from here, names where the runs went
+            f"flowship.errors.NotFound: flow HelloFlow has no runs in {tmp_path / '.flowship'}; flows with runs "
+            "there: none; it has runs in code/.flowship: Flow('HelloFlow', datastore='code/.flowship')")
 
     def test_the_resume_hint_can_be_pasted_as_is(self, tmp_path):
         gate, counter = tmp_path / "gate", tmp_path / "counter"

@@ -10,6 +10,7 @@ there raises :class:`~flowship.errors.NotFound` (a ``KeyError``) naming what is.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -18,7 +19,7 @@ from flowship.errors import FlowshipError, NotFound, did_you_mean
 from flowship.providers.storage import open_storage
 from flowship.runtime.datastore import AttemptRecord, DamagedRecord, FlowDatastore, LazyArtifacts
 from flowship.runtime.liveness import RunStatus, run_status
-from flowship.runtime.locate import locate_store
+from flowship.runtime.locate import locate_store, stores_below
 from flowship.runtime.runs import user_namespace
 
 __all__ = ["Flow", "Run", "Step", "Task", "namespace", "get_namespace", "default_datastore", "list_flows"]
@@ -242,6 +243,15 @@ class Run:
         return f"Run('{self.pathspec}')"
 
 
+def _runs_below(name: str) -> str:
+    """Where runs made from a subfolder of here went (``flow run sub/flow.py`` stores beside the file)."""
+    for store in stores_below(os.getcwd()):
+        if FlowDatastore(open_storage(store), name).run_ids():
+            shown = os.path.relpath(store)
+            return f"; it has runs in {shown}: Flow({name!r}, datastore={shown!r})"
+    return ""
+
+
 class Flow:
     def __init__(self, name: str, datastore: str | None = None):
         self.id = self.pathspec = name
@@ -252,6 +262,7 @@ class Flow:
             raise NotFound(
                 f"flow {name} has no runs in {self._ds.storage.url}"
                 + (did_you_mean(name, flows) or f"; flows with runs there: {_listing(flows)}")
+                + ("" if datastore else _runs_below(name))
             )
 
     def runs(self, *tags: str) -> list[Run]:
