@@ -223,13 +223,13 @@ def test_a_foreach_wider_than_airflow_maps_fails_before_fanning_out(operator, tm
         assert harness.run_dag_test(dag) == "failed"
     start = Flow("ForeachFlow", datastore=str(tmp_path)).latest_run["start"].task
     assert not start.successful
-    assert ("has 3 items, more than the 2 its scheduler fans out to (on Airflow: [core] max_map_length) — raise that "
-            "setting, or make fewer, larger items") in start.exception
+    assert ("has 3 items, more than the 2 its scheduler fans out to (Airflow: [core] max_map_length; Argo: the "
+            "deployment's --max-splits) — raise that limit, or make fewer, larger items") in start.exception
 
 
 class TestDeploymentOptions:
-    OPTIONS_GIVEN = {"kubernetes-conn-id": "k8s_prod", "startup-timeout": "10m", "pool": "gpu", "queue": "fast",
-                     "owner": "ml-team", "dagrun-timeout": "6h", "env": ["AWS_ENDPOINT_URL=http://minio:9000"],
+    OPTIONS_GIVEN = {"kubernetes-conn-id": "k8s_prod", "startup-timeout": "20m", "pool": "gpu", "queue": "fast",
+                     "owner": "ml-team", "run-timeout": "6h", "max-workers": "8", "env": ["AWS_ENDPOINT_URL=http://minio:9000"],
                      "secret": ["store-creds"]}
 
     def test_they_reach_the_operators_the_dag_and_the_pods(self):
@@ -237,10 +237,10 @@ class TestDeploymentOptions:
         dag, errors, serialization = harness.load_dag(
             compile_to_airflow(load_flow(str(EXAMPLES / "foreach.py")), options, "kubernetes"), "options")
         assert (errors, serialization) == ({}, None)
-        assert dag.dagrun_timeout.total_seconds() == 6 * 3600
+        assert (dag.dagrun_timeout.total_seconds(), dag.max_active_tasks) == (6 * 3600, 8)
         start = dag.task_dict["start"]
         assert (start.pool, start.queue, start.owner) == ("gpu", "fast", "ml-team")
-        assert (start.kubernetes_conn_id, start.startup_timeout_seconds) == ("k8s_prod", 600)
+        assert (start.kubernetes_conn_id, start.startup_timeout_seconds) == ("k8s_prod", 1200)
         without_connection = {k: v for k, v in self.OPTIONS_GIVEN.items() if k != "kubernetes-conn-id"}  # none here
         dag, _, _ = harness.load_dag(compile_to_airflow(load_flow(str(EXAMPLES / "foreach.py")),
                                                         replace(OPTIONS, target_options=without_connection)), "pod")
@@ -271,7 +271,8 @@ class TestDeploymentOptions:
         ({"operator": "local", "secret": ["x"]}, "--secret: for pods, which --operator local does not start"),
         ({"env": ["X={{ ds }}"]}, "--env 'X={{ ds }}': Airflow would render the Jinja syntax in it; set it in the image"),
         ({"env": ["1X=y"]}, "--env '1X=y': write NAME=VALUE, NAME of letters, digits and _"),
-        ({"dagrun-timeout": "soon"}, "--dagrun-timeout 'soon': give a positive number of seconds, or minutes/hours as 90m, 6h"),
+        ({"run-timeout": "soon"}, "--run-timeout 'soon': give a positive number of seconds, or minutes/hours as 90m, 6h"),
+        ({"max-workers": "0"}, "--max-workers '0': give a whole number above 0"),
         ({"secret": ["Creds"]}, "--secret 'Creds': a Kubernetes Secret's name (lowercase letters, digits, - and .)"),
     ])
     def test_a_wrong_option_is_an_error_naming_it(self, given, message):

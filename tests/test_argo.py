@@ -33,6 +33,12 @@ ALL_FLOWS = [p for p in sorted(EXAMPLES.glob("*.py")) + sorted(FLOWS.glob("*.py"
 OPTIONS = DeployOptions(datastore="s3://flowship-examples/store", package_sha="0" * 64, flow_path="flow.py", image="flowship:0.1.0")
 
 
+def valid_for_argo(documents: list[dict]) -> bool:
+    """Argo's CRD schema (strict) and our lint rules accept every document."""
+    crds = shared_dir("argo", "crds")
+    return all(schema_errors(crds, d) == [] for d in documents) and lint_argo(documents) == ([], [])
+
+
 def manifests(path: Path, options: DeployOptions = OPTIONS) -> list[dict]:
     return compile_to_argo(load_flow(str(path)), options)
 
@@ -77,6 +83,7 @@ class TestValid:
         assert len(template["metadata"]["name"]) <= 63
         assert cron["spec"] == {
             "schedules": ["30 2 * * 1-5"], "timezone": "Europe/Paris", "concurrencyPolicy": "Forbid",
+            "startingDeadlineSeconds": 3540, "successfulJobsHistoryLimit": 3, "failedJobsHistoryLimit": 3,
             "workflowSpec": {"workflowTemplateRef": {"name": template["metadata"]["name"]},
                              "arguments": {"parameters": [{"name": "alpha", "value": "0.5"}]}}}
         assert lint_argo([template, cron]) == ([], [])
@@ -133,11 +140,13 @@ class TestInvalid:
         assert any("failed to resolve {{inputs.parameters.typo}}" in e for e in errors)
 
 
-def deploy_and_run(path: Path, store: Path, name: str, arguments: dict[str, str] | None = None) -> ArgoRunner:
+def deploy_and_run(path: Path, store: Path, name: str, arguments: dict[str, str] | None = None,
+                   target_options: dict | None = None) -> ArgoRunner:
     ir = load_flow(str(path))
     package = build_package(str(path))
     upload_package(FlowDatastore(LocalStorage(str(store)), ir.name), package)
-    options = DeployOptions(datastore=str(store), package_sha=package.sha, flow_path=package.flow_path, image="unused")
+    options = DeployOptions(datastore=str(store), package_sha=package.sha, flow_path=package.flow_path, image="unused",
+                            target_options=target_options or {})
     (template, *_) = compile_to_argo(ir, options)
     runner = ArgoRunner(template, name, arguments or {}, env={"FLOWSHIP_CACHE": str(store / "cache")})
     runner.run()
@@ -172,6 +181,96 @@ class TestExecution:
     def test_runner_refuses_unresolved_variables(self):
         with pytest.raises(ArgoRunError, match="unresolved variable"):
             ArgoRunner.substitute("{{inputs.parameters.nope}}", {})
+
+
+class TestDeploymentOptions:
+    GIVEN = {"max-workers": "8", "run-timeout": "6h", "priority": "5", "label": ["team=ml"],
+             "annotation": ["example.com/owner=ml team {x}"], "env": ["PRICE=costs $5, $(HOME) and $$"],
+             "secret": ["store-creds"], "startup-timeout": "30m", "max-splits": "2", "starting-deadline": "0"}
+
+    def test_defaults(self):
+        template, cron = manifests(EXAMPLES / "daily_retrain.py", replace(OPTIONS, project="wine", branch="prod"))
+        spec = template["spec"]
+        assert (spec["parallelism"], "activeDeadlineSeconds" in spec, "priority" in spec) == (100, False, False)
+        containers = [t for t in spec["templates"] if "container" in t]
+        assert {t["pendingTimeout"] for t in containers} == {"600s"}
+        foreach = next(t for t in containers if "outputs" in t)
+        assert "--max-splits=5000" in foreach["container"]["args"]
+        assert all("--max-splits=5000" not in t["container"]["args"] for t in containers if t is not foreach)
+        assert spec["podMetadata"]["labels"] == {"app.kubernetes.io/managed-by": "flowship",
+                                                 "flowship.io/flow": "daily-retrain-flow",
+                                                 "flowship.io/project": "wine", "flowship.io/branch": "prod"}
+        assert foreach["metadata"] == {
+            "labels": {"flowship.io/step": "{{inputs.parameters.step}}"},
+            "annotations": {"flowship.io/run-id": "argo-{{workflow.namespace}}.{{workflow.name}}",
+                            "flowship.io/step-name": "{{inputs.parameters.step}}",
+                            "flowship.io/task-id": "{{inputs.parameters.task-id}}"}}
+        assert {k: cron["spec"][k] for k in ("timezone", "startingDeadlineSeconds", "successfulJobsHistoryLimit",
+                                              "failedJobsHistoryLimit")} == {
+            "timezone": "UTC", "startingDeadlineSeconds": 3540, "successfulJobsHistoryLimit": 3,
+            "failedJobsHistoryLimit": 3}
+
+    def test_given_options_reach_the_workflow_and_every_pod(self):
+        documents = manifests(EXAMPLES / "daily_retrain.py", replace(OPTIONS, target_options=self.GIVEN))
+        assert valid_for_argo(documents)
+        template, cron = documents
+        spec = template["spec"]
+        assert (spec["parallelism"], spec["activeDeadlineSeconds"], spec["priority"]) == (8, 6 * 3600, 5)
+        assert spec["podMetadata"]["labels"]["team"] == "ml"
+        assert spec["podMetadata"]["annotations"]["example.com/owner"] == "ml team {x}"
+        assert spec["workflowMetadata"]["labels"]["team"] == "ml"
+        assert cron["spec"]["startingDeadlineSeconds"] == 0
+        for container_template in (t for t in spec["templates"] if "container" in t):
+            container = container_template["container"]
+            assert container_template["pendingTimeout"] == "1800s"
+            assert {"name": "PRICE", "value": "costs $$5, $$(HOME) and $$$$"} in container["env"]
+            assert {"secretRef": {"name": "store-creds"}} in container["envFrom"]
+
+    def test_a_step_name_that_is_no_label_value_is_only_annotated(self):
+        long_step = "prepare_" + "x" * 60  # over a label value's 63 characters
+        ir = check("from flowship import FlowSpec, step\n\nclass LongFlow(FlowSpec):\n    @step\n    def start(self):\n"
+                   f"        self.next(self.{long_step})\n\n    @step\n    def {long_step}(self):\n"
+                   "        self.next(self.end)\n\n    @step\n    def end(self):\n        pass\n").ir
+        documents = compile_to_argo(ir, OPTIONS)
+        assert valid_for_argo(documents)
+        pods = [t["metadata"] for t in documents[0]["spec"]["templates"] if "container" in t]
+        assert pods and all("labels" not in m and m["annotations"]["flowship.io/step-name"] for m in pods)
+
+    def test_the_environment_arrives_as_given(self, tmp_path):
+        source = tmp_path / "code" / "envflow.py"
+        source.parent.mkdir()
+        source.write_text("import os\nfrom flowship import FlowSpec, step\n\nclass EnvFlow(FlowSpec):\n    @step\n"
+                          "    def start(self):\n        self.seen = os.environ['PRICE']\n        self.next(self.end)\n\n"
+                          "    @step\n    def end(self):\n        pass\n")
+        deploy_and_run(source, tmp_path, "wf-env", target_options={"env": ["PRICE=costs $5, $(HOME) and $$"]})
+        seen = Flow("EnvFlow", datastore=str(tmp_path))["argo-ml.wf-env"]["start"].task.data.seen
+        assert seen == "costs $5, $(HOME) and $$"
+
+    def test_a_foreach_wider_than_max_splits_fails_before_fanning_out(self, tmp_path):
+        with pytest.raises(ArgoRunError, match="template start failed"):
+            deploy_and_run(EXAMPLES / "foreach.py", tmp_path, "wf-wide", target_options={"max-splits": "2"})
+        start = Flow("ForeachFlow", datastore=str(tmp_path))["argo-ml.wf-wide"]["start"].task
+        assert not start.successful
+        assert "has 3 items, more than the 2 its scheduler fans out to" in start.exception
+
+    @pytest.mark.parametrize("given, message", [
+        ({"max-workers": "many"}, "--max-workers 'many': give a whole number above 0"),
+        ({"run-timeout": "soon"}, "--run-timeout 'soon': give a positive number of seconds, or minutes/hours as 90m, 6h"),
+        ({"priority": "high"}, "--priority 'high': give a whole number (higher runs first)"),
+        ({"label": ["team=machine learning"]}, "--label 'team=machine learning': a label value is at most 63 letters, "
+         "digits, -, _ and ., starting and ending with a letter or digit; use --annotation for other text"),
+        ({"label": ["Bad Key=x"]}, "--label 'Bad Key=x': write KEY=VALUE, KEY a Kubernetes label key: [prefix/]name, "
+         "the name of letters, digits, -, _ and ."),
+        ({"annotation": ["note={{workflow.name}}"]},
+         "--annotation 'note={{workflow.name}}': Argo would substitute the {{...}} in it; leave it out"),
+        ({"env": ["X={{workflow.name}}"]}, "--env 'X={{workflow.name}}': Argo would substitute the {{...}} in it; "
+         "leave it out"),
+        ({"secret": ["Creds"]}, "--secret 'Creds': a Kubernetes Secret's name (lowercase letters, digits, - and .)"),
+    ])
+    def test_a_wrong_option_is_an_error_naming_it(self, given, message):
+        ir = load_flow(str(EXAMPLES / "hello.py"))
+        assert [p.message for p in get_target("argo").compile(ir, replace(OPTIONS, target_options=given)).errors] == [
+            message]
 
 
 def test_compile_command_writes_yaml(tmp_path):

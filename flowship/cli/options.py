@@ -131,17 +131,26 @@ def target_options(
     )
     _placement(parser, "@project flows: deploy as the test branch BRANCH", "@project flows: deploy to production")
     datastore_option(parser)
+    for option, targets in _target_option_table().values():
+        choices = f" ({', '.join(option.choices)}; default {option.default})" if option.choices else ""
+        readers = ", ".join(targets) if len(targets) > 1 else f"{targets[0]} only"
+        parser.add_argument(
+            f"--{option.name}",
+            dest=_option_dest(option.name),
+            choices=option.choices or None,
+            action="append" if option.repeated else "store",
+            metavar=None if option.choices else option.name.upper().replace("-", "_"),
+            help=f"{readers}: {option.help}{choices}",
+        )
+
+
+def _target_option_table() -> dict[str, tuple[Any, list[str]]]:
+    """Each target option once, with the targets that read it (``--run-timeout``: argo and airflow)."""
+    table: dict[str, tuple[Any, list[str]]] = {}
     for target in target_names():
         for option in get_target(target).options:
-            choices = f" ({', '.join(option.choices)}; default {option.default})" if option.choices else ""
-            parser.add_argument(
-                f"--{option.name}",
-                dest=_option_dest(option.name),
-                choices=option.choices or None,
-                action="append" if option.repeated else "store",
-                metavar=None if option.choices else option.name.upper().replace("-", "_"),
-                help=f"{target} only: {option.help}{choices}",
-            )
+            table.setdefault(option.name, (option, []))[1].append(target)
+    return table
 
 
 def _provider_options(command: str) -> dict[str, list[Any]]:
@@ -192,19 +201,14 @@ def compile_options_given(args: argparse.Namespace) -> list[str]:
     }
     given = [flag for dest, flag in flags.items() if getattr(args, dest, None) is not None]
     given += ["--production"] if getattr(args, "production", False) else []
-    given += [
-        f"--{o.name}"
-        for t in target_names()
-        for o in get_target(t).options
-        if getattr(args, _option_dest(o.name), None) is not None
-    ]
+    given += [f"--{name}" for name in _target_option_table() if getattr(args, _option_dest(name), None) is not None]
     return given
 
 
 def deploy_settings(args: argparse.Namespace) -> Any:
     from flowship.deploy import DeploySettings
 
-    options = {o.name: [t] for t in target_names() for o in get_target(t).options}
+    options = {name: targets for name, (_, targets) in _target_option_table().items()}
     chosen = {k: v for k, v in _only_for(args, args.target, options).items() if v is not None}
     return DeploySettings(
         args.target,

@@ -253,7 +253,8 @@ def _check_transition(flow: FlowSpec, step: StepIR, max_splits: int | None) -> i
     if max_splits is not None and count > max_splits:
         raise FlowshipError(
             f"foreach=\"{foreach}\" in step '{step.name}' has {count} items, more than the {max_splits} its scheduler "
-            "fans out to (on Airflow: [core] max_map_length) — raise that setting, or make fewer, larger items"
+            "fans out to (Airflow: [core] max_map_length; Argo: the deployment's --max-splits) — raise that limit, "
+            "or make fewer, larger items"
         )
     return count
 

@@ -25,6 +25,8 @@ import tempfile
 from dataclasses import dataclass, field
 from typing import Any
 
+from argo.kubelet import container_environment, expand
+
 _TAG = re.compile(r"{{\s*([^{}]*?)\s*}}")
 
 
@@ -129,11 +131,14 @@ class ArgoRunner:
                 paths = {p["valueFrom"]["path"]: outputs[p["name"]] for p in template.get("outputs", {}).get("parameters", [])}
                 for path in outputs.values():
                     os.makedirs(os.path.dirname(path), exist_ok=True)
-                argv = [self.substitute(a, pod_scope) for a in container["command"] + container.get("args", [])]
+                declared = container_environment(
+                    [{**e, "value": self.substitute(e["value"], pod_scope)} for e in container.get("env", [])]
+                )
+                argv = [expand(self.substitute(a, pod_scope), declared)
+                        for a in container["command"] + container.get("args", [])]
                 for path, inside in paths.items():  # the pod's own filesystem is a scratch folder here
                     argv = [a.replace(path, inside) for a in argv]
-                env = {**os.environ, **self.env}
-                env.update({e["name"]: self.substitute(e["value"], pod_scope) for e in container.get("env", [])})
+                env = {**os.environ, **self.env, **declared}
                 command = [sys.executable, "-m", "flowship", *argv[1:]] if argv[0] == "flow" else argv
                 try:
                     code = subprocess.run(command, env=env, cwd=pod, capture_output=True, timeout=deadline).returncode

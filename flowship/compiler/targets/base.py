@@ -104,13 +104,22 @@ class Target(ABC):
     @abstractmethod
     def render(self, documents: list[Document]) -> str: ...
 
+    def settings(self, options: DeployOptions) -> Any:
+        """The target's own options read into its settings (with a ``summary()``); ValueError names a wrong one."""
+        return None
+
     def option_problems(self, ir: FlowIR, options: DeployOptions) -> list[Problem]:
-        """What is wrong with the target's own options; none by default."""
+        """What is wrong with the target's own options, as problems of the flow file."""
+        try:
+            self.settings(options)
+        except ValueError as exc:
+            return [Problem(ir.file, 0, str(exc))]
         return []
 
     def describe(self, options: DeployOptions) -> str | None:
         """The deployment's target-specific settings in a line, for `flow check --target`; None when there are none."""
-        return None
+        settings = self.settings(options)
+        return None if settings is None else str(settings.summary())
 
     def needs_image(self, options: DeployOptions) -> bool:
         """Whether tasks run in containers (so a deployment needs an image); True unless a target says otherwise."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import Any
 
 from flowship.compiler.features import FEATURES
 from flowship.compiler.ir import FlowIR
@@ -18,7 +19,6 @@ from flowship.compiler.targets.base import (
     Unsupported,
 )
 from flowship.compiler.targets.shared import DeployOptions
-from flowship.errors import Problem
 
 __all__ = ["TARGET", "AirflowTarget", "SUPPORTS_KUBERNETES", "SUPPORTS_LOCAL"]
 
@@ -68,15 +68,8 @@ class AirflowTarget(Target):
     def supports(self, options: DeployOptions) -> Mapping[str, Support]:
         return SUPPORTS_LOCAL if self._operator(options) == "local" else SUPPORTS_KUBERNETES
 
-    def option_problems(self, ir: FlowIR, options: DeployOptions) -> list[Problem]:
-        try:
-            read_settings(options.target_options)
-        except ValueError as exc:
-            return [Problem(ir.file, 0, str(exc))]
-        return []
-
-    def describe(self, options: DeployOptions) -> str | None:
-        return read_settings(options.target_options).summary()
+    def settings(self, options: DeployOptions) -> Any:
+        return read_settings(options.target_options)
 
     def needs_image(self, options: DeployOptions) -> bool:
         return self._operator(options) == "kubernetes"

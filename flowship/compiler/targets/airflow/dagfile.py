@@ -362,10 +362,11 @@ def compile_to_airflow(ir: FlowIR, options: DeployOptions, operator: Operator = 
         "    catchup=False,",
         "    max_active_runs=1,",
         *(
-            [f"    dagrun_timeout=timedelta(seconds={settings.dagrun_timeout_seconds}),"]
-            if settings.dagrun_timeout_seconds
+            [f"    dagrun_timeout=timedelta(seconds={settings.run_timeout_seconds}),"]
+            if settings.run_timeout_seconds
             else []
         ),
+        *([f"    max_active_tasks={settings.max_active_tasks},"] if settings.max_active_tasks else []),
         f"    tags={_tags(ir, options)!r},",
         *_params_block(ir),
         ") as dag:",

@@ -8,6 +8,7 @@ from typing import Any
 from flowship.compiler.features import FEATURES
 from flowship.compiler.ir import FlowIR
 from flowship.compiler.targets.argo.manifest import argo_names, compile_to_argo, render_yaml
+from flowship.compiler.targets.argo.settings import OPTIONS, read_settings
 from flowship.compiler.targets.base import ALWAYS, IN_TASK, MAPPED, Document, Support, Target, Unsupported
 from flowship.compiler.targets.shared import DeployOptions
 from flowship.errors import Problem
@@ -38,9 +39,13 @@ SUPPORTS: Mapping[str, Support] = {
 class ArgoTarget(Target):
     name = "argo"
     suffix = ".yaml"
+    options = OPTIONS
 
     def supports(self, options: DeployOptions) -> Mapping[str, Support]:
         return SUPPORTS
+
+    def settings(self, options: DeployOptions) -> Any:
+        return read_settings(options.target_options)
 
     def deployment_name(self, ir: FlowIR, options: DeployOptions) -> str:
         return argo_names(ir, options)[0]

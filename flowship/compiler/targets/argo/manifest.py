@@ -16,11 +16,13 @@ Every container runs the step command as an argv list, from the code package.
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
 from flowship.compiler.ir import FlowIR, StepIR
 from flowship.compiler.naming import k8s_name, stable_hash
+from flowship.compiler.targets.argo.settings import ArgoSettings, read_settings
 from flowship.compiler.targets.shared import DeployOptions, deployed_step, resource_quantities
 from flowship.errors import FlowshipError
 from flowship.param_codec import default_text
@@ -43,6 +45,8 @@ _PART_SIZE = 150  # tasks per part-DAG when a DAG must be split
 # Unique per deployment and run: a workflow's name is unique in its namespace (and starts with its template's).
 RUN_ID = "argo-{{workflow.namespace}}.{{workflow.name}}"
 SPLITS_FILE = "/tmp/flowship-splits.json"
+CRON_HISTORY = 3  # finished workflows a CronWorkflow keeps, successful and failed each
+_LABEL_VALUE = re.compile(r"^[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$")
 
 
 def object_names(deployment: str) -> tuple[str, str]:
@@ -58,6 +62,7 @@ def argo_names(ir: FlowIR, options: DeployOptions) -> tuple[str, str]:
 class _Builder:
     ir: FlowIR
     options: DeployOptions
+    settings: ArgoSettings
     templates: list[dict[str, Any]] = field(default_factory=list)
     container_names: dict[str, str] = field(default_factory=dict)  # template body (JSON) -> name
     template_names: set[str] = field(default_factory=set)
@@ -119,17 +124,24 @@ class _Builder:
             retry_count=retry,
             splits_file=SPLITS_FILE if step.transition == "foreach" else None,
             params=params,
+            max_splits=str(self.settings.max_splits) if step.transition == "foreach" else None,
         ).to_argv()
         image = k.image if k and k.image else self.options.image
         container: dict[str, Any] = {"image": image, "command": argv[:1], "args": argv[1:]}
         # @environment is set by the task itself, from the run's IR: Argo substitutes {{...}} in env values.
-        container["env"] = [{"name": "FLOWSHIP_USER", "value": "argo"}]
-        if d.secrets:
-            container["envFrom"] = [{"secretRef": {"name": s}} for s in d.secrets]
+        # Kubernetes expands $(VAR) and $$ in env values; every $ doubled reads back as itself.
+        env = {"FLOWSHIP_USER": "argo", **self.settings.env}
+        container["env"] = [{"name": name, "value": value.replace("$", "$$")} for name, value in env.items()]
+        secrets = dict.fromkeys((*d.secrets, *self.settings.secrets))
+        if secrets:
+            container["envFrom"] = [{"secretRef": {"name": s}} for s in secrets]
         requests, limits = resource_quantities(d.resources)
         if requests:
             container["resources"] = {"requests": requests, "limits": limits}
-        template: dict[str, Any] = {"inputs": {"parameters": [{"name": "step"}, {"name": "task-id", "default": "0"}]}}
+        template: dict[str, Any] = {
+            "inputs": {"parameters": [{"name": "step"}, {"name": "task-id", "default": "0"}]},
+            "metadata": self.pod_metadata(),
+        }
         if step.transition == "foreach":
             template["outputs"] = {"parameters": [{"name": "splits", "valueFrom": {"path": SPLITS_FILE}}]}
         if k and k.node_selector:
@@ -144,8 +156,22 @@ class _Builder:
                 template["retryStrategy"]["backoff"] = {"duration": f"{int(d.retry.minutes_between_retries * 60)}s"}
         if d.timeout_seconds:
             template["activeDeadlineSeconds"] = d.timeout_seconds + TIMEOUT_GRACE_SECONDS
+        template["pendingTimeout"] = f"{self.settings.pending_timeout_seconds}s"  # a pod that cannot start fails
         template["container"] = container
         return template
+
+    def pod_metadata(self) -> dict[str, Any]:
+        """What each step's pod says about itself: its step (as a label where every step name is a valid
+        label value) and its task, beside the run's own (``spec.podMetadata``)."""
+        metadata: dict[str, Any] = {}
+        if all(_LABEL_VALUE.match(s.name) for s in self.ir.steps):
+            metadata["labels"] = {"flowship.io/step": "{{inputs.parameters.step}}"}
+        metadata["annotations"] = {
+            "flowship.io/run-id": RUN_ID,
+            "flowship.io/step-name": "{{inputs.parameters.step}}",
+            "flowship.io/task-id": "{{inputs.parameters.task-id}}",
+        }
+        return metadata
 
     # DAG templates -------------------------------------------------------------
 
@@ -226,67 +252,103 @@ def _arguments(ir: FlowIR) -> list[dict[str, str]]:
     return parameters
 
 
-def _metadata(ir: FlowIR, name: str, options: DeployOptions) -> dict[str, Any]:
+def _run_labels(ir: FlowIR, options: DeployOptions, settings: ArgoSettings) -> dict[str, str]:
+    """Labels the deployment's objects, workflows and pods share; exact text goes into annotations."""
+    labels = {"app.kubernetes.io/managed-by": "flowship", "flowship.io/flow": k8s_name(ir.name)}
+    if options.project:
+        labels["flowship.io/project"] = k8s_name(options.project)
+    if options.branch:
+        labels["flowship.io/branch"] = k8s_name(options.branch)
+    return {**labels, **settings.labels}
+
+
+def _run_annotations(ir: FlowIR, options: DeployOptions, settings: ArgoSettings) -> dict[str, str]:
+    annotations = {"flowship.io/flow-name": ir.name}
+    if options.package_sha:
+        annotations["flowship.io/code-package"] = options.package_sha
+    else:
+        annotations["flowship.io/code-in-image"] = options.flow_path
+    if options.run_namespace:
+        annotations["flowship.io/namespace"] = options.run_namespace
+    if options.promoted_from:
+        annotations["flowship.io/promoted-from"] = options.promoted_from
+    return {**annotations, **settings.annotations}
+
+
+def _metadata(ir: FlowIR, name: str, options: DeployOptions, settings: ArgoSettings) -> dict[str, Any]:
     metadata: dict[str, Any] = {"name": name}
     if options.namespace:
         metadata["namespace"] = options.namespace
-    metadata["labels"] = {"app.kubernetes.io/managed-by": "flowship", "flowship.io/flow": k8s_name(ir.name)}
-    metadata["annotations"] = {"flowship.io/flow-name": ir.name}
-    if options.package_sha:
-        metadata["annotations"]["flowship.io/code-package"] = options.package_sha
-    else:
-        metadata["annotations"]["flowship.io/code-in-image"] = options.flow_path
-    if options.run_namespace:
-        metadata["annotations"]["flowship.io/namespace"] = options.run_namespace
-    if options.promoted_from:
-        metadata["annotations"]["flowship.io/promoted-from"] = options.promoted_from
+    metadata["labels"] = _run_labels(ir, options, settings)
+    metadata["annotations"] = _run_annotations(ir, options, settings)
     if ir.parameters:  # Argo parameters are text: `flow trigger` checks values against these types first
         types = {p.name: p.type for p in ir.parameters}
         metadata["annotations"]["flowship.io/parameter-types"] = json.dumps(types, sort_keys=True)
     return metadata
 
 
+def _workflow_spec(ir: FlowIR, options: DeployOptions, settings: ArgoSettings, main: str) -> dict[str, Any]:
+    """The WorkflowTemplate's spec before its templates: what every run of it gets."""
+    spec: dict[str, Any] = {"entrypoint": main}
+    if options.service_account:
+        spec["serviceAccountName"] = options.service_account
+    spec["parallelism"] = settings.parallelism
+    if settings.run_timeout_seconds:
+        spec["activeDeadlineSeconds"] = settings.run_timeout_seconds
+    if settings.priority is not None:
+        spec["priority"] = settings.priority
+    labels, annotations = _run_labels(ir, options, settings), _run_annotations(ir, options, settings)
+    spec["workflowMetadata"] = {"labels": labels, "annotations": annotations}
+    spec["podMetadata"] = {"labels": labels, "annotations": annotations}
+    if ir.parameters:
+        spec["arguments"] = {"parameters": _arguments(ir)}
+    return spec
+
+
+def _cron_workflow(ir: FlowIR, options: DeployOptions, settings: ArgoSettings) -> dict[str, Any]:
+    """A schedule in UTC unless the flow says otherwise, that never stalls behind a stuck run for long and
+    still starts a run missed while the controller was down (within the starting deadline)."""
+    template_name, cron_name = argo_names(ir, options)
+    assert ir.schedule is not None
+    spec: dict[str, Any] = {
+        "schedules": [ir.schedule.cron],
+        "timezone": ir.schedule.timezone or "UTC",
+        "concurrencyPolicy": "Forbid",
+        "startingDeadlineSeconds": settings.starting_deadline_seconds,
+        "successfulJobsHistoryLimit": CRON_HISTORY,
+        "failedJobsHistoryLimit": CRON_HISTORY,
+        "workflowSpec": {"workflowTemplateRef": {"name": template_name}},
+    }
+    if ir.parameters:
+        spec["workflowSpec"]["arguments"] = {"parameters": _arguments(ir)}
+    return {
+        "apiVersion": API_VERSION,
+        "kind": "CronWorkflow",
+        "metadata": _metadata(ir, cron_name, options, settings),
+        "spec": spec,
+    }
+
+
 def compile_to_argo(ir: FlowIR, options: DeployOptions) -> list[dict[str, Any]]:
     """The WorkflowTemplate, then the CronWorkflow when the flow has @schedule."""
-    template_name, cron_name = argo_names(ir, options)
-    builder = _Builder(ir, options)
+    settings = read_settings(options.target_options)
+    template_name = argo_names(ir, options)[0]
+    builder = _Builder(ir, options, settings)
     main = builder.dag(builder.template_name("main"), [s for s in ir.steps if s.foreach_depth == 0], "0")
     if len(builder.templates) > MAX_TEMPLATES:
         raise FlowshipError(
             f"{ir.file}: the flow needs {len(builder.templates)} Argo templates, over Argo's limit of {MAX_TEMPLATES}; "
             "give more steps the same decorators so they can share a template"
         )
-    spec: dict[str, Any] = {"entrypoint": main}
-    if options.service_account:
-        spec["serviceAccountName"] = options.service_account
-    if ir.parameters:
-        spec["arguments"] = {"parameters": _arguments(ir)}
+    spec = _workflow_spec(ir, options, settings, main)
     spec["templates"] = [builder.templates[-1]] + builder.templates[:-1]  # main first, for a human reader
-    documents = [
-        {
-            "apiVersion": API_VERSION,
-            "kind": "WorkflowTemplate",
-            "metadata": _metadata(ir, template_name, options),
-            "spec": spec,
-        }
-    ]
-    if ir.schedule:
-        cron_spec: dict[str, Any] = {"schedules": [ir.schedule.cron]}
-        if ir.schedule.timezone:
-            cron_spec["timezone"] = ir.schedule.timezone
-        cron_spec["concurrencyPolicy"] = "Forbid"
-        cron_spec["workflowSpec"] = {"workflowTemplateRef": {"name": template_name}}
-        if ir.parameters:
-            cron_spec["workflowSpec"]["arguments"] = {"parameters": _arguments(ir)}
-        documents.append(
-            {
-                "apiVersion": API_VERSION,
-                "kind": "CronWorkflow",
-                "metadata": _metadata(ir, cron_name, options),
-                "spec": cron_spec,
-            }
-        )
-    return documents
+    template = {
+        "apiVersion": API_VERSION,
+        "kind": "WorkflowTemplate",
+        "metadata": _metadata(ir, template_name, options, settings),
+        "spec": spec,
+    }
+    return [template] + ([_cron_workflow(ir, options, settings)] if ir.schedule else [])
 
 
 def render_yaml(documents: list[dict[str, Any]]) -> str:
@@ -298,7 +360,8 @@ def render_yaml(documents: list[dict[str, Any]]) -> str:
     import yaml
 
     class Dumper(yaml.SafeDumper):
-        pass
+        def ignore_aliases(self, data: Any) -> bool:
+            return True  # a shared dict is written out again, never as &id001/*id001
 
     def represent_dict(dumper: yaml.SafeDumper, data: dict[str, Any]) -> yaml.Node:
         return dumper.represent_mapping("tag:yaml.org,2002:map", data.items(), flow_style=_compact(data) or None)

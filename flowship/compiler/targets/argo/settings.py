@@ -1,0 +1,142 @@
+"""The Argo target's options: how many pods of a run at once, how wide a foreach may fan out, how long a pod may
+wait to start and a run may take, a schedule's starting deadline, priority, and labels, annotations,
+environment variables and Secrets for every pod — read and checked in one place."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from flowship.compiler.targets.base import TargetOption
+from flowship.compiler.targets.options import (
+    ENV,
+    MAX_WORKERS,
+    RUN_TIMEOUT,
+    SECRET,
+    STARTUP_TIMEOUT,
+    STARTUP_TIMEOUT_DEFAULT,
+    read_count,
+    read_k8s_names,
+    read_pairs,
+    read_seconds,
+)
+
+__all__ = ["OPTIONS", "ArgoSettings", "read_settings", "MAX_WORKERS_DEFAULT", "MAX_SPLITS_DEFAULT"]
+
+MAX_WORKERS_DEFAULT = 100
+# Argo keeps every node's status in the workflow object (at most 1 MiB, compressed; bench/bench_argo_status.py
+# measures about 100 bytes per foreach item), so a foreach much wider fails the whole run unless the cluster
+# offloads node status to a database.
+MAX_SPLITS_DEFAULT = 5000
+STARTING_DEADLINE_DEFAULT = 3540  # a schedule missed while the controller was down still starts within 59 minutes
+
+OPTIONS = (
+    MAX_WORKERS,
+    TargetOption(
+        "max-splits",
+        f"the most items one foreach may fan out to (default {MAX_SPLITS_DEFAULT}: every item's status is kept in "
+        "the workflow, whose size Argo caps; raise it where node status is offloaded)",
+    ),
+    STARTUP_TIMEOUT,
+    RUN_TIMEOUT,
+    TargetOption(
+        "starting-deadline",
+        "scheduled flows: how late a missed schedule may still start, e.g. 30m (default 59m; 0: never late)",
+    ),
+    TargetOption("priority", "the workflow's priority: higher runs first when the controller is busy"),
+    TargetOption("label", "a label on the workflow and every pod, KEY=VALUE (repeatable)", repeated=True),
+    TargetOption("annotation", "an annotation on the workflow and every pod, KEY=VALUE (repeatable)", repeated=True),
+    ENV,
+    SECRET,
+)
+
+# Kubernetes label keys: an optional DNS-subdomain prefix and a name; values: at most 63 characters.
+_LABEL_KEY = re.compile(r"^([a-z0-9]([-a-z0-9.]*[a-z0-9])?/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$")
+_LABEL_VALUE = re.compile(r"^(([A-Za-z0-9][-A-Za-z0-9_.]{0,61})?[A-Za-z0-9])?$")
+_KEY_FORM = "KEY=VALUE, KEY a Kubernetes label key: [prefix/]name, the name of letters, digits, -, _ and ."
+
+
+@dataclass(frozen=True)
+class ArgoSettings:
+    parallelism: int = MAX_WORKERS_DEFAULT
+    max_splits: int = MAX_SPLITS_DEFAULT
+    pending_timeout_seconds: int = STARTUP_TIMEOUT_DEFAULT
+    run_timeout_seconds: int | None = None
+    starting_deadline_seconds: int = STARTING_DEADLINE_DEFAULT
+    priority: int | None = None
+    labels: dict[str, str] = field(default_factory=dict)
+    annotations: dict[str, str] = field(default_factory=dict)
+    env: dict[str, str] = field(default_factory=dict)
+    secrets: tuple[str, ...] = ()
+
+    def summary(self) -> str:
+        parts = [
+            f"parallelism={self.parallelism}",
+            f"foreach at most {self.max_splits} items",
+            f"pendingTimeout={self.pending_timeout_seconds}s",
+        ]
+        if self.run_timeout_seconds:
+            parts.append(f"activeDeadlineSeconds={self.run_timeout_seconds}")
+        if self.priority is not None:
+            parts.append(f"priority={self.priority}")
+        for what, names in (("labels", self.labels), ("annotations", self.annotations), ("env", self.env)):
+            parts += [f"{what} {', '.join(names)}"] if names else []
+        parts += [f"secrets {', '.join(self.secrets)}"] if self.secrets else []
+        return "; ".join(parts)
+
+
+def _no_argo_syntax(option: str, pairs: dict[str, str]) -> dict[str, str]:
+    for key, value in pairs.items():
+        if "{{" in value:  # Argo substitutes {{...}} in the whole spec, and it cannot be escaped
+            raise ValueError(f"--{option} '{key}={value}': Argo would substitute the {{{{...}}}} in it; leave it out")
+    return pairs
+
+
+def _labels(texts: list[str]) -> dict[str, str]:
+    labels = read_pairs("label", texts, _LABEL_KEY, _KEY_FORM)
+    for key, value in labels.items():
+        if not _LABEL_VALUE.match(value):
+            raise ValueError(
+                f"--label '{key}={value}': a label value is at most 63 letters, digits, -, _ and ., "
+                "starting and ending with a letter or digit; use --annotation for other text"
+            )
+    return labels
+
+
+def _priority(text: str) -> int:
+    try:
+        return int(text)
+    except ValueError:
+        raise ValueError(f"--priority {text!r}: give a whole number (higher runs first)") from None
+
+
+def read_settings(options: Mapping[str, Any]) -> ArgoSettings:
+    """The settings the options give; ValueError says which option is wrong and how to write it."""
+    given = {k: v for k, v in options.items() if v not in (None, [], ())}
+    deadline = given.get("starting-deadline")
+    return ArgoSettings(
+        parallelism=read_count("max-workers", given["max-workers"]) if "max-workers" in given else MAX_WORKERS_DEFAULT,
+        max_splits=read_count("max-splits", given["max-splits"]) if "max-splits" in given else MAX_SPLITS_DEFAULT,
+        pending_timeout_seconds=(
+            read_seconds("startup-timeout", given["startup-timeout"])
+            if "startup-timeout" in given
+            else STARTUP_TIMEOUT_DEFAULT
+        ),
+        run_timeout_seconds=read_seconds("run-timeout", given["run-timeout"]) if "run-timeout" in given else None,
+        starting_deadline_seconds=(
+            STARTING_DEADLINE_DEFAULT
+            if deadline is None
+            else 0
+            if deadline.strip() in ("0", "0s")
+            else read_seconds("starting-deadline", deadline)
+        ),
+        priority=_priority(given["priority"]) if "priority" in given else None,
+        labels=_labels(list(given.get("label", ()))),
+        annotations=_no_argo_syntax(
+            "annotation", read_pairs("annotation", given.get("annotation", ()), _LABEL_KEY, _KEY_FORM)
+        ),
+        env=_no_argo_syntax("env", read_pairs("env", given.get("env", ()))),
+        secrets=read_k8s_names("secret", given.get("secret", ())),
+    )
