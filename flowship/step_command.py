@@ -8,12 +8,18 @@ call :meth:`StepCommand.to_argv`; ``flow step`` reads one back with
 (``{{workflow.name}}``, Jinja), so every field is text until the task reads it.
 
 Every option is one argv token (``--name=value``): a value that starts with
-``-`` stays a value, and no shell or re-parsing is ever involved.
+``-`` stays a value, and no shell or re-parsing is ever involved. Parameter
+values may also travel as base64 (``--param-base64``), for schedulers that
+rewrite text on its way to the task (Argo substitutes ``{{...}}`` in it more
+than once, the kubelet expands ``$(...)``); and an argument Argo moved into a
+file because it was too long (``@/tmp/argo_arg_N.txt``) is read from that file.
 """
 
 from __future__ import annotations
 
 import argparse
+import base64
+import binascii
 import os
 import re
 import typing
@@ -21,7 +27,17 @@ from dataclasses import dataclass, field
 
 from flowship.errors import FlowshipError
 
-__all__ = ["StepCommand", "RunContext", "TIMEOUT_GRACE_SECONDS", "TASK_ID_VARIABLE", "RUN_ID", "TASK_ID", "NAME"]
+__all__ = [
+    "StepCommand",
+    "RunContext",
+    "TIMEOUT_GRACE_SECONDS",
+    "TASK_ID_VARIABLE",
+    "RUN_ID",
+    "TASK_ID",
+    "NAME",
+    "ENCODED_PREFIX",
+    "encode_stored_value",
+]
 
 # @timeout is enforced inside the task (so @catch can catch it and the failure is
 # recorded); a scheduler's own hard limit comes this much later, for a task that
@@ -33,6 +49,11 @@ TASK_ID_VARIABLE = "FLOWSHIP_TASK_ID"
 RUN_ID = re.compile(r"^[A-Za-z0-9_~-][A-Za-z0-9_.~-]{0,199}$")
 TASK_ID = re.compile(r"^[0-9]+(\.[0-9]+)*$")
 NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")  # flow and step names: Python identifiers
+# A parameter value a scheduler keeps in its own spec, where it would read it as template syntax (Argo: a value
+# holding "{{=" can keep a workflow from ever starting), is kept as this prefix and its base64; the task decodes it.
+ENCODED_PREFIX = "flowship-base64:"
+# Argo's emissary replaces an argument over 128 KiB with a file holding it ("@filename", which programs must read).
+_ARGO_ARGUMENT_FILE = re.compile(r"^@(/.*/)?argo_arg_[0-9]+\.txt$")
 
 
 @dataclass(frozen=True)
@@ -78,6 +99,7 @@ class StepCommand:
     context: RunContext = field(default_factory=RunContext)
     params: tuple[tuple[str, str], ...] = ()  # a start task that creates its run: NAME, VALUE text
     max_splits: str | None = None  # a foreach task fails before fanning out to more (the scheduler's own limit)
+    params_base64: bool = False  # to_argv: the values are base64 of the text (or a scheduler expression giving it)
 
     def to_argv(self) -> list[str]:
         argv = ["flow", "step", self.flow_file, self.step, f"--run-id={self.run_id}"]
@@ -95,22 +117,21 @@ class StepCommand:
             if value:
                 argv.append(f"{option}={value}")
         argv += [f"--tag={tag}" for tag in self.context.tags]
-        argv += [f"--param={name}={value}" for name, value in self.params]
+        option = "--param-base64" if self.params_base64 else "--param"
+        argv += [f"{option}={name}={value}" for name, value in self.params]
         return argv
 
     @classmethod
     def from_argv(cls, argv: list[str]) -> StepCommand:
         """Read ``STEP_FILE STEP --option=... ``: the arguments after ``flow step``."""
-        args = step_parser().parse_args(argv)
+        args = step_parser().parse_args([_read_argument_file(token) for token in argv])
         task_id = args.task_id or os.environ.get(TASK_ID_VARIABLE)
         if not task_id:
             raise FlowshipError(f"flow step needs --task-id (or {TASK_ID_VARIABLE} in the environment)")
         if args.package and not args.flow_name:
             raise FlowshipError("flow step --package needs --flow-name, to find the package in the store")
-        params = []
-        for token in args.param:
-            name, _, value = token.partition("=")
-            params.append((name, value))
+        params = [token.partition("=")[::2] for token in args.param]
+        params += [_decoded(*token.partition("=")[::2]) for token in args.param_base64]
         context = RunContext(args.namespace, args.project, args.branch, args.promoted_from, tuple(args.tag))
         return cls(
             args.flow_file,
@@ -151,6 +172,35 @@ class StepCommand:
             raise FlowshipError(f"flow step --retry-count={self.retry_count}: not a whole number") from None
 
 
+def _read_argument_file(token: str) -> str:
+    if not _ARGO_ARGUMENT_FILE.match(token):
+        return token
+    try:
+        with open(token[1:], encoding="utf-8") as handle:
+            return handle.read()
+    except OSError as exc:
+        raise FlowshipError(f"flow step: cannot read the argument file {token[1:]} ({exc.strerror})") from None
+
+
+def encode_stored_value(text: str) -> str:
+    """``text`` as a scheduler may keep it in its spec: unchanged unless it holds ``{{`` (or looks encoded)."""
+    if "{{" not in text and not text.startswith(ENCODED_PREFIX):
+        return text
+    return ENCODED_PREFIX + base64.b64encode(text.encode()).decode()
+
+
+def _decoded(name: str, value: str) -> tuple[str, str]:
+    try:
+        text = base64.b64decode(value, validate=True).decode("utf-8")
+        if text.startswith(ENCODED_PREFIX):
+            text = base64.b64decode(text[len(ENCODED_PREFIX) :], validate=True).decode("utf-8")
+        return name, text
+    except (binascii.Error, UnicodeDecodeError):
+        raise FlowshipError(
+            f"flow step --param-base64={name}=...: not the base64 of UTF-8 text ({value[:40]!r})"
+        ) from None
+
+
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> typing.NoReturn:
         raise FlowshipError(f"flow step: {message} (see `flow step --help`)")
@@ -184,5 +234,12 @@ def step_parser() -> argparse.ArgumentParser:
         default=[],
         metavar="NAME=VALUE",
         help="for a start task that creates its run: a parameter's value as text",
+    )
+    parser.add_argument(
+        "--param-base64",
+        action="append",
+        default=[],
+        metavar="NAME=BASE64",
+        help="the same, the value's UTF-8 text in base64 (for schedulers that would rewrite the text)",
     )
     return parser

@@ -43,6 +43,15 @@ def manifests(path: Path, options: DeployOptions = OPTIONS) -> list[dict]:
     return compile_to_argo(load_flow(str(path)), options)
 
 
+# Parameter text Argo and the kubelet would rewrite if it were passed as it is.
+HOSTILE = [
+    "it's \"quoted\"", "$(touch pwned) `id`", "{{ workflow.name }} {{inputs.parameters.step}}", "two\nlines",
+    "--starts-with-dashes", "naïve 🚀 \U000E0001", "{{workflow.user}}", "see {{ name", "{{=}} {{= 1 + }}", "}}",
+    "cost $$5", "$(FLOWSHIP_USER) $(HOME)", "ring \a \x01 \x7f", "flowship-base64:aGk=", "x" * 100 * 1024,
+    "{{pod.name}} {{item}} {{retries}}",
+]
+
+
 @pytest.fixture(autouse=True)
 def all_namespaces():
     namespace(None)
@@ -167,20 +176,59 @@ class TestExecution:
         assert run.data.summary["start_attempt"] == 1
         assert [p.attempts for p in runner.pods if p.args[3] == "start"] == [1, 2]
 
-    @pytest.mark.parametrize("text", ["it's \"quoted\"", "$(touch pwned) `id`", "{{ workflow.name }} {{inputs.parameters.step}}",
-                                      "two\nlines", "--starts-with-dashes", "naïve 🚀"])
+    @pytest.mark.parametrize("text", HOSTILE, ids=range(len(HOSTILE)))
     def test_parameter_text_arrives_verbatim(self, text, tmp_path):
-        deploy_and_run(FLOWS / "behaviour" / "params.py", tmp_path, "wf-3", {"text": text})
+        # given at submission as `flow trigger` gives it, and as a default the manifest holds
+        from flowship.step_command import encode_stored_value
+
+        runner = deploy_and_run(FLOWS / "behaviour" / "params.py", tmp_path, "wf-3", {"text": encode_stored_value(text)})
         seen = Flow("ParamsFlow", datastore=str(tmp_path))["argo-ml.wf-3"]["start"].task.data.seen
         assert (seen[0], seen[6]) == (text, ["a", "b"])
+        if len(text) > 96 * 1024:  # its base64 is over 128 KiB: Argo hands it over as @/tmp/argo_arg_N.txt
+            assert [a for a in runner.pods[0].args if a.startswith("@")]
+
+    @pytest.mark.parametrize("text", [t for t in HOSTILE if "{{=" not in t and len(t) < 1000
+                                      and not t.startswith("flowship-base64:")])
+    def test_text_a_user_gives_argo_directly_arrives_verbatim_too(self, text, tmp_path):
+        """Except a value holding "{{=" (it can keep the workflow from starting) or one that looks encoded."""
+        deploy_and_run(FLOWS / "behaviour" / "params.py", tmp_path, "wf-5", {"text": text})
+        assert Flow("ParamsFlow", datastore=str(tmp_path))["argo-ml.wf-5"]["start"].task.data.seen[0] == text
+
+    @pytest.mark.parametrize("text, outcome, what", [
+        ("{{workflow.name}}", "arrives as", "wf-6"), ("cost $$5", "arrives as", "cost $5"),
+        ("$(FLOWSHIP_USER)", "arrives as", "argo"),
+        ("{{workflow.user}}", "fails with", r"failed to resolve \{\{workflow.user\}\}"),
+        ("ring \a", "fails with", "invalid JSON"),
+    ])
+    def test_the_plain_tag_form_would_not_survive(self, text, outcome, what, tmp_path):
+        """What the model says of `--param=text={{workflow.parameters.text}}`, the form Argo rewrites."""
+        ir = load_flow(str(FLOWS / "behaviour" / "params.py"))
+        package = build_package(str(FLOWS / "behaviour" / "params.py"))
+        upload_package(FlowDatastore(LocalStorage(str(tmp_path)), ir.name), package)
+        options = DeployOptions(datastore=str(tmp_path), package_sha=package.sha, flow_path=package.flow_path,
+                                image="unused")
+        template = compile_to_argo(ir, options)[0]
+        start = next(t for t in template["spec"]["templates"] if t["name"] == "start")
+        start["container"]["args"] = [
+            f"--param={a.split('=')[1]}={{{{workflow.parameters.{a.split('=')[1]}}}}}" if a.startswith("--param-b")
+            else a for a in start["container"]["args"]]
+        runner = ArgoRunner(template, "wf-6", {"text": text}, env={"FLOWSHIP_CACHE": str(tmp_path / "cache")})
+        if outcome == "arrives as":
+            runner.run()
+            assert Flow("ParamsFlow", datastore=str(tmp_path))["argo-ml.wf-6"]["start"].task.data.seen[0] == what
+        else:
+            with pytest.raises(ArgoRunError, match=what):
+                runner.run()
 
     def test_failing_step_fails_the_workflow(self, tmp_path):
         with pytest.raises(ArgoRunError, match="template start failed after 1 attempts"):
             deploy_and_run(FLOWS / "behaviour" / "broken.py", tmp_path, "wf-4")
 
     def test_runner_refuses_unresolved_variables(self):
-        with pytest.raises(ArgoRunError, match="unresolved variable"):
-            ArgoRunner.substitute("{{inputs.parameters.nope}}", {})
+        template = manifests(EXAMPLES / "hello.py")[0]
+        template["spec"]["templates"][1]["container"]["args"].append("{{inputs.parameters.nope}}")
+        with pytest.raises(ArgoRunError, match=r"failed to resolve \{\{inputs.parameters.nope\}\}"):
+            ArgoRunner(template, "wf-x").run()
 
 
 class TestDeploymentOptions:
@@ -271,6 +319,69 @@ class TestDeploymentOptions:
         ir = load_flow(str(EXAMPLES / "hello.py"))
         assert [p.message for p in get_target("argo").compile(ir, replace(OPTIONS, target_options=given)).errors] == [
             message]
+
+
+SIX_WIDE = """from flowship import FlowSpec, step
+
+class SixFlow(FlowSpec):
+    @step
+    def start(self):
+        self.items = list(range(6))
+        self.next(self.work, foreach="items")
+
+    @step
+    def work(self):
+        import time
+        time.sleep(0.5)
+        self.next(self.join)
+
+    @step
+    def join(self, inputs):
+        self.next(self.end)
+
+    @step
+    def end(self):
+        pass
+"""
+
+
+class TestArgoBehaviour:
+    def write(self, tmp_path: Path, source: str) -> Path:
+        path = tmp_path / "code" / "flow.py"
+        path.parent.mkdir(exist_ok=True)
+        path.write_text(source)
+        return path
+
+    @pytest.mark.parametrize("max_workers, most", [("2", 2), (None, 6)])
+    def test_max_workers_bounds_the_pods_running_at_once(self, max_workers, most, tmp_path):
+        options = {"max-workers": max_workers} if max_workers else {}
+        runner = deploy_and_run(self.write(tmp_path, SIX_WIDE), tmp_path, "wf-p", target_options=options)
+        assert runner.peak_pods == most
+
+    def test_a_step_named_like_a_word_of_depends_runs(self, tmp_path):
+        path = self.write(tmp_path, "from flowship import FlowSpec, step\n\nclass WordFlow(FlowSpec):\n"
+                          "    @step\n    def start(self):\n        self.next(self.matches)\n\n"
+                          "    @step\n    def matches(self):\n        self.next(self.end)\n\n"
+                          "    @step\n    def end(self):\n        pass\n")
+        template = compile_to_argo(load_flow(str(path)), OPTIONS)[0]
+        main = template["spec"]["templates"][0]["dag"]["tasks"]
+        assert [(t["name"], t.get("depends")) for t in main] == [
+            ("start", None), ("matches-step", "start"), ("end", "matches-step")]
+        deploy_and_run(path, tmp_path, "wf-k")
+        assert Flow("WordFlow", datastore=str(tmp_path))["argo-ml.wf-k"].successful
+
+    def test_a_missing_secret_fails_the_task_instead_of_waiting(self, tmp_path):
+        with pytest.raises(ArgoRunError, match="Secret store-creds not found .failed after pendingTimeout 600s"):
+            deploy_and_run(EXAMPLES / "hello.py", tmp_path, "wf-s", target_options={"secret": ["store-creds"]})
+
+    def test_pods_say_which_run_step_and_task_they_are(self, tmp_path):
+        runner = deploy_and_run(EXAMPLES / "foreach.py", tmp_path, "wf-m", target_options={"label": ["team=ml"]})
+        seen = {(p.metadata["annotations"]["flowship.io/step-name"], p.metadata["annotations"]["flowship.io/task-id"])
+                for p in runner.pods}
+        assert ("start", "0") in seen and {t for s, t in seen if s == "score"} == {"0.0", "0.1", "0.2"}
+        assert {p.metadata["annotations"]["flowship.io/run-id"] for p in runner.pods} == {"argo-ml.wf-m"}
+        assert all(p.metadata["labels"]["team"] == "ml" and p.metadata["labels"]["flowship.io/step"]
+                   == p.metadata["annotations"]["flowship.io/step-name"] for p in runner.pods)
 
 
 def test_compile_command_writes_yaml(tmp_path):

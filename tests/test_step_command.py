@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 
 from conftest import REPO
 from flowship.errors import FlowshipError
-from flowship.step_command import RunContext, StepCommand
+from flowship.step_command import ENCODED_PREFIX, RunContext, StepCommand, encode_stored_value
 
 NAMES = st.from_regex(r"[A-Za-z_][A-Za-z0-9_]{0,12}", fullmatch=True)
 ANY_TEXT = st.text(st.characters(blacklist_categories=["Cs"], blacklist_characters="\x00"), min_size=1)
@@ -43,6 +43,26 @@ class TestValid:
         command = StepCommand("flow.py", "start", "--task-id=9", "0", "0", "/s", params=(("x", "--datastore=/evil"),))
         assert StepCommand.from_argv(command.to_argv()[2:]) == command
 
+    @given(st.text(st.characters(blacklist_categories=["Cs"])))
+    def test_base64_parameters_read_back_as_their_text(self, text):
+        import base64
+
+        stored = [encode_stored_value(text)] + ([] if text.startswith(ENCODED_PREFIX) else [text])
+        for value in stored:  # as flowship keeps it in Argo's spec, or as a user gave it to Argo
+            encoded = base64.b64encode(value.encode()).decode()
+            command = StepCommand("flow.py", "start", "r", "0", "0", "/s", params=(("x", encoded),), params_base64=True)
+            assert StepCommand.from_argv(command.to_argv()[2:]).params == (("x", text),)
+
+    def test_an_argument_argo_handed_over_as_a_file_is_read_from_it(self, tmp_path):
+        command = StepCommand("flow.py", "start", "r", "0", "0", "/s", params=(("x", "y" * 200_000),))
+        argv = command.to_argv()[2:]
+        (tmp_path / "argo_arg_7.txt").write_text(argv[-1])
+        assert StepCommand.from_argv(argv[:-1] + [f"@{tmp_path}/argo_arg_7.txt"]) == command
+
+    def test_stored_values_are_encoded_only_when_a_scheduler_would_read_them(self):
+        assert [encode_stored_value(v)[:16] for v in ("plain", "a {{b}}", "flowship-base64:x")] == [
+            "plain", "flowship-base64:", "flowship-base64:"]
+
     def test_task_id_from_the_environment(self, monkeypatch):
         monkeypatch.setenv("FLOWSHIP_TASK_ID", "0.3")
         command = StepCommand("flow.py", "body", "r", None, "0", "/s")
@@ -65,6 +85,15 @@ class TestInvalid:
         with pytest.raises(FlowshipError) as info:
             StepCommand.from_argv(argv)
         assert str(info.value) == message
+
+    def test_a_base64_parameter_that_is_not_base64_says_so(self):
+        with pytest.raises(FlowshipError, match=r"--param-base64=x=...: not the base64 of UTF-8 text \('%%%'\)"):
+            StepCommand.from_argv(["f.py", "start", "--run-id=r", "--task-id=0", "--datastore=/s",
+                                   "--param-base64=x=%%%"])
+
+    def test_a_missing_argument_file_says_so(self, tmp_path):
+        with pytest.raises(FlowshipError, match="cannot read the argument file .*argo_arg_1.txt"):
+            StepCommand.from_argv(["f.py", "start", f"@{tmp_path}/argo_arg_1.txt"])
 
     def test_attempt_must_be_a_number(self):
         with pytest.raises(FlowshipError, match="--retry-count=x: not a whole number"):

@@ -19,6 +19,7 @@ from flowship.compiler.targets.base import Compiled
 from flowship.errors import FlowshipError
 from flowship.param_codec import parse_typed
 from flowship.providers.deployer import Change, Deployer, DeployerOption, Triggered
+from flowship.step_command import encode_stored_value
 
 __all__ = ["ArgoCluster", "ArgoDeployer", "DEPLOYER"]
 
@@ -216,7 +217,8 @@ class ArgoDeployer(Deployer):
         types = self.parameters(name)
         for key, text in values.items():  # passed as text, as typed; checked now rather than failing in the pod
             parse_typed(key, types[key], text)
-        workflow = self.cluster.submit(self._template(name)["metadata"]["name"], dict(values))
+        stored = {key: encode_stored_value(text) for key, text in values.items()}  # no {{ in Argo's own spec
+        workflow = self.cluster.submit(self._template(name)["metadata"]["name"], stored)
         return Triggered(f"Workflow {self.cluster.namespace}/{workflow}", f"argo-{self.cluster.namespace}.{workflow}")
 
 

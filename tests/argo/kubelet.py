@@ -43,9 +43,11 @@ def expand(text: str, variables: Mapping[str, str]) -> str:
     return "".join(out) + text[checkpoint:]
 
 
-def container_environment(env: list[dict[str, Any]]) -> dict[str, str]:
-    """The process environment a container's ``env`` list gives, each value expanded against those before it."""
+def container_environment(env: list[dict[str, Any]], env_from: Mapping[str, str] | None = None) -> dict[str, str]:
+    """The variables a container's ``env`` list declares, each value expanded against ``envFrom``'s and the
+    ones declared before it (kubelet_pods.go makeEnvironmentVariables)."""
+    seen = dict(env_from or {})
     result: dict[str, str] = {}
     for variable in env:
-        result[variable["name"]] = expand(variable.get("value", ""), result)
+        result[variable["name"]] = seen[variable["name"]] = expand(variable.get("value", ""), seen)
     return result

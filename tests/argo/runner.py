@@ -1,33 +1,59 @@
-"""A test-only executor of Argo WorkflowTemplates that follows Argo's documented semantics.
+"""A test-only executor of Argo WorkflowTemplates that does what Argo v4's controller and the kubelet do.
 
-No Kubernetes cluster can run here, so this stands in for the Argo controller:
-DAG tasks start once every task in ``depends`` succeeded; ``withParam`` fans
-a task out over the JSON list it resolves to, binding ``{{item}}``; a
-template's inputs come from the call's arguments or their defaults;
-``{{workflow.name}}``, ``{{workflow.parameters.*}}``, ``{{inputs.*}}``,
-``{{tasks.*.outputs.parameters.*}}``, ``{{item}}`` and ``{{retries}}`` are
-substituted in one pass (a substituted value is never re-read); a
-``retryStrategy`` re-runs a failed container up to ``limit`` more times;
-``activeDeadlineSeconds`` kills it. Any ``{{...}}`` left unresolved fails the
-run. Each container's command and args run as a local process (the image is
-ignored; ``flow`` is this interpreter's flowship); each "pod" gets its own
-scratch folder, and paths of output parameters are mapped into it.
+No Kubernetes cluster can run here, so this stands in for the controller,
+modelled on its source (``controller/operator.go``, ``dag.go``,
+``workflowpod.go``, ``workflow/common``), with the text passes in
+``substitution.py``, ``depends`` in ``depends.py`` and the kubelet's
+``$(VAR)`` expansion in ``kubelet.py``:
+
+- Global names: ``workflow.name``, ``.namespace``, ``.uid``,
+  ``.parameters.<name>`` (the raw value given or defaulted) and
+  ``.parameters.json``. The spec without its templates is substituted once
+  with them; a failure there means Argo never starts the workflow.
+- Every template call substitutes the template twice (globals and locals,
+  then with its inputs, which came out of the first pass), twice more per
+  attempt under a ``retryStrategy`` (``retries``), then the pod once more
+  (globals, inputs, ``pod.name``): each pass re-reads the one before.
+- DAG tasks start when ``depends`` is satisfied, evaluated as Argo does; a
+  task's own text is substituted with the finished tasks' outputs (strict for
+  ``tasks.*``), and each ``withParam`` item strictly with ``item``.
+- Pods run concurrently, at most ``spec.parallelism`` at once; the container
+  gets only its own environment (what the image gives to run Python, the
+  ``env`` the test names as the cluster's, ``envFrom`` Secrets the test
+  provides, its ``env``, Argo's ``ARGO_*``); ``command``/``args`` are expanded
+  by the kubelet unless their JSON is over 128 KiB, when Argo moves them to a
+  file and an argument over 128 KiB becomes ``@/tmp/argo_arg_N.txt``.
+- ``activeDeadlineSeconds`` of a pod and of the workflow stop the process; a
+  pod referring to a Secret that does not exist never starts and fails when
+  its ``pendingTimeout`` ends (reported, not waited for).
+
+Not modelled: retry backoff (retries run at once), node status, pod GC,
+scheduling onto nodes. Each container's command runs as a local process
+(``flow`` is this interpreter's flowship) in its own scratch folder, which
+stands for the pod's filesystem.
 """
 
 from __future__ import annotations
 
+import copy
 import json
 import os
-import re
 import subprocess
 import sys
 import tempfile
+import threading
+import time
+import zlib
 from dataclasses import dataclass, field
 from typing import Any
 
+from argo.depends import DependsError, dependencies, evaluate_depends
 from argo.kubelet import container_environment, expand
+from argo.substitution import ArgoTemplateError, substitute_json
 
-_TAG = re.compile(r"{{\s*([^{}]*?)\s*}}")
+MAX_ARGS_JSON = 131072  # Argo's common.MaxEnvVarLen: longer args go into a ConfigMap the emissary reads
+_IMAGE_ENV = ("PATH", "PYTHONPATH", "HOME", "LANG", "LC_ALL", "TMPDIR", "VIRTUAL_ENV", "SYSTEMROOT")
+_CHECKED_PREFIXES = ("item.", "steps.", "inputs.", "outputs.", "pod.", "workflow.", "tasks.")
 
 
 class ArgoRunError(AssertionError):
@@ -37,9 +63,11 @@ class ArgoRunError(AssertionError):
 @dataclass
 class Pod:
     template: str
-    args: list[str]
+    args: list[str]  # command and args as the process received them
     attempts: int
     exit_code: int
+    metadata: dict[str, Any] = field(default_factory=dict)  # labels and annotations, substituted
+    env: dict[str, str] = field(default_factory=dict)  # the container's declared env, expanded
 
 
 @dataclass
@@ -47,108 +75,264 @@ class ArgoRunner:
     document: dict[str, Any]
     workflow_name: str
     arguments: dict[str, str] = field(default_factory=dict)
-    env: dict[str, str] = field(default_factory=dict)
-    pods: list[Pod] = field(default_factory=list)
+    env: dict[str, str] = field(default_factory=dict)  # what the cluster gives every container (the image's ENV)
     namespace: str = "ml"
+    secrets: dict[str, dict[str, str]] = field(default_factory=dict)  # Kubernetes Secrets in the namespace
+    pods: list[Pod] = field(default_factory=list)
+    peak_pods: int = 0
 
     def __post_init__(self) -> None:
-        self.templates = {t["name"]: t for t in self.document["spec"]["templates"]}
-        declared = {p["name"]: p.get("value") for p in self.document["spec"].get("arguments", {}).get("parameters", [])}
+        spec = self.document["spec"]
+        self.templates = {t["name"]: t for t in spec["templates"]}
+        declared = {p["name"]: p.get("value") for p in spec.get("arguments", {}).get("parameters", [])}
         unknown = set(self.arguments) - set(declared)
         if unknown:
             raise ArgoRunError(f"arguments {sorted(unknown)} are not declared by the WorkflowTemplate")
-        self.workflow = {"workflow.name": self.workflow_name, "workflow.namespace": self.namespace}
+        self.globals = {
+            "workflow.name": self.workflow_name,
+            "workflow.namespace": self.namespace,
+            "workflow.uid": f"{zlib.crc32(self.workflow_name.encode()):08x}-0000-4000-8000-000000000000",
+            "workflow.mainEntrypoint": spec["entrypoint"],
+        }
+        values = []
         for name, default in declared.items():
             value = self.arguments.get(name, default)
             if value is None:
                 raise ArgoRunError(f"workflow parameter '{name}' has no value")
-            self.workflow[f"workflow.parameters.{name}"] = value
+            self.globals[f"workflow.parameters.{name}"] = value
+            values.append({"name": name, "value": value})
+        self.globals["workflow.parameters.json"] = json.dumps(values)
+        self.lock = threading.Lock()
+        self.running = 0
+        self.started = 0.0
 
-    @staticmethod
-    def substitute(text: str, scope: dict[str, str]) -> str:
-        def replace(match: re.Match[str]) -> str:
-            tag = match.group(1)
-            if tag not in scope:
-                raise ArgoRunError(f"unresolved variable {{{{{tag}}}}} in {text!r}")
-            return scope[tag]
-
-        return _TAG.sub(replace, text)
+    # the workflow ---------------------------------------------------------------------------
 
     def run(self) -> None:
-        self.call(self.document["spec"]["entrypoint"], {})
+        outside = {k: v for k, v in self.document["spec"].items() if k != "templates"}
+        try:
+            self.spec = substitute_json(outside, self.globals)
+        except ArgoTemplateError as exc:  # operator.go: "Unable to set ExecWorkflow", no phase, never starts
+            raise ArgoRunError(f"the workflow never starts: {exc}") from None
+        parallelism = self.spec.get("parallelism")
+        self.slots = threading.BoundedSemaphore(int(parallelism)) if parallelism else None
+        self.deadline = self.spec.get("activeDeadlineSeconds")
+        self.started = time.monotonic()
+        self.execute(self.spec["entrypoint"], {})
 
-    def call(self, name: str, arguments: dict[str, str]) -> dict[str, str]:
-        template = self.templates[name]
-        inputs = {}
+    def remaining(self) -> float | None:
+        return None if self.deadline is None else int(self.deadline) - (time.monotonic() - self.started)
+
+    # templates ------------------------------------------------------------------------------
+
+    def execute(self, name: str, arguments: dict[str, str]) -> dict[str, str]:
+        """ProcessArgs + SubstituteParams, then the DAG or the pod."""
+        template = copy.deepcopy(self.templates[name])
         for parameter in template.get("inputs", {}).get("parameters", []):
             if parameter["name"] in arguments:
-                inputs[parameter["name"]] = arguments[parameter["name"]]
+                parameter["value"] = arguments[parameter["name"]]
             elif "default" in parameter:
-                inputs[parameter["name"]] = parameter["default"]
+                parameter["value"] = parameter["default"]
             else:
                 raise ArgoRunError(f"template {name}: inputs.parameters.{parameter['name']} was not supplied")
-        scope = {**self.workflow, **{f"inputs.parameters.{k}": v for k, v in inputs.items()}}
+        local = {"node.name": f"{self.workflow_name}.{name}"}
+        if "retryStrategy" not in template:
+            local["pod.name"] = self.pod_name(name)
+        template = self.two_passes(template, local)
         if "dag" in template:
-            self.run_dag(name, template["dag"]["tasks"], scope)
+            self.run_dag(name, template["dag"]["tasks"])
             return {}
-        return self.run_container(name, template, scope)
+        return self.run_container(name, template)
 
-    def run_dag(self, name: str, tasks: list[dict[str, Any]], scope: dict[str, str]) -> None:
-        done: dict[str, dict[str, str]] = {}
+    def two_passes(self, template: dict[str, Any], local: dict[str, str]) -> dict[str, Any]:
+        scope = {**self.globals, **local}
+        try:
+            template = substitute_json(template, scope)
+            inputs = {f"inputs.parameters.{p['name']}": p["value"]
+                      for p in template.get("inputs", {}).get("parameters", [])}
+            return substitute_json(template, {**scope, **inputs})
+        except ArgoTemplateError as exc:
+            raise ArgoRunError(f"template {template['name']}: {exc}") from None
+
+    def pod_name(self, template: str) -> str:
+        return f"{self.workflow_name}-{template}-{zlib.crc32(os.urandom(8))}"
+
+    # DAGs -----------------------------------------------------------------------------------
+
+    def run_dag(self, name: str, tasks: list[dict[str, Any]]) -> None:
+        phases: dict[str, str] = {}
+        outputs: dict[str, dict[str, str]] = {}
+        errors: list[BaseException] = []
         remaining = list(tasks)
-        while remaining:
-            ready = [t for t in remaining if all(d.strip() in done for d in t.get("depends", "").split("&&") if d.strip())]
-            if not ready:
-                raise ArgoRunError(f"template {name}: tasks {[t['name'] for t in remaining]} can never start")
-            for task in ready:
+        running: dict[str, threading.Thread] = {}
+        while remaining or running:
+            ready = [t for t in remaining if all(d in phases for d in dependencies(t.get("depends", "")))]
+            while ready:  # an omitted task can make others ready at once
+                task = ready.pop(0)
                 remaining.remove(task)
-                task_scope = dict(scope)
-                for finished, outputs in done.items():
-                    task_scope.update({f"tasks.{finished}.outputs.parameters.{k}": v for k, v in outputs.items()})
-                if "withParam" in task:
-                    items = json.loads(self.substitute(task["withParam"], task_scope))
-                    if not isinstance(items, list):
-                        raise ArgoRunError(f"withParam of {task['name']} is not a JSON list")
-                    for item in items:
-                        self.call_task(task, {**task_scope, "item": item if isinstance(item, str) else json.dumps(item)})
-                    done[task["name"]] = {}
-                else:
-                    done[task["name"]] = self.call_task(task, task_scope)
-
-    def call_task(self, task: dict[str, Any], scope: dict[str, str]) -> dict[str, str]:
-        arguments = {p["name"]: self.substitute(p["value"], scope) for p in task.get("arguments", {}).get("parameters", [])}
-        return self.call(task["template"], arguments)
-
-    def run_container(self, name: str, template: dict[str, Any], scope: dict[str, str]) -> dict[str, str]:
-        container = template["container"]
-        limit = template.get("retryStrategy", {}).get("limit", 0)
-        deadline = template.get("activeDeadlineSeconds")
-        for attempt in range(int(limit) + 1):
-            pod_scope = {**scope, "retries": str(attempt)} if "retryStrategy" in template else scope
-            with tempfile.TemporaryDirectory(prefix="argo-pod-") as pod:
-                outputs = {p["name"]: os.path.join(pod, p["valueFrom"]["path"].lstrip("/"))
-                           for p in template.get("outputs", {}).get("parameters", [])}
-                paths = {p["valueFrom"]["path"]: outputs[p["name"]] for p in template.get("outputs", {}).get("parameters", [])}
-                for path in outputs.values():
-                    os.makedirs(os.path.dirname(path), exist_ok=True)
-                declared = container_environment(
-                    [{**e, "value": self.substitute(e["value"], pod_scope)} for e in container.get("env", [])]
-                )
-                argv = [expand(self.substitute(a, pod_scope), declared)
-                        for a in container["command"] + container.get("args", [])]
-                for path, inside in paths.items():  # the pod's own filesystem is a scratch folder here
-                    argv = [a.replace(path, inside) for a in argv]
-                env = {**os.environ, **self.env, **declared}
-                command = [sys.executable, "-m", "flowship", *argv[1:]] if argv[0] == "flow" else argv
                 try:
-                    code = subprocess.run(command, env=env, cwd=pod, capture_output=True, timeout=deadline).returncode
-                except subprocess.TimeoutExpired:
-                    code = -9
-                self.pods.append(Pod(name, argv, attempt + 1, code))
-                if code == 0:
-                    result = {}
-                    for output, path in outputs.items():
-                        with open(path, encoding="utf-8") as handle:
-                            result[output] = handle.read()
-                    return result
-        raise ArgoRunError(f"template {name} failed after {int(limit) + 1} attempts: {argv}")
+                    runs = not task.get("depends") or evaluate_depends(task["depends"], phases)
+                except DependsError as exc:
+                    phases[task["name"]] = "Errored"
+                    errors.append(ArgoRunError(f"template {name}: task {task['name']}: {exc}"))
+                    runs = False
+                if not runs:
+                    phases.setdefault(task["name"], "Omitted")
+                    ready = [t for t in remaining if all(d in phases for d in dependencies(t.get("depends", "")))]
+                    continue
+                thread = threading.Thread(target=self.run_task, args=(task, phases, outputs, errors), daemon=True)
+                running[task["name"]] = thread
+                thread.start()
+            if not running and remaining:
+                raise ArgoRunError(f"template {name}: tasks {[t['name'] for t in remaining]} can never start")
+            for task_name, thread in list(running.items()):
+                thread.join(timeout=0.05)
+                if not thread.is_alive():
+                    del running[task_name]
+        if errors:
+            raise errors[0]
+
+    def run_task(self, task: dict[str, Any], phases: dict[str, str], outputs: dict[str, dict[str, str]],
+                 errors: list[BaseException]) -> None:
+        scope = {**self.globals}
+        for finished, values in list(outputs.items()):
+            scope.update({f"tasks.{finished}.outputs.parameters.{k}": v for k, v in values.items()})
+        own: list[BaseException] = []
+        try:
+            resolved = substitute_json(task, scope, "strict-tasks")  # dag.go resolveDependencyReferences
+            if "withParam" not in resolved:
+                arguments = {p["name"]: p["value"] for p in resolved.get("arguments", {}).get("parameters", [])}
+                outputs[task["name"]] = self.execute(resolved["template"], arguments)
+            else:
+                items = json.loads(resolved["withParam"])
+                if not isinstance(items, list):
+                    raise ArgoRunError(f"withParam of {task['name']} is not a JSON list")
+                children = [threading.Thread(target=self.run_item, args=(resolved, scope, item, own), daemon=True)
+                            for item in items]
+                for child in children:
+                    child.start()
+                for child in children:
+                    child.join()
+                outputs[task["name"]] = {}
+        except (ArgoRunError, ArgoTemplateError) as exc:
+            own.append(exc if isinstance(exc, ArgoRunError) else ArgoRunError(f"task {task['name']}: {exc}"))
+        errors.extend(own)
+        phases[task["name"]] = "Failed" if own else "Succeeded"
+
+    def run_item(self, task: dict[str, Any], scope: dict[str, str], item: Any, errors: list[BaseException]) -> None:
+        try:
+            text = item if isinstance(item, str) else json.dumps(item)
+            expanded = substitute_json(task, {**scope, "item": text}, "strict")  # processItem: nothing unresolved
+            arguments = {p["name"]: p["value"] for p in expanded.get("arguments", {}).get("parameters", [])}
+            self.execute(expanded["template"], arguments)
+        except (ArgoRunError, ArgoTemplateError) as exc:
+            errors.append(exc if isinstance(exc, ArgoRunError) else ArgoRunError(f"task {task['name']}: {exc}"))
+
+    # pods -----------------------------------------------------------------------------------
+
+    def run_container(self, name: str, template: dict[str, Any]) -> dict[str, str]:
+        limit = int(template.get("retryStrategy", {}).get("limit", 0))
+        inputs = {f"inputs.parameters.{p['name']}": p["value"] for p in template.get("inputs", {}).get("parameters", [])}
+        last: list[str] = []
+        for attempt in range(limit + 1):
+            attempt_template = template
+            pod_name = self.pod_name(name)
+            if "retryStrategy" in template:  # operator.go: SubstituteParams again with the attempt's names
+                attempt_template = self.two_passes(template, {"retries": str(attempt), "pod.name": pod_name})
+            pod = {
+                "metadata": {
+                    "labels": {**self.spec.get("podMetadata", {}).get("labels", {}),
+                               **attempt_template.get("metadata", {}).get("labels", {})},
+                    "annotations": {**self.spec.get("podMetadata", {}).get("annotations", {}),
+                                    **attempt_template.get("metadata", {}).get("annotations", {})},
+                },
+                "container": attempt_template["container"],
+            }
+            try:  # workflowpod.go substitutePodParams
+                pod = substitute_json(pod, {**self.globals, **inputs, "pod.name": pod_name})
+            except ArgoTemplateError as exc:
+                raise ArgoRunError(f"template {name}: {exc}") from None
+            self.refuse_unresolved(name, pod["container"])
+            code, last, result = self.run_pod(name, attempt_template, pod, attempt)
+            if code == 0:
+                return result
+        raise ArgoRunError(f"template {name} failed after {limit + 1} attempts: {last}")
+
+    def refuse_unresolved(self, name: str, container: dict[str, Any]) -> None:
+        """A ``{{workflow.*}}``, ``{{inputs.*}}``... left in a pod is what Argo's validation rejects at submission."""
+        text = json.dumps(container)
+        start = text.find("{{")
+        while start != -1:
+            end = text.find("}}", start)
+            tag = text[start + 2 : end].strip()
+            if tag.startswith(_CHECKED_PREFIXES):
+                raise ArgoRunError(f"template {name}: failed to resolve {{{{{tag}}}}} (Argo refuses the workflow)")
+            start = text.find("{{", end)
+
+    def run_pod(self, name: str, template: dict[str, Any], pod: dict[str, Any],
+                attempt: int) -> tuple[int, list[str], dict[str, str]]:
+        container = pod["container"]
+        missing = [s["secretRef"]["name"] for s in container.get("envFrom", []) if s["secretRef"]["name"] not in self.secrets]
+        if missing:  # CreateContainerConfigError: the pod stays Pending until pendingTimeout fails it
+            self.pods.append(Pod(name, [], attempt + 1, -1, pod["metadata"]))
+            return -1, [f"pod never started: Secret {missing[0]} not found (failed after "
+                        f"pendingTimeout {template.get('pendingTimeout', 'none: it would wait for ever')})"], {}
+        from_secrets = {k: v for s in container.get("envFrom", []) for k, v in self.secrets[s["secretRef"]["name"]].items()}
+        declared = container_environment(container.get("env", []), from_secrets)
+        argo = {"ARGO_CONTAINER_NAME": "main", "ARGO_WORKFLOW_NAME": self.workflow_name,
+                "ARGO_NODE_ID": f"{self.workflow_name}-{zlib.crc32(name.encode())}"}
+        visible = {**from_secrets, **declared, **argo}
+        with tempfile.TemporaryDirectory(prefix="argo-pod-") as folder:
+            outputs = {p["name"]: os.path.join(folder, p["valueFrom"]["path"].lstrip("/"))
+                       for p in template.get("outputs", {}).get("parameters", [])}
+            for path in outputs.values():
+                os.makedirs(os.path.dirname(path), exist_ok=True)
+            command = [expand(a, visible) for a in container["command"]]
+            args = container.get("args", [])
+            if len(json.dumps(args, separators=(",", ":"))) > MAX_ARGS_JSON:  # emissary reads them from a ConfigMap
+                args = [self.argument_file(folder, index, a) if len(a.encode()) > MAX_ARGS_JSON else a
+                        for index, a in enumerate(args)]
+            else:
+                args = [expand(a, visible) for a in args]
+            argv = command + args
+            for parameter in template.get("outputs", {}).get("parameters", []):  # the pod's own filesystem
+                inside = outputs[parameter["name"]]
+                argv = [a.replace(parameter["valueFrom"]["path"], inside) for a in argv]
+            environment = {**{k: os.environ[k] for k in _IMAGE_ENV if k in os.environ}, **self.env, **visible}
+            process = [sys.executable, "-m", "flowship", *argv[1:]] if argv[0] == "flow" else argv
+            code = self.start_process(process, environment, folder, template.get("activeDeadlineSeconds"))
+            self.pods.append(Pod(name, argv, attempt + 1, code, pod["metadata"], declared))
+            result = {}
+            if code == 0:
+                for output, path in outputs.items():
+                    with open(path, encoding="utf-8") as handle:
+                        result[output] = handle.read()
+            return code, argv, result
+
+    @staticmethod
+    def argument_file(folder: str, index: int, argument: str) -> str:
+        path = os.path.join(folder, "tmp", f"argo_arg_{index}.txt")
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        with open(path, "w", encoding="utf-8") as handle:
+            handle.write(argument)
+        return f"@{path}"
+
+    def start_process(self, argv: list[str], env: dict[str, str], folder: str, deadline: Any) -> int:
+        limits = [float(x) for x in (deadline, self.remaining()) if x is not None]
+        if limits and min(limits) <= 0:
+            return -9
+        if self.slots:
+            self.slots.acquire()
+        with self.lock:
+            self.running += 1
+            self.peak_pods = max(self.peak_pods, self.running)
+        try:
+            return subprocess.run(argv, env=env, cwd=folder, capture_output=True,
+                                  timeout=min(limits) if limits else None).returncode
+        except subprocess.TimeoutExpired:
+            return -9
+        finally:
+            with self.lock:
+                self.running -= 1
+            if self.slots:
+                self.slots.release()

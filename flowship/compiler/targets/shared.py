@@ -41,6 +41,7 @@ def deployed_step(
     splits_file: str | None = None,
     params: list[tuple[str, str]] | None = None,
     max_splits: str | None = None,
+    params_base64: bool = False,
 ) -> StepCommand:
     """The step command of a deployed task; values may be the target's own expressions.
 
@@ -63,6 +64,7 @@ def deployed_step(
         context,
         tuple(params or ()),
         max_splits,
+        params_base64,
     )
 
 

@@ -47,6 +47,30 @@ class ArgoTarget(Target):
     def settings(self, options: DeployOptions) -> Any:
         return read_settings(options.target_options)
 
+    def option_problems(self, ir: FlowIR, options: DeployOptions) -> list[Problem]:
+        """Text we write into the pods' arguments must reach them as written: Argo substitutes ``{{`` (which
+        cannot be escaped) and the kubelet expands ``$`` (unless Argo moved long arguments into a file)."""
+        problems = super().option_problems(ir, options)
+        given = {
+            "--datastore": options.datastore,
+            "the flow file's path": options.flow_path,
+            "--branch": options.branch,
+            "--image": options.image,
+        }
+        for what, value in given.items():
+            found = [mark for mark in ("{{", "$") if mark in (value or "") and not (mark == "$" and what == "--image")]
+            if found:
+                problems.append(
+                    Problem(
+                        ir.file,
+                        0,
+                        f"{what} {value!r} holds {' and '.join(repr(m) for m in found)}, which Argo or Kubernetes "
+                        "would rewrite on its way to the pods",
+                        "choose a name without them",
+                    )
+                )
+        return problems
+
     def deployment_name(self, ir: FlowIR, options: DeployOptions) -> str:
         return argo_names(ir, options)[0]
 

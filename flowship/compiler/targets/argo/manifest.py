@@ -26,7 +26,7 @@ from flowship.compiler.targets.argo.settings import ArgoSettings, read_settings
 from flowship.compiler.targets.shared import DeployOptions, deployed_step, resource_quantities
 from flowship.errors import FlowshipError
 from flowship.param_codec import default_text
-from flowship.step_command import TIMEOUT_GRACE_SECONDS
+from flowship.step_command import TIMEOUT_GRACE_SECONDS, encode_stored_value
 
 __all__ = [
     "compile_to_argo",
@@ -46,6 +46,26 @@ _PART_SIZE = 150  # tasks per part-DAG when a DAG must be split
 RUN_ID = "argo-{{workflow.namespace}}.{{workflow.name}}"
 SPLITS_FILE = "/tmp/flowship-splits.json"
 CRON_HISTORY = 3  # finished workflows a CronWorkflow keeps, successful and failed each
+# Argo evaluates `depends` with expr-lang after turning each '-' into '_': a task named like one of the
+# language's words breaks the expression at run time, and nothing in Argo checks for it.
+DEPENDS_KEYWORDS = frozenset(
+    [
+        "in",
+        "not",
+        "and",
+        "or",
+        "matches",
+        "contains",
+        "startsWith",
+        "endsWith",
+        "let",
+        "if",
+        "else",
+        "nil",
+        "true",
+        "false",
+    ]
+)
 _LABEL_VALUE = re.compile(r"^[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$")
 
 
@@ -67,6 +87,7 @@ class _Builder:
     container_names: dict[str, str] = field(default_factory=dict)  # template body (JSON) -> name
     template_names: set[str] = field(default_factory=set)
     each_names: dict[str, str] = field(default_factory=dict)
+    task_names: dict[str, str] = field(default_factory=dict)
 
     def template_name(self, wanted: str) -> str:
         """A template name not used yet in this manifest (a short hash resolves a clash)."""
@@ -78,11 +99,21 @@ class _Builder:
         self.template_names.add(name)
         return name
 
+    def task_name(self, step: StepIR) -> str:
+        """A step's DAG task: its Kubernetes name, unless `depends` would read that as a word of its language."""
+        if step.name not in self.task_names:
+            name = step.k8s_name
+            if name.replace("-", "_") in DEPENDS_KEYWORDS:
+                taken = {s.k8s_name for s in self.ir.steps}
+                name = f"{name}-step" if f"{name}-step" not in taken else f"{name}-step-{stable_hash(step.name)}"
+            self.task_names[step.name] = name
+        return self.task_names[step.name]
+
     def each_name(self, step: StepIR) -> str:
         """The task that fans a foreach out; distinct from every step's task name."""
         if step.name not in self.each_names:
-            taken = {s.k8s_name for s in self.ir.steps} | set(self.each_names.values())
-            wanted = f"{step.k8s_name}-each"
+            taken = {self.task_name(s) for s in self.ir.steps} | set(self.each_names.values())
+            wanted = f"{self.task_name(step)}-each"
             self.each_names[step.name] = wanted if wanted not in taken else f"{wanted}-{stable_hash(step.name)}"
         return self.each_names[step.name]
 
@@ -110,8 +141,10 @@ class _Builder:
         d = step.decorators
         k = d.kubernetes
         retry = "{{retries}}" if d.retry else "0"
+        # A parameter's text reaches the task as base64 that an Argo expression computes from the raw value: a
+        # plain {{workflow.parameters.x}} would insert the text, which later passes substitute again.
         params = (
-            [(p.name, f"{{{{workflow.parameters.{p.name}}}}}") for p in self.ir.parameters]
+            [(p.name, f"{{{{=toBase64(workflow.parameters['{p.name}'])}}}}") for p in self.ir.parameters]
             if step.name == "start"
             else None
         )
@@ -125,6 +158,7 @@ class _Builder:
             splits_file=SPLITS_FILE if step.transition == "foreach" else None,
             params=params,
             max_splits=str(self.settings.max_splits) if step.transition == "foreach" else None,
+            params_base64=True,
         ).to_argv()
         image = k.image if k and k.image else self.options.image
         container: dict[str, Any] = {"image": image, "command": argv[:1], "args": argv[1:]}
@@ -180,11 +214,11 @@ class _Builder:
         member = {s.name for s in steps}
         tasks: list[dict[str, Any]] = []
         for step in steps:
-            task: dict[str, Any] = {"name": step.k8s_name, "template": self.container_template(step)}
+            task: dict[str, Any] = {"name": self.task_name(step), "template": self.container_template(step)}
             if self.ir.joins_foreach(step):
                 depends = [self.each_name(self.ir.step(step.join_of))]  # type: ignore[arg-type]
             else:
-                depends = [self.ir.step(p).k8s_name for p in step.parents if p in member]
+                depends = [self.task_name(self.ir.step(p)) for p in step.parents if p in member]
             if depends:
                 task["depends"] = " && ".join(depends)
             task["arguments"] = {
@@ -207,8 +241,8 @@ class _Builder:
         return {
             "name": self.each_name(step),
             "template": template,
-            "depends": step.k8s_name,
-            "withParam": f"{{{{tasks.{step.k8s_name}.outputs.parameters.splits}}}}",
+            "depends": self.task_name(step),
+            "withParam": f"{{{{tasks.{self.task_name(step)}.outputs.parameters.splits}}}}",
             "arguments": {"parameters": [{"name": "task-id", "value": "{{item}}"}]},
         }
 
@@ -245,7 +279,7 @@ def _arguments(ir: FlowIR) -> list[dict[str, str]]:
     parameters = []
     for p in ir.parameters:
         value = default_text(p)
-        parameter = {"name": p.name, **({"value": value} if value is not None else {})}
+        parameter = {"name": p.name, **({"value": encode_stored_value(value)} if value is not None else {})}
         if p.help:
             parameter["description"] = p.help
         parameters.append(parameter)
