@@ -1,6 +1,7 @@
 """A loopback stand-in for the few Kubernetes API endpoints `flow deploy`/`flow trigger` use.
 
-It is not Kubernetes: it stores argoproj.io custom objects in memory and
+It is not Kubernetes: it stores namespaced objects (argoproj.io's, and the
+ServiceAccount, Role and RoleBinding of ``--rbac``) in memory and
 answers get, create (with generateName), replace (with resourceVersion
 checks) and delete the way the API server does, so the real `kubernetes` client can be
 exercised end to end. ``mode`` simulates a forbidden user or missing CRDs.
@@ -15,7 +16,7 @@ import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
-_PATH = re.compile(r"^/apis/argoproj\.io/v1alpha1/namespaces/([^/]+)/([^/]+)(?:/([^/?]+))?")
+_PATH = re.compile(r"^/(?:apis/[^/]+|api)/v[^/]+/namespaces/([^/]+)/([^/]+)(?:/([^/?]+))?")
 
 
 class StandIn:
@@ -45,7 +46,7 @@ class StandIn:
                     self.status(403, "Forbidden", "forbidden: user cannot access argoproj.io")
                     return None
                 match = _PATH.match(self.path)
-                if standin.mode == "no-crds" or not match:
+                if (standin.mode == "no-crds" and "/argoproj.io/" in self.path) or not match:
                     self.status(404, "NotFound", "the server could not find the requested resource")
                     return None
                 return match.groups()

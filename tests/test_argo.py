@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from dataclasses import replace
@@ -34,9 +35,10 @@ OPTIONS = DeployOptions(datastore="s3://flowship-examples/store", package_sha="0
 
 
 def valid_for_argo(documents: list[dict]) -> bool:
-    """Argo's CRD schema (strict) and our lint rules accept every document."""
+    """Argo's CRD schema (strict) and our lint rules accept every Argo document."""
     crds = shared_dir("argo", "crds")
-    return all(schema_errors(crds, d) == [] for d in documents) and lint_argo(documents) == ([], [])
+    argo = [d for d in documents if d["apiVersion"].startswith("argoproj.io/")]
+    return all(schema_errors(crds, d) == [] for d in argo) and lint_argo(documents) == ([], [])
 
 
 def manifests(path: Path, options: DeployOptions = OPTIONS) -> list[dict]:
@@ -273,6 +275,34 @@ class TestDeploymentOptions:
             assert container_template["pendingTimeout"] == "1800s"
             assert {"name": "PRICE", "value": "costs $$5, $$(HOME) and $$$$"} in container["env"]
             assert {"secretRef": {"name": "store-creds"}} in container["envFrom"]
+
+    def test_rbac_gives_the_least_the_pods_need(self):
+        kubernetes = pytest.importorskip("kubernetes")
+        documents = manifests(EXAMPLES / "foreach.py", replace(OPTIONS, namespace="ml", target_options={"rbac": True}))
+        assert [d["kind"] for d in documents] == ["WorkflowTemplate", "ServiceAccount", "Role", "RoleBinding"]
+        assert valid_for_argo(documents)
+        assert documents[0]["spec"]["serviceAccountName"] == "foreach-flow-workflow"
+        client = kubernetes.client.ApiClient()
+        for document in documents[1:]:  # the Kubernetes client's own models refuse a missing required field
+
+            class Response:
+                data = json.dumps(document)
+
+            client.deserialize(Response(), f"V1{document['kind']}")
+        role, binding = documents[2], documents[3]
+        assert role["rules"] == [{"apiGroups": ["argoproj.io"], "resources": ["workflowtaskresults"],
+                                  "verbs": ["create", "patch"]}]
+        assert binding["subjects"] == [{"kind": "ServiceAccount", "name": "foreach-flow-workflow", "namespace": "ml"}]
+        given = manifests(EXAMPLES / "foreach.py", replace(OPTIONS, namespace="ml", service_account="mine",
+                                                           target_options={"rbac": True}))
+        assert [d["kind"] for d in given] == ["WorkflowTemplate", "Role", "RoleBinding"]
+        assert given[2]["subjects"][0]["name"] == given[0]["spec"]["serviceAccountName"] == "mine"
+
+    def test_rbac_needs_a_namespace(self):
+        compiled = get_target("argo").compile(load_flow(str(EXAMPLES / "hello.py")),
+                                              replace(OPTIONS, target_options={"rbac": True}))
+        assert [(p.message, p.fix) for p in compiled.errors] == [
+            ("--rbac: a RoleBinding names the namespace of its ServiceAccount", "give --namespace NAMESPACE")]
 
     def test_a_step_name_that_is_no_label_value_is_only_annotated(self):
         long_step = "prepare_" + "x" * 60  # over a label value's 63 characters

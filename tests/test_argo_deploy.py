@@ -72,6 +72,30 @@ def test_a_schedule_removed_from_the_flow_is_removed_from_the_cluster(standin, t
     assert {k[1] for k in standin.objects} == {"workflowtemplates"}
 
 
+def test_rbac_objects_are_created_replaced_and_deleted_with_the_deployment(standin, tmp_path):
+    config, store = standin.kubeconfig(tmp_path), tmp_path / "s"
+    deployed = flow("deploy", str(EXAMPLES / "hello.py"), "--target", "argo", "--rbac", "--namespace", "ml", kubeconfig=config, store=store)
+    assert deployed.returncode == 0, deployed.stderr
+    assert sorted(standin.objects) == [("ml", "rolebindings", "hello-flow-workflow"), ("ml", "roles", "hello-flow-workflow"),
+                                       ("ml", "serviceaccounts", "hello-flow-workflow"), ("ml", "workflowtemplates", "hello-flow")]
+    template = standin.objects[("ml", "workflowtemplates", "hello-flow")]
+    assert template["spec"]["serviceAccountName"] == "hello-flow-workflow"
+    assert standin.objects[("ml", "roles", "hello-flow-workflow")]["rules"] == [
+        {"apiGroups": ["argoproj.io"], "resources": ["workflowtaskresults"], "verbs": ["create", "patch"]}]
+    without = flow("deploy", str(EXAMPLES / "hello.py"), "--target", "argo", "--namespace", "ml", kubeconfig=config,
+                   store=store)
+    assert "deleted RoleBinding ml/hello-flow-workflow" in without.stdout  # the deployment is what it now says
+    assert sorted(standin.objects) == [("ml", "workflowtemplates", "hello-flow")]
+    assert flow("deploy", str(EXAMPLES / "hello.py"), "--target", "argo", "--rbac", "--namespace", "ml", "--service-account", "mine",
+                kubeconfig=config, store=store).returncode == 0
+    assert ("ml", "serviceaccounts", "mine") not in standin.objects  # the user's own account is bound, not made
+    binding = standin.objects[("ml", "rolebindings", "hello-flow-workflow")]
+    assert binding["subjects"] == [{"kind": "ServiceAccount", "name": "mine", "namespace": "ml"}]
+    deleted = flow("delete", str(EXAMPLES / "hello.py"), "--target", "argo", kubeconfig=config, store=store)
+    assert deleted.returncode == 0 and standin.objects == {}
+    assert "deleted Role ml/hello-flow-workflow" in deleted.stdout
+
+
 def _user() -> str:
     from flowship.runtime.runs import current_user
 

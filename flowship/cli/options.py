@@ -134,13 +134,19 @@ def target_options(
     for option, targets in _target_option_table().values():
         choices = f" ({', '.join(option.choices)}; default {option.default})" if option.choices else ""
         readers = ", ".join(targets) if len(targets) > 1 else f"{targets[0]} only"
+        help_text = f"{readers}: {option.help}{choices}"
+        if option.flag:
+            parser.add_argument(
+                f"--{option.name}", dest=_option_dest(option.name), action="store_true", default=None, help=help_text
+            )
+            continue
         parser.add_argument(
             f"--{option.name}",
             dest=_option_dest(option.name),
             choices=option.choices or None,
             action="append" if option.repeated else "store",
             metavar=None if option.choices else option.name.upper().replace("-", "_"),
-            help=f"{readers}: {option.help}{choices}",
+            help=help_text,
         )
 
 

@@ -15,6 +15,7 @@ from typing import Any
 
 from flowship.compiler.ir import ParameterType
 from flowship.compiler.targets.argo.manifest import object_names
+from flowship.compiler.targets.argo.rbac import rbac_names
 from flowship.compiler.targets.base import Compiled
 from flowship.errors import FlowshipError
 from flowship.param_codec import parse_typed
@@ -24,7 +25,15 @@ from flowship.step_command import encode_stored_value
 __all__ = ["ArgoCluster", "ArgoDeployer", "DEPLOYER"]
 
 GROUP, VERSION = "argoproj.io", "v1alpha1"
-PLURALS = {"WorkflowTemplate": "workflowtemplates", "CronWorkflow": "cronworkflows", "Workflow": "workflows"}
+# kind -> the API path of its collection in a namespace ({ns}); the RBAC kinds come with --rbac
+COLLECTIONS = {
+    "WorkflowTemplate": f"/apis/{GROUP}/{VERSION}/namespaces/{{ns}}/workflowtemplates",
+    "CronWorkflow": f"/apis/{GROUP}/{VERSION}/namespaces/{{ns}}/cronworkflows",
+    "Workflow": f"/apis/{GROUP}/{VERSION}/namespaces/{{ns}}/workflows",
+    "ServiceAccount": "/api/v1/namespaces/{ns}/serviceaccounts",
+    "Role": "/apis/rbac.authorization.k8s.io/v1/namespaces/{ns}/roles",
+    "RoleBinding": "/apis/rbac.authorization.k8s.io/v1/namespaces/{ns}/rolebindings",
+}
 
 
 class ArgoCluster:
@@ -53,8 +62,21 @@ class ArgoCluster:
                     "no Kubernetes cluster configured: set KUBECONFIG or ~/.kube/config (or run inside a pod)"
                 ) from None
         self.namespace = namespace or default_namespace
-        self.api = kubernetes.client.CustomObjectsApi()
+        self.client = kubernetes.client.ApiClient()
         self._api_exception = kubernetes.client.exceptions.ApiException
+
+    def _request(self, method: str, kind: str, name: str | None = None, body: dict[str, Any] | None = None) -> Any:
+        """One call of the Kubernetes REST API on a kind's collection (or one object in it)."""
+        path = COLLECTIONS[kind].format(ns=self.namespace) + (f"/{name}" if name else "")
+        return self.client.call_api(
+            path,
+            method,
+            header_params={"Accept": "application/json", "Content-Type": "application/json"},
+            body=body,
+            response_types_map={200: "object", 201: "object"},
+            auth_settings=["BearerToken"],
+            _return_http_data_only=True,
+        )
 
     def _call(self, what: str, function, *args: Any, **kwargs: Any) -> Any:
         import urllib3
@@ -65,7 +87,7 @@ class ArgoCluster:
             if exc.status in (401, 403):
                 raise FlowshipError(
                     f"{what}: no permission in namespace {self.namespace} ({exc.status} {exc.reason}) — "
-                    "ask for create/update rights on argoproj.io objects"
+                    f"ask for the right to create, update and delete {what.split()[0]}s there"
                 ) from None
             if exc.status == 404 and "the server could not find the requested resource" in (exc.body or "").lower():
                 raise FlowshipError(
@@ -77,9 +99,9 @@ class ArgoCluster:
                 f"{what}: cannot reach the Kubernetes API ({exc.__class__.__name__}) — is the cluster up?"
             ) from None
 
-    def _exists(self, plural: str, name: str) -> dict[str, Any] | None:
+    def _exists(self, kind: str, name: str) -> dict[str, Any] | None:
         try:
-            return self.api.get_namespaced_custom_object(GROUP, VERSION, self.namespace, plural, name)
+            return self._request("GET", kind, name)
         except self._api_exception as exc:
             if (
                 exc.status == 404
@@ -91,31 +113,22 @@ class ArgoCluster:
 
     def apply(self, document: dict[str, Any]) -> str:
         """Create the object, or replace it when it exists; returns 'created' or 'replaced'."""
-        plural = PLURALS[document["kind"]]
-        name = document["metadata"]["name"]
+        kind, name = document["kind"], document["metadata"]["name"]
         body = {**document, "metadata": {**document["metadata"], "namespace": self.namespace}}
-        what = f"{document['kind']} {self.namespace}/{name}"
-        current = self._call(what, self._exists, plural, name)
+        what = f"{kind} {self.namespace}/{name}"
+        current = self._call(what, self._exists, kind, name)
         if current is None:
-            self._call(what, self.api.create_namespaced_custom_object, GROUP, VERSION, self.namespace, plural, body)
+            self._call(what, self._request, "POST", kind, body=body)
             return "created"
         body["metadata"]["resourceVersion"] = current["metadata"]["resourceVersion"]
-        self._call(what, self.api.replace_namespaced_custom_object, GROUP, VERSION, self.namespace, plural, name, body)
+        self._call(what, self._request, "PUT", kind, name, body)
         return "replaced"
 
     def delete(self, kind: str, name: str) -> None:
-        self._call(
-            f"{kind} {self.namespace}/{name}",
-            self.api.delete_namespaced_custom_object,
-            GROUP,
-            VERSION,
-            self.namespace,
-            PLURALS[kind],
-            name,
-        )
+        self._call(f"{kind} {self.namespace}/{name}", self._request, "DELETE", kind, name)
 
     def get(self, kind: str, name: str) -> dict[str, Any] | None:
-        return self._call(f"{kind} {self.namespace}/{name}", self._exists, PLURALS[kind], name)
+        return self._call(f"{kind} {self.namespace}/{name}", self._exists, kind, name)
 
     def submit(self, template: str, parameters: dict[str, str]) -> str:
         """Start a Workflow from a WorkflowTemplate; returns the workflow's name."""
@@ -128,15 +141,7 @@ class ArgoCluster:
                 "arguments": {"parameters": [{"name": k, "value": v} for k, v in parameters.items()]},
             },
         }
-        created = self._call(
-            f"Workflow from {template}",
-            self.api.create_namespaced_custom_object,
-            GROUP,
-            VERSION,
-            self.namespace,
-            "workflows",
-            body,
-        )
+        created = self._call(f"Workflow from {template}", self._request, "POST", "Workflow", body=body)
         return created["metadata"]["name"]
 
 
@@ -184,20 +189,28 @@ class ArgoDeployer(Deployer):
         ] + [Change("delete", self._where(kind, obj)) for kind, obj in stale]
 
     def _objects(self, name: str) -> list[tuple[str, str]]:
+        """Everything a deployment may have made: the schedule first, so nothing starts mid-way."""
         template, cron = object_names(name)
-        return [("CronWorkflow", cron), ("WorkflowTemplate", template)]  # the schedule first: nothing starts mid-way
+        account, role = rbac_names(name)
+        return [("CronWorkflow", cron), ("WorkflowTemplate", template), ("RoleBinding", role), ("Role", role)] + [
+            ("ServiceAccount", account)
+        ]
 
     def plan_delete(self, name: str) -> list[Change]:
-        return [
-            Change("delete" if self.cluster.get(kind, obj) is not None else "absent", self._where(kind, obj))
-            for kind, obj in self._objects(name)
-        ]
+        """The template and schedule, said even when absent; the RBAC objects of --rbac only where they exist."""
+        changes = []
+        for kind, obj in self._objects(name):
+            exists = self.cluster.get(kind, obj) is not None
+            if exists or kind in ("CronWorkflow", "WorkflowTemplate"):
+                changes.append(Change("delete" if exists else "absent", self._where(kind, obj)))
+        return changes
 
     def delete(self, name: str) -> list[Change]:
         changes = self.plan_delete(name)
-        for change, (kind, obj) in zip(changes, self._objects(name), strict=False):
+        for change in changes:
             if change.action == "delete":
-                self.cluster.delete(kind, obj)
+                kind, where = change.what.split(" ", 1)
+                self.cluster.delete(kind, where.rsplit("/", 1)[1])
         return changes
 
     def _template(self, name: str) -> dict[str, Any]:

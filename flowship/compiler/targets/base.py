@@ -64,6 +64,7 @@ class TargetOption:
     choices: tuple[str, ...] = ()
     default: str | None = None
     repeated: bool = False  # given any number of times: its value is the list of them
+    flag: bool = False  # takes no value: given or not
 
 
 @dataclass(frozen=True)

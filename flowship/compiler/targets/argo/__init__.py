@@ -51,6 +51,15 @@ class ArgoTarget(Target):
         """Text we write into the pods' arguments must reach them as written: Argo substitutes ``{{`` (which
         cannot be escaped) and the kubelet expands ``$`` (unless Argo moved long arguments into a file)."""
         problems = super().option_problems(ir, options)
+        if not problems and self.settings(options).rbac and not options.namespace:
+            problems.append(
+                Problem(
+                    ir.file,
+                    0,
+                    "--rbac: a RoleBinding names the namespace of its ServiceAccount",
+                    "give --namespace NAMESPACE",
+                )
+            )
         given = {
             "--datastore": options.datastore,
             "the flow file's path": options.flow_path,

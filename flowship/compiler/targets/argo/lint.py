@@ -217,6 +217,9 @@ class _Linter:
                 self.error("spec.workflowSpec.arguments", f"parameter '{parameter['name']}' needs a value")
 
 
+ARGO_KINDS = ("Workflow", "WorkflowTemplate", "ClusterWorkflowTemplate", "CronWorkflow")
+
+
 def lint_argo(documents: list[dict[str, Any]], size: int | None = None) -> tuple[list[str], list[str]]:
     """(errors, warnings) for a set of manifests; ``size`` is their serialized size in bytes."""
     errors: list[str] = []
@@ -225,6 +228,8 @@ def lint_argo(documents: list[dict[str, Any]], size: int | None = None) -> tuple
         f"workflowtemplate:{d['metadata']['name']}": d for d in documents if d["kind"] == "WorkflowTemplate"
     }
     for document in documents:
+        if document["kind"] not in ARGO_KINDS:  # as `argo lint`: other kinds are not Argo's to check
+            continue
         templates = {t["name"]: t for t in document.get("spec", {}).get("templates", [])}
         errors += _Linter(document, {**templates, **workflow_templates}).run()
     if size is not None and size > SIZE_LIMIT:

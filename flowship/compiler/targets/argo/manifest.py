@@ -22,6 +22,7 @@ from typing import Any
 
 from flowship.compiler.ir import FlowIR, StepIR
 from flowship.compiler.naming import k8s_name, stable_hash
+from flowship.compiler.targets.argo.rbac import rbac_documents, rbac_names
 from flowship.compiler.targets.argo.settings import ArgoSettings, read_settings
 from flowship.compiler.targets.shared import DeployOptions, deployed_step, resource_quantities
 from flowship.errors import FlowshipError
@@ -324,8 +325,8 @@ def _metadata(ir: FlowIR, name: str, options: DeployOptions, settings: ArgoSetti
 def _workflow_spec(ir: FlowIR, options: DeployOptions, settings: ArgoSettings, main: str) -> dict[str, Any]:
     """The WorkflowTemplate's spec before its templates: what every run of it gets."""
     spec: dict[str, Any] = {"entrypoint": main}
-    if options.service_account:
-        spec["serviceAccountName"] = options.service_account
+    if options.service_account or settings.rbac:
+        spec["serviceAccountName"] = options.service_account or rbac_names(options.name or ir.name)[0]
     spec["parallelism"] = settings.parallelism
     if settings.run_timeout_seconds:
         spec["activeDeadlineSeconds"] = settings.run_timeout_seconds
@@ -382,7 +383,11 @@ def compile_to_argo(ir: FlowIR, options: DeployOptions) -> list[dict[str, Any]]:
         "metadata": _metadata(ir, template_name, options, settings),
         "spec": spec,
     }
-    return [template] + ([_cron_workflow(ir, options, settings)] if ir.schedule else [])
+    documents = [template] + ([_cron_workflow(ir, options, settings)] if ir.schedule else [])
+    if settings.rbac and options.namespace:  # the target refuses --rbac without a namespace
+        labels = _run_labels(ir, options, settings)
+        documents += rbac_documents(options.name or ir.name, options.service_account, options.namespace, labels)
+    return documents
 
 
 def render_yaml(documents: list[dict[str, Any]]) -> str:

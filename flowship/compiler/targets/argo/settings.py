@@ -50,6 +50,12 @@ OPTIONS = (
     TargetOption("annotation", "an annotation on the workflow and every pod, KEY=VALUE (repeatable)", repeated=True),
     ENV,
     SECRET,
+    TargetOption(
+        "rbac",
+        "also create what the pods need to report to Argo: a ServiceAccount (unless --service-account names "
+        "yours), a Role allowing create/patch on workflowtaskresults, and its RoleBinding",
+        flag=True,
+    ),
 )
 
 # Kubernetes label keys: an optional DNS-subdomain prefix and a name; values: at most 63 characters.
@@ -70,6 +76,7 @@ class ArgoSettings:
     annotations: dict[str, str] = field(default_factory=dict)
     env: dict[str, str] = field(default_factory=dict)
     secrets: tuple[str, ...] = ()
+    rbac: bool = False
 
     def summary(self) -> str:
         parts = [
@@ -84,6 +91,7 @@ class ArgoSettings:
         for what, names in (("labels", self.labels), ("annotations", self.annotations), ("env", self.env)):
             parts += [f"{what} {', '.join(names)}"] if names else []
         parts += [f"secrets {', '.join(self.secrets)}"] if self.secrets else []
+        parts += ["with its ServiceAccount, Role and RoleBinding"] if self.rbac else []
         return "; ".join(parts)
 
 
@@ -139,4 +147,5 @@ def read_settings(options: Mapping[str, Any]) -> ArgoSettings:
         ),
         env=_no_argo_syntax("env", read_pairs("env", given.get("env", ()))),
         secrets=read_k8s_names("secret", given.get("secret", ())),
+        rbac=bool(given.get("rbac")),
     )

@@ -1,0 +1,52 @@
+"""What a workflow's pods may do in the cluster: the least Argo v4 needs, as objects ``--rbac`` adds.
+
+Argo's executor in every pod reports outputs (a foreach step's splits among
+them) by creating and patching ``workflowtaskresults``; without that right a
+foreach never fans out. Nothing else is needed: flowship's tasks reach their
+store with the store's own credentials (``--secret``, or a service account
+mapped to a cloud role). A service account named with ``--service-account``
+is the user's (it may carry such a mapping) and is bound, never rewritten.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flowship.compiler.naming import k8s_name
+
+__all__ = ["RBAC_RULES", "rbac_names", "rbac_documents"]
+
+RBAC_RULES = [{"apiGroups": ["argoproj.io"], "resources": ["workflowtaskresults"], "verbs": ["create", "patch"]}]
+
+
+def rbac_names(deployment: str) -> tuple[str, str]:
+    """(ServiceAccount made for the deployment, Role and RoleBinding) names."""
+    return k8s_name(f"{deployment}-workflow", 63), k8s_name(f"{deployment}-workflow", 63)
+
+
+def rbac_documents(
+    deployment: str, service_account: str | None, namespace: str, labels: dict[str, str]
+) -> list[dict[str, Any]]:
+    """The ServiceAccount (unless given), Role and RoleBinding of a deployment in ``namespace``."""
+    made, role = rbac_names(deployment)
+
+    def metadata(name: str) -> dict[str, Any]:
+        return {"name": name, "namespace": namespace, "labels": dict(labels)}
+
+    subject = {"kind": "ServiceAccount", "name": service_account or made, "namespace": namespace}
+    documents: list[dict[str, Any]] = []
+    if not service_account:
+        documents.append({"apiVersion": "v1", "kind": "ServiceAccount", "metadata": metadata(made)})
+    documents.append(
+        {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "Role", "metadata": metadata(role), "rules": RBAC_RULES}
+    )
+    documents.append(
+        {
+            "apiVersion": "rbac.authorization.k8s.io/v1",
+            "kind": "RoleBinding",
+            "metadata": metadata(role),
+            "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": role},
+            "subjects": [subject],
+        }
+    )
+    return documents
