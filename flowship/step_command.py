@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import base64
 import binascii
+import json
 import os
 import re
 import typing
@@ -37,6 +38,8 @@ __all__ = [
     "NAME",
     "ENCODED_PREFIX",
     "encode_stored_value",
+    "OutcomeCommand",
+    "WEBHOOK_VARIABLE",
 ]
 
 # @timeout is enforced inside the task (so @catch can catch it and the failure is
@@ -49,6 +52,8 @@ TASK_ID_VARIABLE = "FLOWSHIP_TASK_ID"
 RUN_ID = re.compile(r"^[A-Za-z0-9_~-][A-Za-z0-9_.~-]{0,199}$")
 TASK_ID = re.compile(r"^[0-9]+(\.[0-9]+)*$")
 NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")  # flow and step names: Python identifiers
+# A URL that gets a POST when a deployed run fails; deployments set it from a Kubernetes Secret.
+WEBHOOK_VARIABLE = "FLOWSHIP_WEBHOOK_URL"
 # A parameter value a scheduler keeps in its own spec, where it would read it as template syntax (Argo: a value
 # holding "{{=" can keep a workflow from ever starting), is kept as this prefix and its base64; the task decodes it.
 ENCODED_PREFIX = "flowship-base64:"
@@ -242,4 +247,56 @@ def step_parser() -> argparse.ArgumentParser:
         metavar="NAME=BASE64",
         help="the same, the value's UTF-8 text in base64 (for schedulers that would rewrite the text)",
     )
+    return parser
+
+
+@dataclass(frozen=True)
+class OutcomeCommand:
+    """``flow record-outcome FLOW --run-id=R --datastore=D [--status=S] [--failures-base64=B]``: what a
+    scheduler runs once a deployed run has ended (Argo's exit handler, Airflow's teardown task)."""
+
+    flow_name: str
+    run_id: str
+    datastore: str
+    status: str | None = None  # the scheduler's word for how the run ended; None: judge from the store
+    failures_base64: str | None = None  # the scheduler's list of failed nodes, JSON, as base64 (or an expression)
+
+    def to_argv(self) -> list[str]:
+        argv = ["flow", "record-outcome", self.flow_name, f"--run-id={self.run_id}", f"--datastore={self.datastore}"]
+        if self.status:
+            argv.append(f"--status={self.status}")
+        if self.failures_base64:
+            argv.append(f"--failures-base64={self.failures_base64}")
+        return argv
+
+    @classmethod
+    def from_argv(cls, argv: list[str]) -> OutcomeCommand:
+        args = outcome_parser().parse_args([_read_argument_file(token) for token in argv])
+        return cls(args.flow_name, args.run_id, args.datastore, args.status, args.failures_base64)
+
+    @property
+    def failures(self) -> list[dict[str, object]]:
+        if not self.failures_base64:
+            return []
+        try:
+            listed = json.loads(base64.b64decode(self.failures_base64, validate=True).decode("utf-8") or "null")
+            if isinstance(listed, str):  # Argo's workflow.failures is the JSON list quoted once more ("null": none)
+                listed = json.loads(listed)
+        except (binascii.Error, UnicodeDecodeError, ValueError):
+            raise FlowshipError("flow record-outcome --failures-base64: not base64 of a JSON list") from None
+        return [item for item in listed if isinstance(item, dict)] if isinstance(listed, list) else []
+
+
+def outcome_parser() -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog="flow record-outcome",
+        allow_abbrev=False,
+        description="Record how a deployed run ended, and notify $" + WEBHOOK_VARIABLE + " when it failed "
+        "(what a scheduler runs after a run; see docs/running.md).",
+    )
+    parser.add_argument("flow_name", help="the flow's name")
+    parser.add_argument("--run-id", required=True)
+    parser.add_argument("--datastore", required=True, help="the store: a folder or s3://bucket/prefix")
+    parser.add_argument("--status", help="how the scheduler says the run ended (Argo: Succeeded, Failed, Error)")
+    parser.add_argument("--failures-base64", help="the scheduler's failed nodes, a JSON list, as base64")
     return parser

@@ -115,30 +115,45 @@ class KubernetesDagRun:
         raise TypeError(f"cannot resolve {value!r}")
 
     def run(self) -> None:
-        from airflow.sdk.definitions.mappedoperator import MappedOperator
-
+        """Every task in order; after a failure, tasks downstream of it are upstream_failed, but teardowns still
+        run (Airflow's ALL_DONE_SETUP_SUCCESS), and the first failure is raised at the end."""
+        failed: set[str] = set()
+        first: AssertionError | None = None
         for task_id in self.order():
             task = self.dag.task_dict[task_id]
-            if type(task).__name__ == "_PythonDecoratedOperator":
-                (argument,) = task.op_args
-                self.xcoms[task_id] = task.python_callable(self.xcoms[argument.operator.task_id])
+            if set(task.upstream_task_ids) & failed and not task.is_teardown:
+                failed.add(task_id)
                 continue
-            if isinstance(task, MappedOperator):
-                expansions = {name: self.resolve(value) for name, value in task._get_specified_expand_input().value.items()}
-                count = len(next(iter(expansions.values())))
-                results = []
-                for index in range(count):
-                    mapped = {name: values[index] for name, values in expansions.items()}
-                    operator = task.unmap(mapped)
-                    operator._do_render_template_fields(
-                        parent=operator, template_fields=task.template_fields, context=self.context(operator, index),
-                        jinja_env=self.dag.get_template_env(), seen_oids={id(v) for v in mapped.values()},
-                    )
-                    results.append(self.run_pod(operator, index))
-                self.xcoms[task_id] = results
-            else:
-                task.render_template_fields(self.context(task, -1), jinja_env=self.dag.get_template_env())
-                self.xcoms[task_id] = self.run_pod(task, -1)
+            try:
+                self.run_task(task_id, task)
+            except AssertionError as exc:
+                failed.add(task_id)
+                first = first or exc
+        if first:
+            raise first
+
+    def run_task(self, task_id: str, task: Any) -> None:
+        from airflow.sdk.definitions.mappedoperator import MappedOperator
+
+        if type(task).__name__ == "_PythonDecoratedOperator":
+            (argument,) = task.op_args
+            self.xcoms[task_id] = task.python_callable(self.xcoms[argument.operator.task_id])
+        elif isinstance(task, MappedOperator):
+            expansions = {name: self.resolve(value) for name, value in task._get_specified_expand_input().value.items()}
+            count = len(next(iter(expansions.values())))
+            results = []
+            for index in range(count):
+                mapped = {name: values[index] for name, values in expansions.items()}
+                operator = task.unmap(mapped)
+                operator._do_render_template_fields(
+                    parent=operator, template_fields=task.template_fields, context=self.context(operator, index),
+                    jinja_env=self.dag.get_template_env(), seen_oids={id(v) for v in mapped.values()},
+                )
+                results.append(self.run_pod(operator, index))
+            self.xcoms[task_id] = results
+        else:
+            task.render_template_fields(self.context(task, -1), jinja_env=self.dag.get_template_env())
+            self.xcoms[task_id] = self.run_pod(task, -1)
 
     def run_pod(self, operator, map_index: int) -> Any:
         pod = operator.build_pod_request_obj(dry_run=True)

@@ -86,7 +86,7 @@ def test_deploy_says_what_it_replaces_and_delete_removes_the_file(tmp_path):
     args = ("--target", "airflow", "--dags-folder", str(dags), "--datastore", store)
     first = flow("deploy", str(EXAMPLES / "hello.py"), *args)
     assert f"will create DAG file {dags / 'HelloFlow.py'}" in first.stdout
-    assert "loaded in Airflow" in first.stdout and "DagBag: ok (3 tasks)" in first.stdout
+    assert "loaded in Airflow" in first.stdout and "DagBag: ok (4 tasks)" in first.stdout
     second = flow("deploy", str(EXAMPLES / "hello.py"), *args)
     assert f"will replace DAG file {dags / 'HelloFlow.py'}" in second.stdout
     deleted = flow("delete", str(EXAMPLES / "hello.py"), *args)

@@ -229,7 +229,7 @@ class TestCompileOutput:
         assert result.stdout.splitlines() == [
             "flows/hello.py: airflow: kubernetes tasks; startup_timeout_seconds=600",
             "flows/hello.py: airflow: loading the DAG file in an Airflow DagBag …",
-            f"flows/hello.py: airflow: loaded in Airflow {__version__} DagBag: ok (3 tasks)",
+            f"flows/hello.py: airflow: loaded in Airflow {__version__} DagBag: ok (4 tasks)",
             "flows/hello.py: HelloFlow is valid (3 steps, 1 parameter)"]
 
     def test_check_reports_what_a_mode_cannot_honour(self, project):

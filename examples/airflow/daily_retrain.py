@@ -106,3 +106,17 @@ with DAG(
     train >> pick_best
     pick_best >> compare
     compare >> end
+
+    record_outcome__ = KubernetesPodOperator(
+        task_id='record-outcome',
+        name='record-outcome',
+        image='ghcr.io/flowship/examples:0.1.0',
+        cmds=['flow'],
+        arguments=['record-outcome', 'DailyRetrainFlow', RUN_ID, DATASTORE],
+        env_vars=TASK_ENV,
+        startup_timeout_seconds=600,
+        do_xcom_push=False,
+        get_logs=True,
+        on_finish_action='delete_pod',
+    ).as_teardown()
+    [start, train, pick_best, compare, end] >> record_outcome__

@@ -88,3 +88,17 @@ with DAG(
     start >> score
     score >> gather
     gather >> end
+
+    record_outcome__ = KubernetesPodOperator(
+        task_id='record-outcome',
+        name='record-outcome',
+        image='ghcr.io/flowship/examples:0.1.0',
+        cmds=['flow'],
+        arguments=['record-outcome', 'ForeachFlow', RUN_ID, DATASTORE],
+        env_vars=TASK_ENV,
+        startup_timeout_seconds=600,
+        do_xcom_push=False,
+        get_logs=True,
+        on_finish_action='delete_pod',
+    ).as_teardown()
+    [start, score, gather, end] >> record_outcome__

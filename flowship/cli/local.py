@@ -161,6 +161,16 @@ def _step(args: argparse.Namespace, extra: list[str]) -> int:
     return run_step_argv(extra)
 
 
+def _record_outcome(args: argparse.Namespace, extra: list[str]) -> int:
+    from flowship.runtime.outcome import record_outcome_argv
+    from flowship.step_command import outcome_parser
+
+    if not extra or extra[0] in ("-h", "--help"):
+        outcome_parser().print_help()
+        return 0 if extra else 2
+    return record_outcome_argv(extra)
+
+
 # verify -------------------------------------------------------------------------------------
 
 
@@ -273,6 +283,8 @@ def _runs(args: argparse.Namespace) -> int:
             origin += f"  code from {run.promoted_from}"
         tags = f"  tags: {', '.join(run.tags)}" if run.tags else ""
         print(f"{run.id}  {when}  {run.status:<9}  {run.namespace}{origin}{tags}")
+        if run.status == "failed" and run.failure:
+            print(f"    {run.failure}")
     if not runs:
         print(f"no runs of {args.flow_name} in this namespace (--all-namespaces shows every run)")
     return 0
@@ -331,6 +343,13 @@ def add_commands(commands: Any) -> None:
         commands, "step", "run one task (what every scheduler runs; see flow step --help)", add_help=False
     )
     step.set_defaults(handler=_step, takes_extra=True)
+    outcome = add_parser(
+        commands,
+        "record-outcome",
+        "record how a deployed run ended (what a scheduler runs after it; see flow record-outcome --help)",
+        add_help=False,
+    )
+    outcome.set_defaults(handler=_record_outcome, takes_extra=True)
 
     logs = add_parser(commands, "logs", "print what a run's, step's or task's tasks printed: FLOW/RUN[/STEP[/TASK]]")
     logs.add_argument("pathspec")

@@ -207,6 +207,19 @@ class Run:
         return self._end.successful
 
     @property
+    def failure(self) -> str | None:
+        """Why a finished run failed, in a line (``step 'train' task 0.2: ValueError: ...``); None otherwise."""
+        outcome = self._ds.read_run_state(self.id, "outcome") or {}
+        failures = outcome.get("failures") or []
+        if outcome.get("status") == "succeeded" or not failures:
+            return None
+        first = failures[0]
+        where = f"step '{first['step']}' task {first['task_id']}: " if "step" in first else ""
+        where = where or (f"{first['node']}: " if "node" in first else "")
+        more = f" (and {len(failures) - 1} more)" if len(failures) > 1 else ""
+        return f"{where}{first['message']}{more}"
+
+    @property
     def status(self) -> RunStatus:
         """succeeded, failed, running, or killed (a local run whose scheduler died)."""
         return run_status(self._ds, self._record, self.successful)

@@ -4,8 +4,10 @@ A local run's scheduler rewrites ``heartbeat.json`` every few seconds and
 writes ``outcome.json`` once when it ends. A run whose scheduler stopped
 beating without an outcome (killed, machine gone) is ``killed``, not
 ``running`` forever; on the machine that ran it, a dead scheduler process is
-noticed at once. A deployed run has no local scheduler: it has failed when a
-task failed on its last allowed attempt, and is running otherwise.
+noticed at once. A deployed run has no local scheduler: its scheduler runs
+``flow record-outcome`` when it ends (``runtime/outcome.py``); before that it
+has failed when a task failed on its last allowed attempt, and is running
+otherwise.
 """
 
 from __future__ import annotations
@@ -84,11 +86,11 @@ def run_status(
         return "succeeded"
     run_id = record["run_id"]
     scheduler = record.get("scheduler")
-    if scheduler is None:  # deployed: the scheduler (Argo, Airflow) knows; the store shows failures
-        return "failed" if _failed_for_good(datastore, record) else "running"
-    outcome = datastore.read_run_state(run_id, "outcome")
+    outcome = datastore.read_run_state(run_id, "outcome")  # a local scheduler's, or `flow record-outcome`'s
     if outcome is not None:
         return "succeeded" if outcome["status"] == "succeeded" else outcome["status"]
+    if scheduler is None:  # deployed, not ended yet as far as the store knows: failed once a task failed for good
+        return "failed" if _failed_for_good(datastore, record) else "running"
     beat = datastore.read_run_state(run_id, "heartbeat") or {**scheduler, "at": record["created_at"]}
     now = time.time() if now is None else now
     if now - beat["at"] > STALE_SECONDS:

@@ -43,11 +43,21 @@ def expand(text: str, variables: Mapping[str, str]) -> str:
     return "".join(out) + text[checkpoint:]
 
 
-def container_environment(env: list[dict[str, Any]], env_from: Mapping[str, str] | None = None) -> dict[str, str]:
-    """The variables a container's ``env`` list declares, each value expanded against ``envFrom``'s and the
-    ones declared before it (kubelet_pods.go makeEnvironmentVariables)."""
+def container_environment(
+    env: list[dict[str, Any]],
+    env_from: Mapping[str, str] | None = None,
+    secrets: Mapping[str, Mapping[str, str]] | None = None,
+) -> dict[str, str]:
+    """The variables a container's ``env`` list declares: a ``value`` expanded against ``envFrom``'s and the
+    ones declared before it, a ``valueFrom.secretKeyRef`` taken as stored (kubelet_pods.go
+    makeEnvironmentVariables). A missing Secret or key raises KeyError: the pod cannot start."""
     seen = dict(env_from or {})
     result: dict[str, str] = {}
     for variable in env:
-        result[variable["name"]] = seen[variable["name"]] = expand(variable.get("value", ""), seen)
+        reference = variable.get("valueFrom", {}).get("secretKeyRef")
+        if reference:
+            value = (secrets or {})[reference["name"]][reference["key"]]
+        else:
+            value = expand(variable.get("value", ""), seen)
+        result[variable["name"]] = seen[variable["name"]] = value
     return result

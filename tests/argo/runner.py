@@ -49,7 +49,7 @@ from typing import Any
 
 from argo.depends import DependsError, dependencies, evaluate_depends
 from argo.kubelet import container_environment, expand
-from argo.substitution import ArgoTemplateError, substitute_json
+from argo.substitution import ArgoTemplateError, go_quote, substitute_json
 
 MAX_ARGS_JSON = 131072  # Argo's common.MaxEnvVarLen: longer args go into a ConfigMap the emissary reads
 _IMAGE_ENV = ("PATH", "PYTHONPATH", "HOME", "LANG", "LC_ALL", "TMPDIR", "VIRTUAL_ENV", "SYSTEMROOT")
@@ -58,6 +58,10 @@ _CHECKED_PREFIXES = ("item.", "steps.", "inputs.", "outputs.", "pod.", "workflow
 
 class ArgoRunError(AssertionError):
     pass
+
+
+class ArgoRefused(ArgoRunError):
+    """What Argo refuses before the workflow runs (its validation): no exit handler runs either."""
 
 
 @dataclass
@@ -80,6 +84,7 @@ class ArgoRunner:
     secrets: dict[str, dict[str, str]] = field(default_factory=dict)  # Kubernetes Secrets in the namespace
     pods: list[Pod] = field(default_factory=list)
     peak_pods: int = 0
+    failed_nodes: list[dict[str, str]] = field(default_factory=list)  # what `workflow.failures` lists
 
     def __post_init__(self) -> None:
         spec = self.document["spec"]
@@ -118,15 +123,32 @@ class ArgoRunner:
         self.slots = threading.BoundedSemaphore(int(parallelism)) if parallelism else None
         self.deadline = self.spec.get("activeDeadlineSeconds")
         self.started = time.monotonic()
-        self.execute(self.spec["entrypoint"], {})
+        failure: ArgoRunError | None = None
+        try:
+            self.execute(self.spec["entrypoint"], {})
+        except ArgoRefused:
+            raise
+        except ArgoRunError as exc:
+            failure = exc
+        if "onExit" in self.spec:  # operator.go: status and failed nodes are known to the exit handler only
+            failed = json.dumps(self.failed_nodes) if self.failed_nodes else "null"
+            self.globals["workflow.status"] = "Failed" if failure else "Succeeded"
+            self.globals["workflow.failures"] = f'"{go_quote(failed)}"'  # strconv.Quote'd, as Argo sets it
+            self.deadline = None
+            try:
+                self.execute(self.spec["onExit"], {}, display="onExit")
+            except ArgoRunError as exc:
+                failure = failure or exc
+        if failure:
+            raise failure
 
     def remaining(self) -> float | None:
         return None if self.deadline is None else int(self.deadline) - (time.monotonic() - self.started)
 
     # templates ------------------------------------------------------------------------------
 
-    def execute(self, name: str, arguments: dict[str, str]) -> dict[str, str]:
-        """ProcessArgs + SubstituteParams, then the DAG or the pod."""
+    def execute(self, name: str, arguments: dict[str, str], display: str = "") -> dict[str, str]:
+        """ProcessArgs + SubstituteParams, then the DAG or the pod; ``display``: the node's name."""
         template = copy.deepcopy(self.templates[name])
         for parameter in template.get("inputs", {}).get("parameters", []):
             if parameter["name"] in arguments:
@@ -142,7 +164,7 @@ class ArgoRunner:
         if "dag" in template:
             self.run_dag(name, template["dag"]["tasks"])
             return {}
-        return self.run_container(name, template)
+        return self.run_container(name, template, display or name)
 
     def two_passes(self, template: dict[str, Any], local: dict[str, str]) -> dict[str, Any]:
         scope = {**self.globals, **local}
@@ -202,7 +224,7 @@ class ArgoRunner:
             resolved = substitute_json(task, scope, "strict-tasks")  # dag.go resolveDependencyReferences
             if "withParam" not in resolved:
                 arguments = {p["name"]: p["value"] for p in resolved.get("arguments", {}).get("parameters", [])}
-                outputs[task["name"]] = self.execute(resolved["template"], arguments)
+                outputs[task["name"]] = self.execute(resolved["template"], arguments, task["name"])
             else:
                 items = json.loads(resolved["withParam"])
                 if not isinstance(items, list):
@@ -224,13 +246,13 @@ class ArgoRunner:
             text = item if isinstance(item, str) else json.dumps(item)
             expanded = substitute_json(task, {**scope, "item": text}, "strict")  # processItem: nothing unresolved
             arguments = {p["name"]: p["value"] for p in expanded.get("arguments", {}).get("parameters", [])}
-            self.execute(expanded["template"], arguments)
+            self.execute(expanded["template"], arguments, task["name"])
         except (ArgoRunError, ArgoTemplateError) as exc:
             errors.append(exc if isinstance(exc, ArgoRunError) else ArgoRunError(f"task {task['name']}: {exc}"))
 
     # pods -----------------------------------------------------------------------------------
 
-    def run_container(self, name: str, template: dict[str, Any]) -> dict[str, str]:
+    def run_container(self, name: str, template: dict[str, Any], display: str) -> dict[str, str]:
         limit = int(template.get("retryStrategy", {}).get("limit", 0))
         inputs = {f"inputs.parameters.{p['name']}": p["value"] for p in template.get("inputs", {}).get("parameters", [])}
         last: list[str] = []
@@ -256,6 +278,10 @@ class ArgoRunner:
             code, last, result = self.run_pod(name, attempt_template, pod, attempt)
             if code == 0:
                 return result
+        message = last[0] if code == -1 else f"Error (exit code {code})"
+        with self.lock:
+            self.failed_nodes.append({"displayName": display, "message": message, "templateName": name,
+                                      "phase": "Failed", "podName": self.pod_name(name)})
         raise ArgoRunError(f"template {name} failed after {limit + 1} attempts: {last}")
 
     def refuse_unresolved(self, name: str, container: dict[str, Any]) -> None:
@@ -266,19 +292,23 @@ class ArgoRunner:
             end = text.find("}}", start)
             tag = text[start + 2 : end].strip()
             if tag.startswith(_CHECKED_PREFIXES):
-                raise ArgoRunError(f"template {name}: failed to resolve {{{{{tag}}}}} (Argo refuses the workflow)")
+                raise ArgoRefused(f"template {name}: failed to resolve {{{{{tag}}}}} (Argo refuses the workflow)")
             start = text.find("{{", end)
 
     def run_pod(self, name: str, template: dict[str, Any], pod: dict[str, Any],
                 attempt: int) -> tuple[int, list[str], dict[str, str]]:
         container = pod["container"]
         missing = [s["secretRef"]["name"] for s in container.get("envFrom", []) if s["secretRef"]["name"] not in self.secrets]
+        try:
+            from_secrets = {k: v for s in container.get("envFrom", []) if not missing
+                            for k, v in self.secrets[s["secretRef"]["name"]].items()}
+            declared = container_environment(container.get("env", []), from_secrets, self.secrets)
+        except KeyError as exc:
+            missing.append(str(exc).strip("'"))
         if missing:  # CreateContainerConfigError: the pod stays Pending until pendingTimeout fails it
             self.pods.append(Pod(name, [], attempt + 1, -1, pod["metadata"]))
             return -1, [f"pod never started: Secret {missing[0]} not found (failed after "
                         f"pendingTimeout {template.get('pendingTimeout', 'none: it would wait for ever')})"], {}
-        from_secrets = {k: v for s in container.get("envFrom", []) for k, v in self.secrets[s["secretRef"]["name"]].items()}
-        declared = container_environment(container.get("env", []), from_secrets)
         argo = {"ARGO_CONTAINER_NAME": "main", "ARGO_WORKFLOW_NAME": self.workflow_name,
                 "ARGO_NODE_ID": f"{self.workflow_name}-{zlib.crc32(name.encode())}"}
         visible = {**from_secrets, **declared, **argo}

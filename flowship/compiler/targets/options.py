@@ -21,10 +21,12 @@ __all__ = [
     "RUN_TIMEOUT",
     "ENV",
     "SECRET",
+    "FAILURE_WEBHOOK",
     "read_seconds",
     "read_count",
     "read_pairs",
     "read_k8s_names",
+    "read_secret_key",
 ]
 
 MAX_WORKERS = TargetOption(
@@ -40,6 +42,10 @@ RUN_TIMEOUT = TargetOption("run-timeout", "how long one run may take before it i
 ENV = TargetOption("env", "an environment variable for every task, NAME=VALUE (repeatable)", repeated=True)
 SECRET = TargetOption(
     "secret", "a Kubernetes Secret whose keys every pod gets as environment variables (repeatable)", repeated=True
+)
+FAILURE_WEBHOOK = TargetOption(
+    "failure-webhook",
+    "SECRET/KEY: a Kubernetes Secret's key holding a URL that gets a POST (JSON) when a run fails",
 )
 
 _DURATION = re.compile(r"^([0-9]+)([smh]?)$")
@@ -83,3 +89,11 @@ def read_k8s_names(option: str, given: Iterable[str], what: str = "a Kubernetes 
         if not _K8S_NAME.match(name):
             raise ValueError(f"--{option} {name!r}: {what} (lowercase letters, digits, - and .)")
     return names
+
+
+def read_secret_key(option: str, text: str) -> tuple[str, str]:
+    """``SECRET/KEY`` -> (Secret's name, key)."""
+    name, slash, key = text.partition("/")
+    if not slash or not _K8S_NAME.match(name) or not re.match(r"^[-._a-zA-Z0-9]+$", key):
+        raise ValueError(f"--{option} {text!r}: write SECRET/KEY, a Kubernetes Secret's name and one of its keys")
+    return name, key

@@ -25,7 +25,7 @@ from flowship.compiler.naming import stable_hash
 from flowship.compiler.targets.airflow.settings import AirflowSettings, read_settings
 from flowship.compiler.targets.base import GENERATED_MARKER
 from flowship.compiler.targets.shared import DeployOptions, deployed_step, resource_quantities
-from flowship.step_command import TIMEOUT_GRACE_SECONDS
+from flowship.step_command import TIMEOUT_GRACE_SECONDS, WEBHOOK_VARIABLE, OutcomeCommand
 
 __all__ = ["compile_to_airflow", "airflow_dag_id", "flowship_run_id", "Operator"]
 
@@ -37,6 +37,7 @@ _MAX_SPLITS_COMMENT = "# Airflow maps a task over at most [core] max_map_length 
 RUN_ID_JINJA = "airflow-{{ dag.dag_id }}.{{ run_id | replace(':', '-') | replace('+', '-') | replace('/', '-') }}"
 RETRY_JINJA = "{{ ti.try_number - 1 }}"
 _PARAM_TYPES = {"str": "string", "int": "integer", "float": "number", "bool": "boolean"}
+OUTCOME_TASK = "record-outcome"  # no step can be named so: step names are Python identifiers
 
 
 def airflow_dag_id(ir: FlowIR, options: DeployOptions) -> str:
@@ -184,6 +185,42 @@ class _Writer:
         self.lines += [f"        {k}," for k in kwargs]
         self.lines.append(f"    {closing}")
 
+    def outcome_task(self) -> None:
+        """A teardown after every step, whatever they did: ``flow record-outcome`` records how the run ended (and
+        notifies the webhook of a failure). Airflow leaves teardowns out of the DAG run's state."""
+        var = "record_outcome__" if "record_outcome__" not in {s.name for s in self.ir.steps} else "record_outcome___"
+        self.lines.append("")
+        common = [f"{keyword}={value!r}" for keyword, value in self.settings.task.items()]
+        if self.operator == "local":
+            kwargs = [f"task_id={OUTCOME_TASK!r}", "python_callable=_record_outcome", *common]
+            self.emit_call(var, "PythonOperator(", kwargs, ").as_teardown()")
+        else:
+            argv = OutcomeCommand(self.ir.name, RUN_ID_JINJA, self.options.datastore).to_argv()
+            constants = _argument_constants(self.ir, self.options)
+            arguments = ", ".join(constants.get(a) or repr(_jinja_literal(a)) for a in argv[1:])
+            kwargs = [
+                f"task_id={OUTCOME_TASK!r}",
+                f"name={OUTCOME_TASK!r}",
+                f"image={_jinja_literal(self.options.image)!r}",
+                f"cmds={argv[:1]!r}",
+                f"arguments=[{arguments}]",
+            ]
+            if self.options.namespace:
+                kwargs.append(f"namespace={self.options.namespace!r}")
+            if self.options.service_account:
+                kwargs.append(f"service_account_name={self.options.service_account!r}")
+            secrets = [f"Secret('env', None, {s!r})" for s in self.settings.secrets]
+            if self.settings.failure_webhook:
+                secret, key = self.settings.failure_webhook
+                secrets.append(f"Secret('env', {WEBHOOK_VARIABLE!r}, {secret!r}, {key!r})")
+            if secrets:
+                kwargs.append(f"secrets=[{', '.join(secrets)}]")
+            kwargs.append("env_vars=TASK_ENV")
+            kwargs += [f"{keyword}={value!r}" for keyword, value in self.settings.connection.items()]
+            kwargs += ["do_xcom_push=False", "get_logs=True", "on_finish_action='delete_pod'", *common]
+            self.emit_call(var, "KubernetesPodOperator(", kwargs, ").as_teardown()")
+        self.lines.append(f"    [{', '.join(s.name for s in self.ir.steps)}] >> {var}")
+
     def edges(self) -> None:
         self.lines.append("")
         for step in self.ir.steps:
@@ -246,6 +283,11 @@ def _run_step(step: str, task_id: str, **context):
     return None
 
 
+def _record_outcome(**context):
+    """After every other task, whatever they did: record how the run ended (flow record-outcome)."""
+    subprocess.run(_command("outcome", "", "", "", context), check=True, env={**os.environ, **TASK_ENV})
+
+
 def _step_kwargs(step: str):
     return lambda task_id: {"step": step, "task_id": task_id}
 '''
@@ -278,6 +320,7 @@ def _local_commands(ir: FlowIR, options: DeployOptions) -> dict[str, list[str]]:
             params=params if kind.startswith("start") else None,
             max_splits=MAX_SPLITS_MARK if kind.endswith("foreach") else None,
         ).to_argv()
+    commands["outcome"] = OutcomeCommand(ir.name, "<run-id>", options.datastore).to_argv()
     return commands
 
 
@@ -297,6 +340,7 @@ def compile_to_airflow(ir: FlowIR, options: DeployOptions, operator: Operator = 
     for step in ir.steps:
         writer.task(step)
     writer.edges()
+    writer.outcome_task()
     dag_id = airflow_dag_id(ir, options)
     schedule = "None"
     if ir.schedule:
@@ -312,7 +356,7 @@ def compile_to_airflow(ir: FlowIR, options: DeployOptions, operator: Operator = 
     imports.append("from airflow.configuration import conf")
     if operator == "kubernetes":
         imports.append("from airflow.providers.cncf.kubernetes.operators.pod import KubernetesPodOperator")
-        if settings.secrets or any(s.decorators.secrets for s in ir.steps):
+        if settings.secrets or settings.failure_webhook or any(s.decorators.secrets for s in ir.steps):
             imports.append("from airflow.providers.cncf.kubernetes.secret import Secret")
         if writer.uses_k8s_models:
             imports.append("from kubernetes.client import models as k8s")

@@ -11,6 +11,7 @@ from typing import Any
 from flowship.compiler.targets.base import TargetOption
 from flowship.compiler.targets.options import (
     ENV,
+    FAILURE_WEBHOOK,
     MAX_WORKERS,
     RUN_TIMEOUT,
     SECRET,
@@ -20,6 +21,7 @@ from flowship.compiler.targets.options import (
     read_k8s_names,
     read_pairs,
     read_seconds,
+    read_secret_key,
 )
 
 __all__ = ["OPTIONS", "AirflowSettings", "read_settings"]
@@ -42,8 +44,16 @@ OPTIONS = (
     MAX_WORKERS,
     ENV,
     SECRET,
+    FAILURE_WEBHOOK,
 )
-_KUBERNETES_ONLY = ("kubernetes-conn-id", "config-file", "cluster-context", "startup-timeout", "secret")
+_KUBERNETES_ONLY = (
+    "kubernetes-conn-id",
+    "config-file",
+    "cluster-context",
+    "startup-timeout",
+    "secret",
+    "failure-webhook",
+)
 
 
 @dataclass(frozen=True)
@@ -55,6 +65,7 @@ class AirflowSettings:
     max_active_tasks: int | None = None  # None: Airflow's own [core] max_active_tasks_per_dag
     env: dict[str, str] = field(default_factory=dict)
     secrets: tuple[str, ...] = ()
+    failure_webhook: tuple[str, str] | None = None  # (Secret, key)
 
     def summary(self) -> str:
         parts = [f"{k}={v}" for k, v in {**self.connection, **self.task}.items()]
@@ -64,6 +75,9 @@ class AirflowSettings:
             parts.append(f"max_active_tasks={self.max_active_tasks}")
         parts += [f"env {', '.join(self.env)}"] if self.env else []
         parts += [f"secrets {', '.join(self.secrets)}"] if self.secrets else []
+        parts += (
+            [f"failures POSTed to the URL in Secret {'/'.join(self.failure_webhook)}"] if self.failure_webhook else []
+        )
         return f"{self.operator} tasks" + (f"; {'; '.join(parts)}" if parts else "")
 
 
@@ -105,4 +119,7 @@ def read_settings(options: Mapping[str, Any]) -> AirflowSettings:
         max_active_tasks=read_count("max-workers", workers) if workers else None,
         env=_env(list(options.get("env") or ())),
         secrets=read_k8s_names("secret", options.get("secret") or ()),
+        failure_webhook=(
+            read_secret_key("failure-webhook", options["failure-webhook"]) if options.get("failure-webhook") else None
+        ),
     )

@@ -27,7 +27,7 @@ from flowship.compiler.targets.argo.settings import ArgoSettings, read_settings
 from flowship.compiler.targets.shared import DeployOptions, deployed_step, resource_quantities
 from flowship.errors import FlowshipError
 from flowship.param_codec import default_text
-from flowship.step_command import TIMEOUT_GRACE_SECONDS, encode_stored_value
+from flowship.step_command import TIMEOUT_GRACE_SECONDS, WEBHOOK_VARIABLE, OutcomeCommand, encode_stored_value
 
 __all__ = [
     "compile_to_argo",
@@ -163,13 +163,7 @@ class _Builder:
         ).to_argv()
         image = k.image if k and k.image else self.options.image
         container: dict[str, Any] = {"image": image, "command": argv[:1], "args": argv[1:]}
-        # @environment is set by the task itself, from the run's IR: Argo substitutes {{...}} in env values.
-        # Kubernetes expands $(VAR) and $$ in env values; every $ doubled reads back as itself.
-        env = {"FLOWSHIP_USER": "argo", **self.settings.env}
-        container["env"] = [{"name": name, "value": value.replace("$", "$$")} for name, value in env.items()]
-        secrets = dict.fromkeys((*d.secrets, *self.settings.secrets))
-        if secrets:
-            container["envFrom"] = [{"secretRef": {"name": s}} for s in secrets]
+        container.update(self.environment(d.secrets))
         requests, limits = resource_quantities(d.resources)
         if requests:
             container["resources"] = {"requests": requests, "limits": limits}
@@ -194,6 +188,42 @@ class _Builder:
         template["pendingTimeout"] = f"{self.settings.pending_timeout_seconds}s"  # a pod that cannot start fails
         template["container"] = container
         return template
+
+    def environment(self, step_secrets: tuple[str, ...] = ()) -> dict[str, Any]:
+        """A container's ``env`` and ``envFrom``: the deployment's variables and Secrets, and the step's."""
+        # @environment is set by the task itself, from the run's IR: Argo substitutes {{...}} in env values.
+        # Kubernetes expands $(VAR) and $$ in env values; every $ doubled reads back as itself.
+        env = {"FLOWSHIP_USER": "argo", **self.settings.env}
+        result: dict[str, Any] = {
+            "env": [{"name": name, "value": value.replace("$", "$$")} for name, value in env.items()]
+        }
+        secrets = dict.fromkeys((*step_secrets, *self.settings.secrets))
+        if secrets:
+            result["envFrom"] = [{"secretRef": {"name": s}} for s in secrets]
+        return result
+
+    def exit_template(self) -> dict[str, Any]:
+        """``onExit``: records how the run ended (and notifies the webhook of a failure), whatever happened."""
+        argv = OutcomeCommand(
+            self.ir.name,
+            RUN_ID,
+            self.options.datastore,
+            status="{{workflow.status}}",
+            failures_base64="{{=toBase64(workflow.failures)}}",  # failed nodes' messages: text Argo must not read
+        ).to_argv()
+        container: dict[str, Any] = {"image": self.options.image, "command": argv[:1], "args": argv[1:]}
+        container.update(self.environment())
+        if self.settings.failure_webhook:
+            secret, key = self.settings.failure_webhook
+            container["env"].append(
+                {"name": WEBHOOK_VARIABLE, "valueFrom": {"secretKeyRef": {"name": secret, "key": key}}}
+            )
+        return {
+            "name": self.template_name("record-outcome"),
+            "metadata": {"annotations": {"flowship.io/run-id": RUN_ID}},
+            "pendingTimeout": f"{self.settings.pending_timeout_seconds}s",
+            "container": container,
+        }
 
     def pod_metadata(self) -> dict[str, Any]:
         """What each step's pod says about itself: its step (as a label where every step name is a valid
@@ -370,13 +400,15 @@ def compile_to_argo(ir: FlowIR, options: DeployOptions) -> list[dict[str, Any]]:
     template_name = argo_names(ir, options)[0]
     builder = _Builder(ir, options, settings)
     main = builder.dag(builder.template_name("main"), [s for s in ir.steps if s.foreach_depth == 0], "0")
-    if len(builder.templates) > MAX_TEMPLATES:
+    exit_handler = builder.exit_template()
+    if len(builder.templates) + 1 > MAX_TEMPLATES:
         raise FlowshipError(
-            f"{ir.file}: the flow needs {len(builder.templates)} Argo templates, over Argo's limit of {MAX_TEMPLATES}; "
-            "give more steps the same decorators so they can share a template"
+            f"{ir.file}: the flow needs {len(builder.templates) + 1} Argo templates, over Argo's limit of "
+            f"{MAX_TEMPLATES}; give more steps the same decorators so they can share a template"
         )
     spec = _workflow_spec(ir, options, settings, main)
-    spec["templates"] = [builder.templates[-1]] + builder.templates[:-1]  # main first, for a human reader
+    spec["onExit"] = exit_handler["name"]
+    spec["templates"] = [builder.templates[-1]] + builder.templates[:-1] + [exit_handler]  # main first, for a reader
     template = {
         "apiVersion": API_VERSION,
         "kind": "WorkflowTemplate",

@@ -12,6 +12,7 @@ from typing import Any
 from flowship.compiler.targets.base import TargetOption
 from flowship.compiler.targets.options import (
     ENV,
+    FAILURE_WEBHOOK,
     MAX_WORKERS,
     RUN_TIMEOUT,
     SECRET,
@@ -21,6 +22,7 @@ from flowship.compiler.targets.options import (
     read_k8s_names,
     read_pairs,
     read_seconds,
+    read_secret_key,
 )
 
 __all__ = ["OPTIONS", "ArgoSettings", "read_settings", "MAX_WORKERS_DEFAULT", "MAX_SPLITS_DEFAULT"]
@@ -50,6 +52,7 @@ OPTIONS = (
     TargetOption("annotation", "an annotation on the workflow and every pod, KEY=VALUE (repeatable)", repeated=True),
     ENV,
     SECRET,
+    FAILURE_WEBHOOK,
     TargetOption(
         "rbac",
         "also create what the pods need to report to Argo: a ServiceAccount (unless --service-account names "
@@ -77,6 +80,7 @@ class ArgoSettings:
     env: dict[str, str] = field(default_factory=dict)
     secrets: tuple[str, ...] = ()
     rbac: bool = False
+    failure_webhook: tuple[str, str] | None = None  # (Secret, key)
 
     def summary(self) -> str:
         parts = [
@@ -92,6 +96,9 @@ class ArgoSettings:
             parts += [f"{what} {', '.join(names)}"] if names else []
         parts += [f"secrets {', '.join(self.secrets)}"] if self.secrets else []
         parts += ["with its ServiceAccount, Role and RoleBinding"] if self.rbac else []
+        parts += (
+            [f"failures POSTed to the URL in Secret {'/'.join(self.failure_webhook)}"] if self.failure_webhook else []
+        )
         return "; ".join(parts)
 
 
@@ -148,4 +155,7 @@ def read_settings(options: Mapping[str, Any]) -> ArgoSettings:
         env=_no_argo_syntax("env", read_pairs("env", given.get("env", ()))),
         secrets=read_k8s_names("secret", given.get("secret", ())),
         rbac=bool(given.get("rbac")),
+        failure_webhook=(
+            read_secret_key("failure-webhook", given["failure-webhook"]) if "failure-webhook" in given else None
+        ),
     )
