@@ -13,8 +13,10 @@ import json
 import re
 import secrets
 import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 from pathlib import Path
+
+from json_handler import JsonHandler
 
 _PATH = re.compile(r"^/(?:apis/[^/]+|api)/v[^/]+/namespaces/([^/]+)/([^/]+)(?:/([^/?]+))?")
 
@@ -25,17 +27,7 @@ class StandIn:
         self.mode = "ok"
         standin = self
 
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *args) -> None:
-                pass
-
-            def reply(self, code: int, body: dict) -> None:
-                data = json.dumps(body).encode()
-                self.send_response(code)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
+        class Handler(JsonHandler):
 
             def status(self, code: int, reason: str, message: str) -> None:
                 self.reply(code, {"kind": "Status", "apiVersion": "v1", "status": "Failure", "reason": reason,
@@ -50,9 +42,6 @@ class StandIn:
                     self.status(404, "NotFound", "the server could not find the requested resource")
                     return None
                 return match.groups()
-
-            def body(self) -> dict:
-                return json.loads(self.rfile.read(int(self.headers["Content-Length"])))
 
             def do_GET(self) -> None:
                 route = self.route()

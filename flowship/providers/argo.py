@@ -1,4 +1,5 @@
-"""Argo deployments: objects on a Kubernetes cluster, through the official ``kubernetes`` client.
+"""Argo deployments: objects on a Kubernetes cluster, through the official ``kubernetes`` client (or, with
+``--argo-server``, through the Argo Server's REST API: ``argo_server.py``).
 
 Creates, replaces and deletes WorkflowTemplates and CronWorkflows, and
 submits Workflows from a template. Configuration comes from the kubeconfig (or
@@ -19,6 +20,7 @@ from flowship.compiler.targets.argo.rbac import rbac_names
 from flowship.compiler.targets.base import Compiled
 from flowship.errors import FlowshipError
 from flowship.param_codec import parse_typed
+from flowship.providers.argo_server import ArgoServer
 from flowship.providers.deployer import Change, Deployer, DeployerOption, Triggered
 from flowship.step_command import encode_stored_value
 
@@ -146,16 +148,34 @@ class ArgoCluster:
 
 
 class ArgoDeployer(Deployer):
-    options = (DeployerOption("kube-context", "argo: the kubeconfig context (default: the current one)"),)
+    options = (
+        DeployerOption("kube-context", "argo: the kubeconfig context (default: the current one)"),
+        DeployerOption(
+            "argo-server",
+            "argo: go through this Argo Server (https://...) instead of the Kubernetes API; token from $ARGO_TOKEN",
+        ),
+        DeployerOption("argo-token-file", "argo: a file holding the Argo Server's token (default: $ARGO_TOKEN)"),
+        DeployerOption("argo-ca-file", "argo: the CA certificates the Argo Server's TLS certificate is checked with"),
+    )
 
     def __init__(self, settings: Mapping[str, str | None], namespace: str | None = None) -> None:
         super().__init__(settings, namespace)
-        self._cluster: ArgoCluster | None = None
+        self._cluster: ArgoCluster | ArgoServer | None = None
+        if not settings.get("argo-server"):
+            for option in ("argo-token-file", "argo-ca-file"):
+                if settings.get(option):
+                    raise FlowshipError(f"--{option} is for the Argo Server: give --argo-server URL too")
 
     @property
-    def cluster(self) -> ArgoCluster:  # connects on first use: planning a dry run still reads the cluster
+    def cluster(self) -> ArgoCluster | ArgoServer:  # connects on first use: planning a dry run still reads it
         if self._cluster is None:
-            self._cluster = ArgoCluster(self.namespace, self.settings.get("kube-context"))
+            server = self.settings.get("argo-server")
+            if server:
+                self._cluster = ArgoServer(
+                    server, self.namespace, self.settings.get("argo-token-file"), self.settings.get("argo-ca-file")
+                )
+            else:
+                self._cluster = ArgoCluster(self.namespace, self.settings.get("kube-context"))
         return self._cluster
 
     def _where(self, kind: str, name: str) -> str:
@@ -172,6 +192,13 @@ class ArgoDeployer(Deployer):
         ]
 
     def plan(self, compiled: Compiled) -> list[Change]:
+        if isinstance(self.cluster, ArgoServer):
+            others = [d.kind for d in compiled.documents if not self.cluster.manages(d.kind)]
+            if others:
+                raise FlowshipError(
+                    f"--argo-server manages Argo's objects only, not the {', '.join(others)} of --rbac: apply those "
+                    "with kubectl (flow compile --rbac writes them), or deploy through the Kubernetes API"
+                )
         changes = [
             Change("replace" if self.cluster.get(d.kind, d.name) is not None else "create", self._where(d.kind, d.name))
             for d in compiled.documents
