@@ -4,7 +4,8 @@ It is not Kubernetes: it stores namespaced objects (argoproj.io's, and the
 ServiceAccount, Role and RoleBinding of ``--rbac``) in memory and
 answers get, create (with generateName), replace (with resourceVersion
 checks) and delete the way the API server does, so the real `kubernetes` client can be
-exercised end to end. ``mode`` simulates a forbidden user or missing CRDs.
+exercised end to end. ``mode`` simulates a forbidden user, a user with Argo's rights only
+(``rbac-forbidden``: Kubernetes' ``edit`` role), or missing CRDs.
 """
 
 from __future__ import annotations
@@ -34,6 +35,9 @@ class StandIn:
                                   "message": message, "code": code})
 
             def route(self):
+                if standin.mode == "rbac-forbidden" and "/argoproj.io/" not in self.path:
+                    self.status(403, "Forbidden", "forbidden: user cannot get resource in API group rbac")
+                    return None
                 if standin.mode == "forbidden":
                     self.status(403, "Forbidden", "forbidden: user cannot access argoproj.io")
                     return None

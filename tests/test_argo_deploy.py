@@ -96,6 +96,32 @@ def test_rbac_objects_are_created_replaced_and_deleted_with_the_deployment(stand
     assert "deleted Role ml/hello-flow-workflow" in deleted.stdout
 
 
+def test_without_rbac_rights_a_deploy_never_reads_or_touches_rbac_objects(standin, tmp_path):
+    config, store = standin.kubeconfig(tmp_path), tmp_path / "s"
+    standin.mode = "rbac-forbidden"  # Kubernetes' edit role: Argo's objects, no Roles or RoleBindings
+    deployed = flow("deploy", str(EXAMPLES / "hello.py"), "--target", "argo", kubeconfig=config, store=store)
+    assert deployed.returncode == 0, deployed.stderr
+    deleted = flow("delete", str(EXAMPLES / "hello.py"), "--target", "argo", kubeconfig=config, store=store)
+    assert deleted.returncode == 0, deleted.stderr
+    assert standin.objects == {}
+
+
+def test_an_account_flowship_did_not_make_is_never_replaced_or_deleted(standin, tmp_path):
+    config, store = standin.kubeconfig(tmp_path), tmp_path / "s"
+    theirs = {"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {
+        "name": "hello-flow-workflow", "resourceVersion": "1",
+        "annotations": {"eks.amazonaws.com/role-arn": "arn:aws:iam::1:role/store"}}}
+    standin.objects[("ml", "serviceaccounts", "hello-flow-workflow")] = theirs
+    refused = flow("deploy", str(EXAMPLES / "hello.py"), "--target", "argo", "--rbac", "--namespace", "ml",
+                   kubeconfig=config, store=store)
+    assert refused.returncode == 1
+    assert ("ServiceAccount ml/hello-flow-workflow exists and was not made by --rbac for hello-flow: name your own "
+            "account with --service-account, or remove it") in refused.stderr
+    assert flow("deploy", str(EXAMPLES / "hello.py"), "--target", "argo", kubeconfig=config, store=store).returncode == 0
+    assert flow("delete", str(EXAMPLES / "hello.py"), "--target", "argo", kubeconfig=config, store=store).returncode == 0
+    assert standin.objects == {("ml", "serviceaccounts", "hello-flow-workflow"): theirs}
+
+
 def _user() -> str:
     from flowship.runtime.runs import current_user
 

@@ -16,7 +16,7 @@ from typing import Any
 
 from flowship.compiler.ir import ParameterType
 from flowship.compiler.targets.argo.manifest import object_names
-from flowship.compiler.targets.argo.rbac import rbac_names
+from flowship.compiler.targets.argo.rbac import DEPLOYMENT_ANNOTATION, RBAC_KINDS, rbac_names
 from flowship.compiler.targets.base import Compiled
 from flowship.errors import FlowshipError
 from flowship.param_codec import parse_typed
@@ -181,15 +181,44 @@ class ArgoDeployer(Deployer):
     def _where(self, kind: str, name: str) -> str:
         return f"{kind} {self.cluster.namespace}/{name}"
 
-    def _stale(self, compiled: Compiled) -> list[tuple[str, str]]:
-        """Objects of this deployment the new documents no longer include: the schedule of a flow that lost it."""
-        base = compiled.options.name or compiled.documents[0].body["metadata"]["annotations"]["flowship.io/flow-name"]
-        kinds = {d.kind for d in compiled.documents}
-        return [
-            (kind, obj)
-            for kind, obj in self._objects(base)
-            if kind not in kinds and self.cluster.get(kind, obj) is not None
+    @staticmethod
+    def _deployment(compiled: Compiled) -> str:
+        return compiled.name  # the WorkflowTemplate's name, which flow delete and flow trigger work from too
+
+    def _ours(self, kind: str, obj: str, deployment: str) -> bool:
+        """Whether an RBAC object exists that --rbac made for this deployment (by its annotation). One we may not
+        read, or anyone else's — the user's own account above all — is never touched."""
+        try:
+            found = self.cluster.get(kind, obj)
+        except FlowshipError:
+            return False
+        return (
+            found is not None
+            and (found.get("metadata") or {}).get("annotations", {}).get(DEPLOYMENT_ANNOTATION) == deployment
+        )
+
+    def _existing(self, deployment: str) -> list[tuple[str, str]]:
+        """What this deployment has on the cluster now: Argo's objects, and the RBAC objects --rbac made."""
+        return [(k, o) for k, o in self._argo_objects(deployment) if self.cluster.get(k, o) is not None] + [
+            (k, o) for k, o in self._rbac_objects(deployment) if self._ours(k, o, deployment)
         ]
+
+    def _stale(self, compiled: Compiled) -> list[tuple[str, str]]:
+        """Objects of this deployment the new documents no longer include: the schedule of a flow that lost it,
+        the RBAC objects of a deployment redeployed without --rbac."""
+        wanted = {(d.kind, d.name) for d in compiled.documents}
+        return [(k, o) for k, o in self._existing(self._deployment(compiled)) if (k, o) not in wanted]
+
+    def _refuse_foreign(self, compiled: Compiled) -> None:
+        """An RBAC object of the same name that flowship did not make for this deployment is not replaced."""
+        deployment = self._deployment(compiled)
+        for d in compiled.documents:
+            foreign = d.kind in RBAC_KINDS and not self._ours(d.kind, d.name, deployment)
+            if foreign and self.cluster.get(d.kind, d.name) is not None:
+                raise FlowshipError(
+                    f"{self._where(d.kind, d.name)} exists and was not made by --rbac for {deployment}: "
+                    "name your own account with --service-account, or remove it"
+                )
 
     def plan(self, compiled: Compiled) -> list[Change]:
         if isinstance(self.cluster, ArgoServer):
@@ -199,6 +228,7 @@ class ArgoDeployer(Deployer):
                     f"--argo-server manages Argo's objects only, not the {', '.join(others)} of --rbac: apply those "
                     "with kubectl (flow compile --rbac writes them), or deploy through the Kubernetes API"
                 )
+        self._refuse_foreign(compiled)
         changes = [
             Change("replace" if self.cluster.get(d.kind, d.name) is not None else "create", self._where(d.kind, d.name))
             for d in compiled.documents
@@ -206,6 +236,7 @@ class ArgoDeployer(Deployer):
         return changes + [Change("delete", self._where(kind, obj)) for kind, obj in self._stale(compiled)]
 
     def apply(self, compiled: Compiled) -> list[Change]:
+        self._refuse_foreign(compiled)
         stale = self._stale(compiled)
         outcomes = [self.cluster.apply(d.body) for d in compiled.documents]
         for kind, obj in stale:
@@ -215,22 +246,27 @@ class ArgoDeployer(Deployer):
             for d, outcome in zip(compiled.documents, outcomes, strict=True)
         ] + [Change("delete", self._where(kind, obj)) for kind, obj in stale]
 
-    def _objects(self, name: str) -> list[tuple[str, str]]:
-        """Everything a deployment may have made: the schedule first, so nothing starts mid-way."""
+    @staticmethod
+    def _argo_objects(name: str) -> list[tuple[str, str]]:
+        """The schedule first, so nothing starts mid-way."""
         template, cron = object_names(name)
+        return [("CronWorkflow", cron), ("WorkflowTemplate", template)]
+
+    @staticmethod
+    def _rbac_objects(name: str) -> list[tuple[str, str]]:
         account, role = rbac_names(name)
-        return [("CronWorkflow", cron), ("WorkflowTemplate", template), ("RoleBinding", role), ("Role", role)] + [
-            ("ServiceAccount", account)
-        ]
+        return [("RoleBinding", role), ("Role", role), ("ServiceAccount", account)]
 
     def plan_delete(self, name: str) -> list[Change]:
-        """The template and schedule, said even when absent; the RBAC objects of --rbac only where they exist."""
-        changes = []
-        for kind, obj in self._objects(name):
-            exists = self.cluster.get(kind, obj) is not None
-            if exists or kind in ("CronWorkflow", "WorkflowTemplate"):
-                changes.append(Change("delete" if exists else "absent", self._where(kind, obj)))
-        return changes
+        """The template and schedule, said even when absent; the RBAC objects --rbac made, where they exist."""
+        existing = set(self._existing(name))
+        changes = [
+            Change("delete" if (kind, obj) in existing else "absent", self._where(kind, obj))
+            for kind, obj in self._argo_objects(name)
+        ]
+        return changes + [
+            Change("delete", self._where(k, o)) for k, o in self._rbac_objects(name) if (k, o) in existing
+        ]
 
     def delete(self, name: str) -> list[Change]:
         changes = self.plan_delete(name)

@@ -71,8 +71,10 @@ _LABEL_VALUE = re.compile(r"^[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$")
 
 
 def object_names(deployment: str) -> tuple[str, str]:
-    """(WorkflowTemplate name ≤ 63, CronWorkflow name ≤ 52) of a deployment: lowercase RFC 1123."""
-    return k8s_name(deployment, 63), k8s_name(deployment, 52)
+    """(WorkflowTemplate name ≤ 63, CronWorkflow name ≤ 52) of a deployment: lowercase RFC 1123. Both follow from
+    the template's name, so the objects of a deployment are found again from it alone (flow delete, trigger)."""
+    template = k8s_name(deployment, 63)
+    return template, k8s_name(template, 52)
 
 
 def argo_names(ir: FlowIR, options: DeployOptions) -> tuple[str, str]:
@@ -356,7 +358,7 @@ def _workflow_spec(ir: FlowIR, options: DeployOptions, settings: ArgoSettings, m
     """The WorkflowTemplate's spec before its templates: what every run of it gets."""
     spec: dict[str, Any] = {"entrypoint": main}
     if options.service_account or settings.rbac:
-        spec["serviceAccountName"] = options.service_account or rbac_names(options.name or ir.name)[0]
+        spec["serviceAccountName"] = options.service_account or rbac_names(argo_names(ir, options)[0])[0]
     spec["parallelism"] = settings.parallelism
     if settings.run_timeout_seconds:
         spec["activeDeadlineSeconds"] = settings.run_timeout_seconds
@@ -418,7 +420,7 @@ def compile_to_argo(ir: FlowIR, options: DeployOptions) -> list[dict[str, Any]]:
     documents = [template] + ([_cron_workflow(ir, options, settings)] if ir.schedule else [])
     if settings.rbac and options.namespace:  # the target refuses --rbac without a namespace
         labels = _run_labels(ir, options, settings)
-        documents += rbac_documents(options.name or ir.name, options.service_account, options.namespace, labels)
+        documents += rbac_documents(template_name, options.service_account, options.namespace, labels)
     return documents
 
 

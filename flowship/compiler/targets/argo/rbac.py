@@ -14,24 +14,32 @@ from typing import Any
 
 from flowship.compiler.naming import k8s_name
 
-__all__ = ["RBAC_RULES", "rbac_names", "rbac_documents"]
+__all__ = ["RBAC_RULES", "RBAC_KINDS", "DEPLOYMENT_ANNOTATION", "rbac_names", "rbac_documents"]
 
+RBAC_KINDS = ("ServiceAccount", "Role", "RoleBinding")
+# Marks the objects --rbac made, and for which deployment: redeploys and deletes touch only those.
+DEPLOYMENT_ANNOTATION = "flowship.io/deployment"
 RBAC_RULES = [{"apiGroups": ["argoproj.io"], "resources": ["workflowtaskresults"], "verbs": ["create", "patch"]}]
 
 
-def rbac_names(deployment: str) -> tuple[str, str]:
-    """(ServiceAccount made for the deployment, Role and RoleBinding) names."""
-    return k8s_name(f"{deployment}-workflow", 63), k8s_name(f"{deployment}-workflow", 63)
+def rbac_names(template: str) -> tuple[str, str]:
+    """(ServiceAccount made for the deployment, Role and RoleBinding) names, from its WorkflowTemplate's name."""
+    return k8s_name(f"{template}-workflow", 63), k8s_name(f"{template}-workflow", 63)
 
 
 def rbac_documents(
-    deployment: str, service_account: str | None, namespace: str, labels: dict[str, str]
+    template: str, service_account: str | None, namespace: str, labels: dict[str, str]
 ) -> list[dict[str, Any]]:
-    """The ServiceAccount (unless given), Role and RoleBinding of a deployment in ``namespace``."""
-    made, role = rbac_names(deployment)
+    """The ServiceAccount (unless given), Role and RoleBinding of the deployment of WorkflowTemplate ``template``."""
+    made, role = rbac_names(template)
 
     def metadata(name: str) -> dict[str, Any]:
-        return {"name": name, "namespace": namespace, "labels": dict(labels)}
+        return {
+            "name": name,
+            "namespace": namespace,
+            "labels": dict(labels),
+            "annotations": {DEPLOYMENT_ANNOTATION: template},
+        }
 
     subject = {"kind": "ServiceAccount", "name": service_account or made, "namespace": namespace}
     documents: list[dict[str, Any]] = []
