@@ -10,7 +10,7 @@ resourcesDuration, inputs, outputs, children, hostNodeName). Argo compresses
 ``status.nodes`` (gzip, then base64) once the workflow passes its size limit,
 1 MiB by default (``MAX_WORKFLOW_SIZE``); the figure that matters is that
 compressed size. The printout says how many items fit under 1 MiB, the limit
-`flow compile --target argo --max-splits` guards (default 5,000).
+`flow compile --target argo --max-splits` guards (default 2,000, per foreach).
 """
 
 from __future__ import annotations
@@ -96,7 +96,13 @@ def main(counts: list[int]) -> None:
     body = [(s.name, s.k8s_name, s.decorators.retry is not None) for s in flow.steps if s.foreach_depth == 1]
     print(f"foreach body: {', '.join(step for step, _, _ in body)} (@retry: "
           f"{', '.join(step for step, _, retried in body if retried) or 'none'})")
-    for variant, steps in (("as written", body), ("without @retry", [(s, t, False) for s, t, _ in body])):
+    three = [(f"step_{i}", f"step-{i}", True) for i in range(3)]
+    variants = (
+        ("as written", body),
+        ("without @retry", [(s, t, False) for s, t, _ in body]),
+        ("a body of three steps, each under @retry", three),
+    )
+    for variant, steps in variants:
         per_thousand = compressed_size(status_nodes(1000, steps))
         print(f"  {variant}: node status ≈ {per_thousand:,} bytes compressed per 1,000 items "
               f"({per_thousand / 1000:.0f} bytes an item); about {LIMIT * 1000 // per_thousand:,} items fit in 1 MiB")
@@ -107,4 +113,4 @@ def main(counts: list[int]) -> None:
 
 
 if __name__ == "__main__":
-    main([int(a) for a in sys.argv[1:]] or [1000, 5000, 10000])
+    main([int(a) for a in sys.argv[1:]] or [1000, 2000, 5000, 10000])

@@ -276,14 +276,22 @@ class OutcomeCommand:
 
     @property
     def failures(self) -> list[dict[str, object]]:
+        """The scheduler's failed nodes. Argo's list is JSON quoted once more by Go (``\\x7f`` and all, "null" when
+        none) and may be cut short; what cannot be read is one entry saying so, never an error."""
         if not self.failures_base64:
             return []
         try:
-            listed = json.loads(base64.b64decode(self.failures_base64, validate=True).decode("utf-8") or "null")
-            if isinstance(listed, str):  # Argo's workflow.failures is the JSON list quoted once more ("null": none)
-                listed = json.loads(listed)
-        except (binascii.Error, UnicodeDecodeError, ValueError):
-            raise FlowshipError("flow record-outcome --failures-base64: not base64 of a JSON list") from None
+            text = base64.b64decode(self.failures_base64, validate=True).decode("utf-8", "replace")
+        except binascii.Error:
+            raise FlowshipError("flow record-outcome --failures-base64: not base64") from None
+        if text.startswith('"') and text.endswith('"'):
+            text = text[1:-1].encode("latin-1", "backslashreplace").decode("unicode_escape")  # Go's quoting undone
+        try:
+            listed = json.loads(text or "null")
+        except ValueError:
+            return [
+                {"displayName": "?", "message": f"the scheduler's list of failed nodes could not be read: {text[:200]}"}
+            ]
         return [item for item in listed if isinstance(item, dict)] if isinstance(listed, list) else []
 
 

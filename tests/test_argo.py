@@ -246,8 +246,8 @@ class TestDeploymentOptions:
         containers = [t for t in spec["templates"] if "container" in t]
         assert {t["pendingTimeout"] for t in containers} == {"600s"}
         foreach = next(t for t in containers if "outputs" in t)
-        assert "--max-splits=5000" in foreach["container"]["args"]
-        assert all("--max-splits=5000" not in t["container"]["args"] for t in containers if t is not foreach)
+        assert "--max-splits=2000" in foreach["container"]["args"]
+        assert all("--max-splits=2000" not in t["container"]["args"] for t in containers if t is not foreach)
         assert spec["podMetadata"]["labels"] == {"app.kubernetes.io/managed-by": "flowship",
                                                  "flowship.io/flow": "daily-retrain-flow",
                                                  "flowship.io/project": "wine", "flowship.io/branch": "prod"}
@@ -266,7 +266,10 @@ class TestDeploymentOptions:
         assert valid_for_argo(documents)
         template, cron = documents
         spec = template["spec"]
-        assert (spec["parallelism"], spec["activeDeadlineSeconds"], spec["priority"]) == (8, 6 * 3600, 5)
+        assert (spec["parallelism"], spec["activeDeadlineSeconds"], "priority" in spec) == (8, 6 * 3600, False)
+        # Argo reads priority from each Workflow: the schedule's, and what flow trigger submits
+        assert (cron["spec"]["workflowSpec"]["priority"], template["metadata"]["annotations"]["flowship.io/priority"]) \
+            == (5, "5")
         assert spec["podMetadata"]["labels"]["team"] == "ml"
         assert spec["podMetadata"]["annotations"]["example.com/owner"] == "ml team {x}"
         assert spec["workflowMetadata"]["labels"]["team"] == "ml"
@@ -298,6 +301,21 @@ class TestDeploymentOptions:
                                                            target_options={"rbac": True}))
         assert [d["kind"] for d in given] == ["WorkflowTemplate", "Role", "RoleBinding"]
         assert given[2]["subjects"][0]["name"] == given[0]["spec"]["serviceAccountName"] == "mine"
+
+    def test_the_exit_handler_runs_as_the_steps_do(self):
+        source = ("from flowship import FlowSpec, kubernetes, secrets, step\n\nclass OwnFlow(FlowSpec):\n"
+                  "    @kubernetes(image='reg/own:1', service_account='store-reader')\n    @step\n    def start(self):\n"
+                  "        self.next(self.end)\n\n    @secrets(sources=['store-creds'])\n"
+                  "    @kubernetes(image='reg/own:1')\n    @step\n    def end(self):\n        pass\n")
+        ir = check(source).ir
+        options = replace(OPTIONS, image="", target_options={"failure-webhook": "hooks/url"})
+        template = compile_to_argo(ir, options)[0]
+        assert valid_for_argo([template])
+        handler = next(t for t in template["spec"]["templates"] if t["name"] == template["spec"]["onExit"])
+        assert (handler["container"]["image"], handler["serviceAccountName"]) == ("reg/own:1", "store-reader")
+        assert handler["container"]["envFrom"] == [{"secretRef": {"name": "store-creds"}}]
+        assert handler["container"]["env"][-1]["valueFrom"]["secretKeyRef"] == {"name": "hooks", "key": "url",
+                                                                               "optional": True}
 
     def test_rbac_needs_a_namespace(self):
         compiled = get_target("argo").compile(load_flow(str(EXAMPLES / "hello.py")),
@@ -335,7 +353,10 @@ class TestDeploymentOptions:
     @pytest.mark.parametrize("given, message", [
         ({"max-workers": "many"}, "--max-workers 'many': give a whole number above 0"),
         ({"run-timeout": "soon"}, "--run-timeout 'soon': give a positive number of seconds, or minutes/hours as 90m, 6h"),
-        ({"priority": "high"}, "--priority 'high': give a whole number (higher runs first)"),
+        ({"priority": "high"}, "--priority 'high': give a whole number (higher runs first) that fits in 32 bits"),
+        ({"priority": "99999999999"}, "--priority '99999999999': give a whole number (higher runs first) that fits in "
+         "32 bits"),
+        ({"max-splits": "²"}, "--max-splits '²': give a whole number above 0"),
         ({"label": ["team=machine learning"]}, "--label 'team=machine learning': a label value is at most 63 letters, "
          "digits, -, _ and ., starting and ending with a letter or digit; use --annotation for other text"),
         ({"label": ["Bad Key=x"]}, "--label 'Bad Key=x': write KEY=VALUE, KEY a Kubernetes label key: [prefix/]name, "

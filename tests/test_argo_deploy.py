@@ -157,6 +157,15 @@ def test_trigger_submits_a_workflow_with_parameters(standin, tmp_path):
     assert prefix.returncode == 2 and "unrecognized arguments: --wh x" in prefix.stderr  # --wh is not --who
 
 
+def test_trigger_gives_the_workflow_the_deployments_priority(standin, tmp_path):
+    config = standin.kubeconfig(tmp_path)
+    assert flow("deploy", str(EXAMPLES / "hello.py"), "--target", "argo", "--priority", "7", kubeconfig=config,
+                store=tmp_path / "s").returncode == 0
+    assert flow("trigger", "HelloFlow", "--target", "argo", kubeconfig=config, store=tmp_path / "s").returncode == 0
+    (workflow,) = [o for k, o in standin.objects.items() if k[1] == "workflows"]
+    assert workflow["spec"]["priority"] == 7  # where Argo reads it: the Workflow's own spec
+
+
 def test_project_deployments_are_found_by_project_and_branch(standin, tmp_path):
     config, store = standin.kubeconfig(tmp_path), tmp_path / "s"
     deployed = flow("deploy", str(EXAMPLES / "daily_retrain.py"), "--target", "argo", "--production", kubeconfig=config, store=store)

@@ -30,6 +30,7 @@ class TestSubstitutionValid:
         ("{{=workflow.parameters['my-param']}}", GLOBALS, "dashed"),  # dashed names through ['...']
         ("{{=toBase64(workflow.parameters.msg)}}", GLOBALS, base64.b64encode(b"hi {{workflow.name}}").decode()),
         ("{{=toBase64(inputs.parameters['x'])}}", GLOBALS, "{{=toBase64(inputs.parameters['x'])}}"),  # later
+        ("{{=sprig.trunc(2, workflow.name)}}", GLOBALS, "wf"),
         ("a}}b", GLOBALS, "a}}b"),
         ("x {{a{{workflow.name}}", GLOBALS, "x {{awf-1"),  # a nested tag: the outer one stays open
         ("x {{a{{b}}", GLOBALS, "x {{a{{b}}"),  # neither resolves: written back

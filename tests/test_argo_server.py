@@ -71,6 +71,15 @@ def test_errors_are_one_line(server, tmp_path, args, kwargs, message):
     assert "Traceback" not in result.stderr and server.objects == {}
 
 
+@pytest.mark.parametrize("url", ["http://argo.example.com", "argo.example.com", "https://[bad"])
+def test_only_an_https_url_is_taken(url, tmp_path):
+    result = subprocess.run([sys.executable, "-m", "flowship", "deploy", str(EXAMPLES / "hello.py"), "--target", "argo",
+                             "--argo-server", url, "--namespace", "ml", "--datastore", str(tmp_path)], cwd=REPO,
+                            capture_output=True, text=True, env={**os.environ, "ARGO_TOKEN": "t"})
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    assert f"--argo-server {url}: give the server's https:// URL" in result.stderr
+
+
 def test_options_of_the_argo_server_need_it(tmp_path):
     result = subprocess.run([sys.executable, "-m", "flowship", "deploy", str(EXAMPLES / "hello.py"), "--target", "argo",
                              "--argo-token-file", "t", "--datastore", str(tmp_path)], cwd=REPO, capture_output=True,

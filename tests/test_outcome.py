@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 from argo.runner import ArgoRunError
+from argo.substitution import go_quote
 from conftest import EXAMPLES, FLOWS, REPO
 from test_argo import deploy_and_run
 
@@ -124,12 +125,35 @@ class TestRecordOutcome:
 
     def test_a_task_that_never_started_is_named_from_the_schedulers_report(self, tmp_path):
         self.start_only(tmp_path)
-        failures = [{"displayName": "count", "message": "Pod was pending for more than 600s", "phase": "Failed"}]
-        quoted = json.dumps(json.dumps(failures))  # Argo's workflow.failures: the JSON list, quoted once more
+        failures = [{"displayName": "wf-1", "message": "", "phase": "Failed", "finishedAt": "2026-12-01T10:00:09Z"},
+                    {"displayName": "count", "message": "timeout", "phase": "Failed",
+                     "finishedAt": "2026-12-01T10:00:08Z"}]
+        quoted = '"' + go_quote(json.dumps(failures)) + '"'  # Argo's workflow.failures: strconv.Quote of the list
         record_outcome(OutcomeCommand("HelloFlow", "argo-ml.wf-1", str(tmp_path), "Failed",
                                       base64.b64encode(quoted.encode()).decode()))
         run = Flow("HelloFlow", datastore=str(tmp_path))["argo-ml.wf-1"]
-        assert (run.status, run.failure) == ("failed", "count: Pod was pending for more than 600s")
+        assert (run.status, run.failure) == (
+            "failed", "count: timeout: its pod did not start within --startup-timeout, or ran past its deadline")
+
+    @pytest.mark.parametrize("message", ["bell \a del \x7f", "naïve 🚀 \U000E0001"])
+    def test_go_quoted_messages_are_read_back(self, message):
+        quoted = '"' + go_quote(json.dumps([{"displayName": "start", "message": message}])) + '"'
+        command = OutcomeCommand("F", "r", "/s", "Failed", base64.b64encode(quoted.encode()).decode())
+        assert command.failures == [{"displayName": "start", "message": message}]
+
+    def test_a_list_argo_cut_short_is_said_not_fatal(self):
+        cut = json.dumps(json.dumps([{"displayName": "start", "message": "x" * 100}]))[:60]
+        command = OutcomeCommand("F", "r", "/s", "Failed", base64.b64encode(cut.encode()).decode())
+        (only,) = command.failures
+        assert only["message"].startswith("the scheduler's list of failed nodes could not be read")
+
+    def test_a_store_it_cannot_reach_does_not_fail_the_run(self, tmp_path):
+        (tmp_path / "not-a-folder").write_text("")
+        result = subprocess.run([sys.executable, "-m", "flowship", "record-outcome", "HelloFlow", "--run-id=r",
+                                 f"--datastore={tmp_path / 'not-a-folder'}", "--status=Succeeded"],
+                                capture_output=True, text=True)
+        assert result.returncode == 0  # Argo would mark a succeeded workflow failed for an exit handler's failure
+        assert "warning: the outcome of HelloFlow/r was not recorded:" in result.stderr
 
     def test_without_a_report_the_run_still_ends(self, tmp_path):
         self.start_only(tmp_path)
@@ -142,7 +166,7 @@ class TestRecordOutcome:
 
     @pytest.mark.parametrize("argv, message", [
         (["HelloFlow", "--run-id=../x", "--datastore=/s"], "not a flow and run id"),
-        (["HelloFlow", "--run-id=r", "--datastore=/s", "--failures-base64=%%"], "not base64 of a JSON list"),
+        (["HelloFlow", "--run-id=r", "--datastore=/s", "--failures-base64=%%"], "--failures-base64: not base64"),
     ])
     def test_bad_input_is_one_line(self, argv, message, tmp_path):
         result = subprocess.run([sys.executable, "-m", "flowship", "record-outcome", *argv], capture_output=True,

@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from flowship.compiler.ir import ParameterType
-from flowship.compiler.targets.argo.manifest import object_names
+from flowship.compiler.targets.argo.manifest import PRIORITY_ANNOTATION, object_names
 from flowship.compiler.targets.argo.rbac import DEPLOYMENT_ANNOTATION, RBAC_KINDS, rbac_names
 from flowship.compiler.targets.base import Compiled
 from flowship.errors import FlowshipError
@@ -132,16 +132,19 @@ class ArgoCluster:
     def get(self, kind: str, name: str) -> dict[str, Any] | None:
         return self._call(f"{kind} {self.namespace}/{name}", self._exists, kind, name)
 
-    def submit(self, template: str, parameters: dict[str, str]) -> str:
+    def submit(self, template: str, parameters: dict[str, str], priority: int | None = None) -> str:
         """Start a Workflow from a WorkflowTemplate; returns the workflow's name."""
+        spec: dict[str, Any] = {
+            "workflowTemplateRef": {"name": template},
+            "arguments": {"parameters": [{"name": k, "value": v} for k, v in parameters.items()]},
+        }
+        if priority is not None:
+            spec["priority"] = priority
         body = {
             "apiVersion": f"{GROUP}/{VERSION}",
             "kind": "Workflow",
             "metadata": {"generateName": f"{template[:57]}-", "namespace": self.namespace},
-            "spec": {
-                "workflowTemplateRef": {"name": template},
-                "arguments": {"parameters": [{"name": k, "value": v} for k, v in parameters.items()]},
-            },
+            "spec": spec,
         }
         created = self._call(f"Workflow from {template}", self._request, "POST", "Workflow", body=body)
         return created["metadata"]["name"]
@@ -165,6 +168,8 @@ class ArgoDeployer(Deployer):
             for option in ("argo-token-file", "argo-ca-file"):
                 if settings.get(option):
                     raise FlowshipError(f"--{option} is for the Argo Server: give --argo-server URL too")
+        elif settings.get("kube-context"):
+            raise FlowshipError("--kube-context is for the Kubernetes API, not the Argo Server: give one of them")
 
     @property
     def cluster(self) -> ArgoCluster | ArgoServer:  # connects on first use: planning a dry run still reads it
@@ -294,7 +299,9 @@ class ArgoDeployer(Deployer):
         for key, text in values.items():  # passed as text, as typed; checked now rather than failing in the pod
             parse_typed(key, types[key], text)
         stored = {key: encode_stored_value(text) for key, text in values.items()}  # no {{ in Argo's own spec
-        workflow = self.cluster.submit(self._template(name)["metadata"]["name"], stored)
+        template = self._template(name)
+        priority = template["metadata"].get("annotations", {}).get(PRIORITY_ANNOTATION)
+        workflow = self.cluster.submit(template["metadata"]["name"], stored, int(priority) if priority else None)
         return Triggered(f"Workflow {self.cluster.namespace}/{workflow}", f"argo-{self.cluster.namespace}.{workflow}")
 
 

@@ -16,6 +16,7 @@ import json
 import os
 import ssl
 import urllib.error
+import urllib.parse
 import urllib.request
 from typing import Any
 from urllib.parse import quote
@@ -33,16 +34,30 @@ _KINDS = {
 _TIMEOUT = 30.0
 
 
+class _NoRedirect(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, *args: Any, **kwargs: Any) -> None:
+        return None  # the 3xx reaches the caller as an HTTPError
+
+
 class ArgoServer:
     def __init__(self, url: str, namespace: str | None, token_file: str | None = None, ca_file: str | None = None):
         if not namespace:
             raise FlowshipError("--argo-server: give --namespace, the namespace the Argo Server deploys into")
+        try:
+            parsed = urllib.parse.urlsplit(url)
+            valid = parsed.scheme == "https" and bool(parsed.hostname)
+        except ValueError:
+            valid = False
+        if not valid:  # the token must never travel in clear text
+            raise FlowshipError(f"--argo-server {url}: give the server's https:// URL, e.g. https://argo.example.com")
         self.url, self.namespace = url.rstrip("/"), namespace
         self.token = self._token(token_file)
         try:
-            self.tls = ssl.create_default_context(cafile=ca_file)
+            tls = ssl.create_default_context(cafile=ca_file)
         except (OSError, ssl.SSLError) as exc:
             raise FlowshipError(f"--argo-ca-file {ca_file}: cannot read it as certificates ({exc})") from None
+        # no redirects followed: urllib would send the token on to wherever one points
+        self.opener = urllib.request.build_opener(urllib.request.HTTPSHandler(context=tls), _NoRedirect())
 
     @staticmethod
     def _token(token_file: str | None) -> str:
@@ -68,9 +83,16 @@ class ArgoServer:
             method=method,
             headers={"Authorization": self.token, "Content-Type": "application/json", "Accept": "application/json"},
         )
+        text = b""
         try:
-            with urllib.request.urlopen(request, timeout=_TIMEOUT, context=self.tls) as response:
-                return json.loads(response.read() or b"{}")
+            with self.opener.open(request, timeout=_TIMEOUT) as response:
+                text = response.read()
+            return json.loads(text or b"{}")
+        except ValueError:
+            raise FlowshipError(
+                f"{what}: the Argo Server at {self.url} did not answer in JSON (a login page? check the URL and "
+                f"the token): {text[:80]!r}"
+            ) from None
         except urllib.error.HTTPError as exc:
             try:
                 message = json.loads(exc.read() or b"{}").get("message", exc.reason)
@@ -78,6 +100,11 @@ class ArgoServer:
                 message = exc.reason
             if exc.code == 404 and method == "GET":
                 return None
+            if 300 <= exc.code < 400:
+                raise FlowshipError(
+                    f"{what}: the Argo Server at {self.url} redirected to {exc.headers.get('Location')}; give the URL "
+                    "it redirects to (the token is not sent on)"
+                ) from None
             if exc.code in (401, 403):
                 raise FlowshipError(
                     f"{what}: the Argo Server at {self.url} refused the token ({exc.code}: {message}) — "
@@ -91,6 +118,8 @@ class ArgoServer:
                     " — give its CA with --argo-ca-file"
                 ) from None
             raise FlowshipError(f"{what}: cannot reach the Argo Server at {self.url} ({exc.reason})") from None
+        except OSError as exc:  # a timeout or a dropped connection while reading
+            raise FlowshipError(f"{what}: the Argo Server at {self.url} did not answer ({exc})") from None
 
     def _path(self, kind: str, name: str | None = None) -> str:
         collection = _KINDS[kind][0]
@@ -127,13 +156,16 @@ class ArgoServer:
     def delete(self, kind: str, name: str) -> None:
         self._request("DELETE", self._path(kind, name), what=f"{kind} {self.namespace}/{name}")
 
-    def submit(self, template: str, parameters: dict[str, str]) -> str:
+    def submit(self, template: str, parameters: dict[str, str], priority: int | None = None) -> str:
         """Start a Workflow from a WorkflowTemplate; returns the workflow's name."""
+        options: dict[str, Any] = {"parameters": [f"{k}={v}" for k, v in parameters.items()]}
+        if priority is not None:
+            options["priority"] = priority
         body = {
             "namespace": self.namespace,
             "resourceKind": "WorkflowTemplate",
             "resourceName": template,
-            "submitOptions": {"parameters": [f"{k}={v}" for k, v in parameters.items()]},
+            "submitOptions": options,
         }
         created = self._request(
             "POST", f"/api/v1/workflows/{quote(self.namespace)}/submit", body, f"Workflow from {template}"

@@ -54,11 +54,18 @@ def _store_failures(store: FlowDatastore, run_id: str) -> list[dict[str, Any]]:
 
 
 def _scheduler_failures(command: OutcomeCommand) -> list[dict[str, Any]]:
-    """Argo's ``workflow.failures``: the failed nodes, each with its task name and the reason Argo gives."""
-    return [
-        {"node": str(node.get("displayName", "?")), "message": str(node.get("message") or node.get("phase", ""))}
-        for node in command.failures
-    ]
+    """Argo's ``workflow.failures``, oldest first: the failed nodes that say why (a DAG fails without a message of
+    its own); a bare "timeout" is a pod that did not start within its pendingTimeout (or ran past its timeout)."""
+    nodes = sorted(command.failures, key=lambda node: str(node.get("finishedAt") or ""))
+    failures = []
+    for node in nodes:
+        message = str(node.get("message") or "").strip()
+        if not message or message.startswith("child '"):
+            continue
+        if message == "timeout":
+            message = "timeout: its pod did not start within --startup-timeout, or ran past its deadline"
+        failures.append({"node": str(node.get("displayName", "?")), "message": message})
+    return failures
 
 
 def _notify(url: str, outcome: dict[str, Any]) -> None:
@@ -68,13 +75,18 @@ def _notify(url: str, outcome: dict[str, Any]) -> None:
     try:
         with urllib.request.urlopen(request, timeout=_WEBHOOK_TIMEOUT) as response:
             print(f"notified ${WEBHOOK_VARIABLE} ({response.status})")
-    except (urllib.error.URLError, OSError) as exc:  # the outcome is recorded; a lost notice is said, not fatal
+    except (urllib.error.URLError, OSError, ValueError) as exc:  # the outcome is recorded; a lost notice is said
         print(f"warning: could not notify ${WEBHOOK_VARIABLE}: {exc}", file=sys.stderr)
 
 
-def record_outcome(command: OutcomeCommand) -> dict[str, Any]:
+def _check(command: OutcomeCommand) -> None:
     if not NAME.match(command.flow_name) or not RUN_ID.match(command.run_id):
         raise FlowshipError(f"flow record-outcome: {command.flow_name}/{command.run_id} is not a flow and run id")
+    _ = command.failures  # readable, or the command is wrong
+
+
+def record_outcome(command: OutcomeCommand) -> dict[str, Any]:
+    _check(command)
     store = FlowDatastore(open_storage(command.datastore), command.flow_name)
     record = store.read_run(command.run_id)
     end = store.latest_attempt(command.run_id, "end", "0") if record else None
@@ -100,9 +112,16 @@ def record_outcome(command: OutcomeCommand) -> dict[str, Any]:
 
 
 def record_outcome_argv(argv: list[str]) -> int:
+    """1 for a command that cannot be read; 0 otherwise, even when recording failed (said on stderr): the
+    scheduler runs this after the run, and a store it cannot reach must not turn a succeeded run into a failed one."""
     try:
-        record_outcome(OutcomeCommand.from_argv(argv))
+        command = OutcomeCommand.from_argv(argv)
+        _check(command)
     except FlowshipError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
+    try:
+        record_outcome(command)
+    except Exception as exc:  # the run's own result stands; this step only reports on it
+        print(f"warning: the outcome of {command.flow_name}/{command.run_id} was not recorded: {exc}", file=sys.stderr)
     return 0

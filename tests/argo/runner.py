@@ -211,7 +211,9 @@ class ArgoRunner:
                 thread.join(timeout=0.05)
                 if not thread.is_alive():
                     del running[task_name]
-        if errors:
+        if errors:  # dag.go: the DAG node fails too, without a message of its own
+            with self.lock:
+                self.failed_nodes.append({"displayName": name, "message": "", "templateName": name, "phase": "Failed"})
             raise errors[0]
 
     def run_task(self, task: dict[str, Any], phases: dict[str, str], outputs: dict[str, dict[str, str]],
@@ -278,7 +280,7 @@ class ArgoRunner:
             code, last, result = self.run_pod(name, attempt_template, pod, attempt)
             if code == 0:
                 return result
-        message = last[0] if code == -1 else f"Error (exit code {code})"
+        message = "timeout" if code == -1 else f"Error (exit code {code})"  # ErrTimeout's text, for pendingTimeout
         with self.lock:
             self.failed_nodes.append({"displayName": display, "message": message, "templateName": name,
                                       "phase": "Failed", "podName": self.pod_name(name)})
@@ -319,7 +321,7 @@ class ArgoRunner:
                 os.makedirs(os.path.dirname(path), exist_ok=True)
             command = [expand(a, visible) for a in container["command"]]
             args = container.get("args", [])
-            if len(json.dumps(args, separators=(",", ":"))) > MAX_ARGS_JSON:  # emissary reads them from a ConfigMap
+            if len(json.dumps(args, separators=(",", ":"), ensure_ascii=False).encode()) > MAX_ARGS_JSON:  # a ConfigMap
                 args = [self.argument_file(folder, index, a) if len(a.encode()) > MAX_ARGS_JSON else a
                         for index, a in enumerate(args)]
             else:

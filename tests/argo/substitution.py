@@ -37,9 +37,12 @@ from typing import Any, Literal
 __all__ = ["ArgoTemplateError", "substitute_json", "substitute_text", "go_quote"]
 
 Strictness = Literal["allow", "strict", "strict-tasks"]
-_EXPR_TOKEN = re.compile(r"\s*(?:(?P<name>[A-Za-z_][A-Za-z0-9_]*)|(?P<string>'(?:[^'\\]|\\.)*'|\"(?:[^\"\\]|\\.)*\")"
-                         r"|(?P<punct>[.()\[\]]))")
-_EXPR_FUNCTIONS = {"toBase64": lambda text: base64.b64encode(str(text).encode()).decode()}
+_EXPR_TOKEN = re.compile(r"\s*(?:(?P<name>[A-Za-z_][A-Za-z0-9_]*)|(?P<number>[0-9]+)"
+                         r"|(?P<string>'(?:[^'\\]|\\.)*'|\"(?:[^\"\\]|\\.)*\")|(?P<punct>[.,()\[\]]))")
+_EXPR_FUNCTIONS: dict[str, Any] = {
+    "toBase64": lambda text: base64.b64encode(str(text).encode()).decode(),
+    "sprig.trunc": lambda length, text: str(text)[: int(length)],  # sprig: the first `length` characters
+}
 
 
 class ArgoTemplateError(AssertionError):
@@ -85,50 +88,79 @@ def _nested(scope: Mapping[str, str]) -> dict[str, Any]:
     return tree
 
 
-def _parse(expression: str) -> tuple[str | None, list[str]]:
-    """``toBase64(a.b['c'])`` -> ("toBase64", ["a", "b", "c"]); ``a.b`` -> (None, ["a", "b"]). Fails as a parse
-    error (fatal in every pass) on anything else flowship does not write."""
+def _parse(expression: str) -> Any:
+    """The expr-lang subset flowship writes, as a tree: ("path", [keys]) | ("number", n) | ("call", name, [args]),
+    for ``a.b['c']``, ``toBase64(x)``, ``sprig.trunc(65536, x)``. Anything else fails as a parse error does in
+    Argo: in every pass."""
     tokens, position = [], 0
     while position < len(expression.rstrip()):
         match = _EXPR_TOKEN.match(expression, position)
         if not match:
             raise ArgoTemplateError(f"failed to evaluate expression: unexpected token at {expression[position:]!r}")
-        tokens.append(match.group("name") or match.group("string") or match.group("punct"))
+        kind = match.lastgroup or ""
+        tokens.append((kind, match.group(kind)))
         position = match.end()
-    function = None
-    if len(tokens) > 2 and tokens[1] == "(" and tokens[-1] == ")":
-        function, tokens = tokens[0], tokens[2:-1]
-        if function not in _EXPR_FUNCTIONS:
-            raise ArgoTemplateError(f"the tests' Argo model does not know the function {function}()")
-    keys, index = [], 0
-    while index < len(tokens):
-        token = tokens[index]
-        if index == 0 and re.fullmatch(r"[A-Za-z_]\w*", token):
-            keys.append(token)
-            index += 1
-        elif token == "." and index + 1 < len(tokens) and re.fullmatch(r"[A-Za-z_]\w*", tokens[index + 1]):
-            keys.append(tokens[index + 1])
-            index += 2
-        elif token == "[" and index + 2 < len(tokens) and tokens[index + 1][0] in "'\"" and tokens[index + 2] == "]":
-            keys.append(tokens[index + 1][1:-1])
-            index += 3
-        else:
-            raise ArgoTemplateError(f"failed to evaluate expression {expression!r}: unexpected token {token!r}")
-    if not keys:
+    if not tokens:
         raise ArgoTemplateError(f"failed to evaluate expression {expression!r}: unexpected end of input")
-    return function, keys
+
+    def fail(at: int) -> ArgoTemplateError:
+        found = tokens[at][1] if at < len(tokens) else "end of input"
+        return ArgoTemplateError(f"failed to evaluate expression {expression!r}: unexpected token {found!r}")
+
+    def term(at: int) -> tuple[Any, int]:
+        if at < len(tokens) and tokens[at][0] == "number":
+            return ("number", int(tokens[at][1])), at + 1
+        if at >= len(tokens) or tokens[at][0] != "name":
+            raise fail(at)
+        keys, at = [tokens[at][1]], at + 1
+        while at < len(tokens):
+            if tokens[at][1] == "." and at + 1 < len(tokens) and tokens[at + 1][0] == "name":
+                keys, at = keys + [tokens[at + 1][1]], at + 2
+            elif tokens[at][1] == "[" and at + 2 < len(tokens) and tokens[at + 1][0] == "string" and tokens[at + 2][1] == "]":
+                keys, at = keys + [tokens[at + 1][1][1:-1]], at + 3
+            elif tokens[at][1] == "(":
+                name = ".".join(keys)
+                if name not in _EXPR_FUNCTIONS:
+                    raise ArgoTemplateError(f"the tests' Argo model does not know the function {name}()")
+                arguments, at = [], at + 1
+                while True:
+                    argument, at = term(at)
+                    arguments.append(argument)
+                    if at < len(tokens) and tokens[at][1] == ",":
+                        at += 1
+                        continue
+                    if at < len(tokens) and tokens[at][1] == ")":
+                        return ("call", name, arguments), at + 1
+                    raise fail(at)
+            else:
+                break
+        return ("path", keys), at
+
+    tree, end = term(0)
+    if end != len(tokens):
+        raise fail(end)
+    return tree
 
 
 def _evaluate(expression: str, scope: Mapping[str, str]) -> str:
-    function, keys = _parse(expression)
-    value: Any = _nested(scope)
-    for key in keys:
-        if not isinstance(value, dict) or key not in value:
-            raise _Missing(".".join(keys))
-        value = value[key]
-    if isinstance(value, dict):
+    tree, env = _parse(expression), _nested(scope)
+
+    def value(node: Any) -> Any:
+        if node[0] == "number":
+            return node[1]
+        if node[0] == "call":
+            return _EXPR_FUNCTIONS[node[1]](*(value(argument) for argument in node[2]))
+        found: Any = env
+        for key in node[1]:
+            if not isinstance(found, dict) or key not in found:
+                raise _Missing(".".join(node[1]))
+            found = found[key]
+        return found
+
+    result = value(tree)
+    if isinstance(result, dict):
         raise ArgoTemplateError(f"the tests' Argo model does not insert maps ({expression!r})")
-    return _EXPR_FUNCTIONS[function](value) if function else str(value)
+    return str(result)
 
 
 def substitute_text(text: str, scope: Mapping[str, str], strictness: Strictness = "allow") -> str:

@@ -62,7 +62,7 @@ def read_seconds(option: str, text: str) -> int:
 
 
 def read_count(option: str, text: str) -> int:
-    if not text.strip().isdigit() or int(text) == 0:
+    if not re.fullmatch(r"[0-9]+", text.strip()) or int(text) == 0:
         raise ValueError(f"--{option} {text!r}: give a whole number above 0")
     return int(text)
 

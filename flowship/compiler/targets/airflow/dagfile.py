@@ -195,21 +195,28 @@ class _Writer:
             kwargs = [f"task_id={OUTCOME_TASK!r}", "python_callable=_record_outcome", *common]
             self.emit_call(var, "PythonOperator(", kwargs, ").as_teardown()")
         else:
+            # as the start step runs (its image and service account), with every Secret any step gets
+            start = self.ir.step("start").decorators.kubernetes
             argv = OutcomeCommand(self.ir.name, RUN_ID_JINJA, self.options.datastore).to_argv()
             constants = _argument_constants(self.ir, self.options)
             arguments = ", ".join(constants.get(a) or repr(_jinja_literal(a)) for a in argv[1:])
+            image = self.options.image or (start.image if start else None) or ""
             kwargs = [
                 f"task_id={OUTCOME_TASK!r}",
                 f"name={OUTCOME_TASK!r}",
-                f"image={_jinja_literal(self.options.image)!r}",
+                f"image={_jinja_literal(image)!r}",
                 f"cmds={argv[:1]!r}",
                 f"arguments=[{arguments}]",
             ]
             if self.options.namespace:
                 kwargs.append(f"namespace={self.options.namespace!r}")
-            if self.options.service_account:
-                kwargs.append(f"service_account_name={self.options.service_account!r}")
-            secrets = [f"Secret('env', None, {s!r})" for s in self.settings.secrets]
+            service_account = (start.service_account if start else None) or self.options.service_account
+            if service_account:
+                kwargs.append(f"service_account_name={service_account!r}")
+            every = dict.fromkeys(
+                (*(s for step in self.ir.steps for s in step.decorators.secrets), *self.settings.secrets)
+            )
+            secrets = [f"Secret('env', None, {s!r})" for s in every]
             if self.settings.failure_webhook:
                 secret, key = self.settings.failure_webhook
                 secrets.append(f"Secret('env', {WEBHOOK_VARIABLE!r}, {secret!r}, {key!r})")

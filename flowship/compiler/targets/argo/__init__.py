@@ -51,6 +51,10 @@ class ArgoTarget(Target):
         """Text we write into the pods' arguments must reach them as written: Argo substitutes ``{{`` (which
         cannot be escaped) and the kubelet expands ``$`` (unless Argo moved long arguments into a file)."""
         problems = super().option_problems(ir, options)
+        if options.target_options.get("starting-deadline") and ir.schedule is None:
+            problems.append(
+                Problem(ir.file, 0, "--starting-deadline: the flow has no @schedule", "leave the option out")
+            )
         if not problems and self.settings(options).rbac and not options.namespace:
             problems.append(
                 Problem(

@@ -37,6 +37,7 @@ __all__ = [
     "MAX_DAG_TASKS",
     "MAX_TEMPLATES",
     "SPLITS_FILE",
+    "PRIORITY_ANNOTATION",
 ]
 
 API_VERSION = "argoproj.io/v1alpha1"
@@ -47,6 +48,8 @@ _PART_SIZE = 150  # tasks per part-DAG when a DAG must be split
 RUN_ID = "argo-{{workflow.namespace}}.{{workflow.name}}"
 SPLITS_FILE = "/tmp/flowship-splits.json"
 CRON_HISTORY = 3  # finished workflows a CronWorkflow keeps, successful and failed each
+PRIORITY_ANNOTATION = "flowship.io/priority"
+FAILURES_LIMIT = 65536  # characters of Argo's failed-node list the exit handler is given
 # Argo evaluates `depends` with expr-lang after turning each '-' into '_': a task named like one of the
 # language's words breaks the expression at run time, and nothing in Argo checks for it.
 DEPENDS_KEYWORDS = frozenset(
@@ -205,27 +208,35 @@ class _Builder:
         return result
 
     def exit_template(self) -> dict[str, Any]:
-        """``onExit``: records how the run ended (and notifies the webhook of a failure), whatever happened."""
+        """``onExit``: records how the run ended (and notifies the webhook of a failure), whatever happened. It
+        runs as the start step does (its image and service account) with every Secret any step gets, so it
+        reaches the store wherever a step can; a webhook Secret that is missing leaves it out, not the pod."""
+        start = self.ir.step("start").decorators.kubernetes
         argv = OutcomeCommand(
             self.ir.name,
             RUN_ID,
             self.options.datastore,
             status="{{workflow.status}}",
-            failures_base64="{{=toBase64(workflow.failures)}}",  # failed nodes' messages: text Argo must not read
+            # the failed nodes' messages are text Argo must not read, and their list is cut to stay far below
+            # what Argo's executor can hand a pod (it moves long arguments into a ConfigMap of at most 1 MiB)
+            failures_base64=f"{{{{=toBase64(sprig.trunc({FAILURES_LIMIT}, workflow.failures))}}}}",
         ).to_argv()
-        container: dict[str, Any] = {"image": self.options.image, "command": argv[:1], "args": argv[1:]}
-        container.update(self.environment())
+        image = self.options.image or (start.image if start else None)
+        container: dict[str, Any] = {"image": image, "command": argv[:1], "args": argv[1:]}
+        container.update(self.environment(tuple(s for step in self.ir.steps for s in step.decorators.secrets)))
         if self.settings.failure_webhook:
             secret, key = self.settings.failure_webhook
-            container["env"].append(
-                {"name": WEBHOOK_VARIABLE, "valueFrom": {"secretKeyRef": {"name": secret, "key": key}}}
-            )
-        return {
+            reference = {"name": secret, "key": key, "optional": True}
+            container["env"].append({"name": WEBHOOK_VARIABLE, "valueFrom": {"secretKeyRef": reference}})
+        template: dict[str, Any] = {
             "name": self.template_name("record-outcome"),
             "metadata": {"annotations": {"flowship.io/run-id": RUN_ID}},
-            "pendingTimeout": f"{self.settings.pending_timeout_seconds}s",
-            "container": container,
         }
+        if start and start.service_account:
+            template["serviceAccountName"] = start.service_account
+        template["pendingTimeout"] = f"{self.settings.pending_timeout_seconds}s"
+        template["container"] = container
+        return template
 
     def pod_metadata(self) -> dict[str, Any]:
         """What each step's pod says about itself: its step (as a label where every step name is a valid
@@ -351,6 +362,8 @@ def _metadata(ir: FlowIR, name: str, options: DeployOptions, settings: ArgoSetti
     if ir.parameters:  # Argo parameters are text: `flow trigger` checks values against these types first
         types = {p.name: p.type for p in ir.parameters}
         metadata["annotations"]["flowship.io/parameter-types"] = json.dumps(types, sort_keys=True)
+    if settings.priority is not None:  # Argo reads priority from each Workflow: `flow trigger` sets it from here
+        metadata["annotations"][PRIORITY_ANNOTATION] = str(settings.priority)
     return metadata
 
 
@@ -362,8 +375,6 @@ def _workflow_spec(ir: FlowIR, options: DeployOptions, settings: ArgoSettings, m
     spec["parallelism"] = settings.parallelism
     if settings.run_timeout_seconds:
         spec["activeDeadlineSeconds"] = settings.run_timeout_seconds
-    if settings.priority is not None:
-        spec["priority"] = settings.priority
     labels, annotations = _run_labels(ir, options, settings), _run_annotations(ir, options, settings)
     spec["workflowMetadata"] = {"labels": labels, "annotations": annotations}
     spec["podMetadata"] = {"labels": labels, "annotations": annotations}
@@ -386,6 +397,8 @@ def _cron_workflow(ir: FlowIR, options: DeployOptions, settings: ArgoSettings) -
         "failedJobsHistoryLimit": CRON_HISTORY,
         "workflowSpec": {"workflowTemplateRef": {"name": template_name}},
     }
+    if settings.priority is not None:
+        spec["workflowSpec"]["priority"] = settings.priority
     if ir.parameters:
         spec["workflowSpec"]["arguments"] = {"parameters": _arguments(ir)}
     return {
