@@ -7,10 +7,15 @@ The public authoring API, re-exported here so flows need one import line::
 
 from flowship.current import current
 from flowship.decorators import (
+    card,
     catch,
+    conda,
+    conda_base,
     environment,
     kubernetes,
     project,
+    pypi,
+    pypi_base,
     resources,
     retry,
     schedule,
@@ -52,6 +57,11 @@ __all__ = [
     "secrets",
     "schedule",
     "project",
+    "card",
+    "conda",
+    "conda_base",
+    "pypi",
+    "pypi_base",
     "FlowshipError",
     "FlowDefinitionError",
     "Flow",

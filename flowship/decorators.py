@@ -11,9 +11,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from flowship.compiler.decorators import FLOW_DECORATORS, STEP_DECORATORS
+from flowship.compiler.decorators import FLOW_DECORATORS, NOT_YET_APPLIED, STEP_DECORATORS
 
-__all__ = ["step", *STEP_DECORATORS, *FLOW_DECORATORS]
+__all__ = ["step", *STEP_DECORATORS, *FLOW_DECORATORS, *NOT_YET_APPLIED]
 
 F = TypeVar("F", bound=Callable[..., Any])
 MARK = "__flowship_decorators__"
@@ -34,7 +34,7 @@ def _marker(name: str) -> Callable[..., Any]:
         return mark(target) if callable(target) else mark
 
     decorator.__name__ = decorator.__qualname__ = name
-    defaults = dict(STEP_DECORATORS.get(name) or FLOW_DECORATORS[name])
+    defaults = dict(STEP_DECORATORS.get(name) or FLOW_DECORATORS.get(name) or NOT_YET_APPLIED[name][1])
     decorator.__doc__ = f"@{name}: see docs/authoring.md; arguments and defaults {defaults}"
     return decorator
 
@@ -48,3 +48,9 @@ kubernetes = _marker("kubernetes")
 secrets = _marker("secrets")
 schedule = _marker("schedule")
 project = _marker("project")
+# accepted, not applied yet: `flow check` says so (compiler/decorators.py)
+card = _marker("card")
+conda = _marker("conda")
+pypi = _marker("pypi")
+conda_base = _marker("conda_base")
+pypi_base = _marker("pypi_base")

@@ -11,11 +11,15 @@ so that all of them can be reported at once, each formatted the same way:
 
 from __future__ import annotations
 
+import os
+import sys
+import traceback
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 __all__ = [
+    "CaughtException",
     "FlowshipError",
     "FlowDefinitionError",
     "ParameterError",
@@ -23,10 +27,51 @@ __all__ = [
     "Problem",
     "HasProblems",
     "format_problem",
+    "user_traceback",
     "did_you_mean",
 ]
 
 Severity = Literal["error", "warning"]
+
+
+_PACKAGE = os.path.dirname(os.path.abspath(__file__))
+
+
+def user_traceback(exc: BaseException) -> str:
+    """The traceback a user needs: their own frames, without flowship's machinery (all of it if none are theirs)."""
+    details = traceback.TracebackException.from_exception(exc)
+    own = [frame for frame in details.stack if not frame.filename.startswith(_PACKAGE + os.sep)]
+    if own:
+        details.stack = traceback.StackSummary.from_list(own)
+    return "".join(details.format())
+
+
+class CaughtException(Exception):
+    """What ``@catch(var=...)`` stores when the step failed (Metaflow's ``MetaflowExceptionWrapper``).
+
+    It keeps the exception as text, not the exception object, so the artifact loads anywhere, even where the
+    exception's class cannot be imported. Made inside the ``except`` block, so it has the traceback.
+    """
+
+    def __init__(self, exc: BaseException | None = None) -> None:
+        super().__init__()
+        if exc is not None:
+            self.exception = str(exc)
+            self.type = f"{type(exc).__module__}.{type(exc).__name__}"
+            self.stacktrace: str | None = user_traceback(exc) if sys.exc_info()[0] is not None else None
+
+    # Exception's own pickling would call __init__ with the exception's args; restore the fields instead.
+    def __reduce__(self) -> tuple[Any, ...]:
+        return CaughtException, (None,), self.__dict__
+
+    def __setstate__(self, state: dict[str, Any] | None) -> None:
+        self.__dict__ = state or {}
+
+    def __str__(self) -> str:
+        return self.stacktrace or f"[no stacktrace]\n{self.type}: {self.exception}"
+
+    def __repr__(self) -> str:
+        return str(self)
 
 
 @dataclass(frozen=True, order=True)

@@ -6,12 +6,13 @@ import os
 import tokenize
 
 from flowship.compiler import CheckResult, FlowIR, check_flow_source
+from flowship.compiler.parse import RawCall
 from flowship.errors import FlowDefinitionError, FlowshipError
 
 __all__ = ["check_flow_file", "load_flow"]
 
 
-def check_flow_file(path: str) -> CheckResult:
+def check_flow_file(path: str, with_decorators: tuple[RawCall, ...] = ()) -> CheckResult:
     """Check the flow in ``path``; problems name the file as ``path`` was given."""
     if not os.path.isfile(path):
         raise FlowshipError(f"{path}: no such flow file — give the path of a .py file that defines a FlowSpec")
@@ -20,7 +21,7 @@ def check_flow_file(path: str) -> CheckResult:
             source = handle.read()
     except (OSError, UnicodeDecodeError, SyntaxError) as exc:  # SyntaxError: an unknown coding line
         raise FlowshipError(f"{path}: cannot read the flow file ({exc}) — check its permissions and encoding") from None
-    return check_flow_source(source, path)
+    return check_flow_source(source, path, with_decorators)
 
 
 def load_flow(path: str) -> FlowIR:

@@ -223,8 +223,9 @@ def test_a_foreach_wider_than_airflow_maps_fails_before_fanning_out(operator, tm
         assert harness.run_dag_test(dag) == "failed"
     start = Flow("ForeachFlow", datastore=str(tmp_path)).latest_run["start"].task
     assert not start.successful
-    assert ("has 3 items, more than the 2 its scheduler fans out to (Airflow: [core] max_map_length; Argo: the "
-            "deployment's --max-splits) — raise that limit, or make fewer, larger items") in start.exception
+    assert ("has 3 items, more than the 2 its scheduler fans out to (flow run: --max-num-splits; Airflow: [core] "
+            "max_map_length; Argo: the deployment's --max-splits) — raise that limit, or make fewer, larger items"
+            ) in start.exception
 
 
 class TestDeploymentOptions:

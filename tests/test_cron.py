@@ -18,6 +18,9 @@ class TestValid:
         ("@weekly", "0 0 * * 0"),
         ("@midnight", "0 0 * * *"),
         ("@annually", "0 0 1 1 *"),
+        # Metaflow documents EventBridge's six fields, the last a year, and drops the year for Argo
+        ("0 10 * * ? *", "0 10 * * ?"),
+        ("30 6 ? * MON-FRI ?", "30 6 ? * MON-FRI"),
     ])
     def test_normalized(self, given, expected):
         assert normalize_cron(given) == expected
@@ -29,8 +32,9 @@ class TestValid:
 
 class TestInvalid:
     @pytest.mark.parametrize("given, message", [
-        ("* * *", "'* * *' has 3 fields; write exactly five: minute hour day-of-month month day-of-week"),
-        ("0 0 9 * * *", "'0 0 9 * * *' has 6 fields; write exactly five: minute hour day-of-month month day-of-week"),
+        ("* * *", "'* * *' has 3 fields; write five: minute hour day-of-month month day-of-week (or six, the last a year of '*', as in Metaflow)"),
+        ("0 0 9 * * 2027", "'0 0 9 * * 2027' limits the year to '2027'; Argo and Airflow schedules have no year field — end it with '*' or drop the sixth field"),
+        ("0 0 9 * * * *", "'0 0 9 * * * *' has 7 fields; write five: minute hour day-of-month month day-of-week (or six, the last a year of '*', as in Metaflow)"),
         ("0 9 * * 7", "7 is outside 0-6 in the day-of-week field (Sunday is 0; Argo rejects 7)"),
         ("60 * * * *", "60 is outside 0-59 in the minute field"),
         ("0 24 * * *", "24 is outside 0-23 in the hour field"),

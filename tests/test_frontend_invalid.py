@@ -112,7 +112,7 @@ class F(FlowSpec):
     @step
     def start(self, x, y):
         self.next(self.end)
-""")) == ["flow.py:8: step 'start' takes (self, x, y) — a step takes (self), or (self, inputs) when it is a join"]
+""")) == ["flow.py:8: step 'start' takes (self, x, y) — a step takes (self), or (self, inputs) when it is a join (any name works for inputs)"]
 
     def test_foreach_to_two_steps(self):
         assert "flow.py:10: foreach in step 'start' goes to 2 steps — a foreach goes to exactly one step: " \
@@ -348,7 +348,7 @@ class TestAllAtOnce:
         self.next(self.nowhere)
 """, decorators='@schedule(cron="* * *")'))
         assert problems == [
-            "flow.py:4: @schedule: '* * *' has 3 fields; write exactly five: minute hour day-of-month month day-of-week — fix the argument",
+            "flow.py:4: @schedule: '* * *' has 3 fields; write five: minute hour day-of-month month day-of-week (or six, the last a year of '*', as in Metaflow) — fix the argument",
             "flow.py:7: parameter name 'run_id' is reserved by flowship — rename the parameter, e.g. 'my_run_id'",
             "flow.py:8: @retry: times must be a whole number, got 'x' — fix the argument",
             "flow.py:11: step 'start' goes to 'nowhere', which is not a step — define `@step def nowhere(self):` or name an existing step",

@@ -14,7 +14,7 @@ def problems_for(declaration: str) -> list[str]:
 
 class TestInvalid:
     @pytest.mark.parametrize("declaration, message", [
-        ('x = Parameter("bad name")', "parameter name 'bad name' is invalid — use letters, digits and '_', starting with a letter"),
+        ('x = Parameter("bad name")', "parameter name 'bad name' is invalid — use letters, digits, '_' and '-', starting with a letter"),
         ('x = Parameter("tags")', "parameter name 'tags' is reserved by flowship — rename the parameter, e.g. 'my_tags'"),
         ('index = Parameter("idx")', "parameter name 'idx' is reserved by flowship — rename the parameter, e.g. 'my_idx'"),
         ('x = Parameter("x", default=1, required=True)', "parameter 'x' is required and has a default — drop required=True or drop the default"),

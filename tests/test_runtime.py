@@ -115,7 +115,7 @@ def test_retry_catch_timeout_environment(forkserver, tmp_path):
     run = Flow("DecoratedFlow", datastore=str(tmp_path)).latest_run
     assert run.data.summary == {
         "start_attempt": 1,
-        "failure": "ValueError('caught on purpose')",
+        "failure": ("builtins.ValueError", "caught on purpose"),
         "timed_out": "TimeoutException",
         "env": "from the decorator",
     }

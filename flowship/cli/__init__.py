@@ -69,9 +69,24 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
 
 
+# Metaflow's options that come before the command (`python flow.py --with retry run`); flowship's commands take
+# them after it. Each maps to how many values it takes.
+_LEADING_OPTIONS = {"--with": 1, "--no-pylint": 0, "--pylint": 0, "--quiet": 0}
+
+
+def _metaflow_order(argv: list[str]) -> list[str]:
+    """``--with retry run ...`` as ``run ... --with retry``."""
+    leading: list[str] = []
+    while argv and argv[0].split("=", 1)[0] in _LEADING_OPTIONS:
+        takes = 0 if "=" in argv[0] else _LEADING_OPTIONS[argv[0]]
+        leading += argv[: 1 + takes]
+        argv = argv[1 + takes :]
+    return argv + leading
+
+
 def main_for_flow_file(path: str, argv: Sequence[str]) -> int:
     """``python my_flow.py show --format dot`` == ``flow show my_flow.py --format dot``."""
-    argv = list(argv)
+    argv = _metaflow_order(list(argv))
     relative = os.path.relpath(path)
     path = path if relative.startswith("..") else relative
     if not argv or argv[0] not in _FLOW_FILE_COMMANDS:

@@ -18,6 +18,7 @@ from flowship.cli.options import (
     option_clashes,
     run_options_parser,
     target_options,
+    with_decorators,
 )
 from flowship.errors import FlowshipError
 
@@ -97,13 +98,16 @@ def _run_or_resume(args: argparse.Namespace, extra: list[str]) -> int:
             raise FlowshipError(f"flow {args.command} needs FLOW_FILE, the path of the flow's .py file")
         run_options_parser(args.command, None).print_help()
         return 0
-    ir = load_checked_flow(args.flow_file)
+    ir = load_checked_flow(args.flow_file, with_decorators(extra))
     options = run_options_parser(args.command, ir).parse_args(extra)
     print_problems(local_warnings(ir), file=sys.stderr)
-    if options.max_workers is not None and options.max_workers < 1:
-        raise FlowshipError(f"--max-workers must be at least 1, got {options.max_workers}")
+    for name in ("max_workers", "max_num_splits"):
+        if getattr(options, name) is not None and getattr(options, name) < 1:
+            raise FlowshipError(f"--{name.replace('_', '-')} must be at least 1, got {getattr(options, name)}")
     store = locate_store(options.datastore, args.flow_file)
-    common = dict(datastore=store.url, tags=tuple(options.tag), max_workers=options.max_workers)
+    common = dict(
+        datastore=store.url, tags=tuple(options.tag), max_workers=options.max_workers, max_splits=options.max_num_splits
+    )
     progress = ConsoleProgress(show_output=not options.quiet)
     signal.signal(signal.SIGTERM, _terminated)  # stop the run as Ctrl-C does: tasks stopped, the run marked killed
     if args.command == "resume":

@@ -9,8 +9,10 @@ like one of those commands' own options.
 from __future__ import annotations
 
 import argparse
+import sys
 from typing import Any
 
+from flowship.cli.common import print_problems
 from flowship.compiler.targets import get_target, target_names
 from flowship.errors import FlowDefinitionError, FlowshipError, Problem
 from flowship.providers.deployer import Command
@@ -20,6 +22,8 @@ __all__ = [
     "add_parser",
     "datastore_option",
     "run_options_parser",
+    "metaflow_run_options",
+    "with_decorators",
     "trigger_parser",
     "target_options",
     "provider_arguments",
@@ -64,6 +68,7 @@ def run_options_parser(command: str, ir: Any) -> argparse.ArgumentParser:
     parser.add_argument("--tag", action="append", default=[], help="tag the run (repeatable)")
     parser.add_argument("--quiet", action="store_true", help="do not show what the steps print while they run")
     datastore_option(parser)
+    metaflow_run_options(parser)
     if resume:
         return parser
     group = parser.add_argument_group(
@@ -81,6 +86,41 @@ def run_options_parser(command: str, ir: Any) -> argparse.ArgumentParser:
             help=f"{p.help + '; ' if p.help else ''}{default}{split}",
         )
     return parser
+
+
+def metaflow_run_options(parser: argparse.ArgumentParser) -> None:
+    """Options Metaflow users type, with Metaflow's meaning."""
+    parser.add_argument(
+        "--with",
+        dest="with_decorators",
+        action="append",
+        default=[],
+        metavar="DECORATOR[:ARG=VALUE,...]",
+        help="add a step decorator to every step that lacks it, e.g. --with retry:times=2 (repeatable)",
+    )
+    parser.add_argument(
+        "--max-num-splits",
+        type=int,
+        default=None,
+        help="fail a foreach wider than this before it fans out (default: no limit)",
+    )
+    parser.add_argument(
+        "--no-pylint",
+        "--pylint",
+        dest="pylint",
+        action="store_true",
+        help="accepted for Metaflow users; flowship always checks the flow itself and runs no pylint",
+    )
+
+
+def with_decorators(extra: list[str]) -> tuple[Any, ...]:
+    """The ``--with`` decorators among a command's arguments, checked, before the flow is loaded."""
+    from flowship.compiler.decospec import parse_decospec
+
+    parser = argparse.ArgumentParser(add_help=False, allow_abbrev=False)
+    parser.add_argument("--with", dest="with_decorators", action="append", default=[])
+    known, _ = parser.parse_known_args(extra)
+    return tuple(parse_decospec(spec) for spec in known.with_decorators)
 
 
 def trigger_parser(prog: str) -> argparse.ArgumentParser:
@@ -262,13 +302,15 @@ def option_clashes(ir: Any) -> list[Problem]:
     return problems
 
 
-def load_checked_flow(flow_file: str) -> Any:
-    """The IR of ``flow_file``; every error (the flow's own, and options its parameters shadow) is raised at once."""
+def load_checked_flow(flow_file: str, decorators: tuple[Any, ...] = ()) -> Any:
+    """The IR of ``flow_file`` (with ``--with`` ``decorators``); every error (the flow's own, and options its
+    parameters shadow) is raised at once."""
     from flowship.flowfile import check_flow_file
 
-    result = check_flow_file(flow_file)
+    result = check_flow_file(flow_file, decorators)
     if result.ir is None:
         raise FlowDefinitionError(result.problems)
+    print_problems([p for p in result.problems if not p.is_error], file=sys.stderr)
     problems = option_clashes(result.ir)
     if problems:
         raise FlowDefinitionError(problems)

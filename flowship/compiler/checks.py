@@ -131,9 +131,28 @@ def check_join_parents(flow: ParsedFlow, graph: nx.DiGraph) -> Iterator[Problem]
             )
 
 
+def check_catch_placement(flow: ParsedFlow, graph: nx.DiGraph) -> Iterator[Problem]:
+    """A caught failure continues as if self.next() was called: a foreach would have no items to fan out to."""
+    for name, step in flow.steps.items():
+        catch = next((d for d in step.decorators if d.name == "catch"), None)
+        if catch is not None and step.foreach is not None:
+            yield Problem(
+                flow.file,
+                catch.line,
+                f"@catch on step '{name}', a foreach: a caught failure leaves no items to fan out to",
+                "move the work that may fail into a step before the foreach, and put @catch there",
+            )
+
+
 # Reachability and join checks only mean something once every transition is sound;
 # run on a broken graph they would restate the first phase's errors as noise.
-FIRST_PHASE: tuple[Check, ...] = (check_name_lengths, check_start_and_end, check_transitions, check_cycles)
+FIRST_PHASE: tuple[Check, ...] = (
+    check_name_lengths,
+    check_start_and_end,
+    check_transitions,
+    check_cycles,
+    check_catch_placement,
+)
 SECOND_PHASE: tuple[Check, ...] = (check_reachability, check_join_parents)
 
 
@@ -214,7 +233,7 @@ def data_flow_problems(flow: ParsedFlow, graph: nx.DiGraph, nesting: Nesting, kn
                 continue
             if attr in known or attr in available or attr.startswith("__"):
                 continue
-            uncertain = uncertain_flow or step.guarded or attr in step.writes
+            uncertain = uncertain_flow or step.guarded or attr in step.guarded_reads or attr in step.writes
             message = f"step '{name}' reads self.{attr}, which is not assigned on every path from 'start'"
             if step.has_inputs and not step.merges and any(attr in out[p] for p in parents):
                 fix = (

@@ -4,7 +4,9 @@ A schedule is deployed to Argo (robfig/cron ``ParseStandard``) and to Airflow
 (croniter). The two parsers disagree at the edges: Argo rejects day-of-week 7,
 seconds fields and ``@every`` is meaningless to Airflow. We accept only the
 intersection, so a flow that checks clean schedules the same on both, and we
-normalize descriptors such as ``@daily`` to five fields.
+normalize descriptors such as ``@daily`` to five fields. Metaflow documents
+six fields (EventBridge's, ending in a year) and drops the year for Argo; a
+year of ``*`` is dropped here too, any other year is refused.
 """
 
 from __future__ import annotations
@@ -85,13 +87,21 @@ def normalize_cron(expression: str) -> str:
     if text.startswith("@"):
         raise CronError(f"'{text}' is not supported; use one of {', '.join(sorted(DESCRIPTORS))} or five fields")
     fields = text.split(" ")
+    if len(fields) == 6:  # Metaflow's documented form (EventBridge's) ends in a year; Metaflow's Argo output drops it
+        if fields[5] not in ("*", "?"):
+            raise CronError(
+                f"'{text}' limits the year to '{fields[5]}'; Argo and Airflow schedules have no year field — "
+                "end it with '*' or drop the sixth field"
+            )
+        fields = fields[:5]
     if len(fields) != 5:
         raise CronError(
-            f"'{text}' has {len(fields)} fields; write exactly five: minute hour day-of-month month day-of-week"
+            f"'{text}' has {len(fields)} fields; write five: minute hour day-of-month month day-of-week "
+            "(or six, the last a year of '*', as in Metaflow)"
         )
     for part, field in zip(fields, _FIELDS, strict=False):
         _check_field(part, field)
-    return text
+    return " ".join(fields)
 
 
 def check_timezone(name: str) -> str:

@@ -4,7 +4,10 @@ Each supported decorator has a table entry: its arguments with their
 defaults (Metaflow's, where Metaflow has the decorator) and one small function
 that turns the literal arguments into an IR value or reports what is wrong.
 A decorator flowship does not know is an error: silently dropping, say,
-``@batch`` would run the step somewhere the user did not ask for.
+``@batch`` would run the step somewhere the user did not ask for. A few of
+Metaflow's decorators are accepted before flowship applies them
+(:data:`NOT_YET_APPLIED`): the step still computes the same results without
+them, so ``flow check`` warns and the flow runs.
 """
 
 from __future__ import annotations
@@ -20,7 +23,15 @@ from flowship.compiler.ir import Catch, Kubernetes, ProjectIR, Resources, Retry,
 from flowship.compiler.parse import NOT_LITERAL, RawCall
 from flowship.errors import Problem
 
-__all__ = ["STEP_DECORATORS", "FLOW_DECORATORS", "normalize_step_decorators", "normalize_flow_decorators"]
+__all__ = [
+    "STEP_DECORATORS",
+    "FLOW_DECORATORS",
+    "NOT_YET_APPLIED",
+    "check_step_decorator",
+    "accepted_decorators",
+    "normalize_step_decorators",
+    "normalize_flow_decorators",
+]
 
 STEP_DECORATORS: dict[str, dict[str, Any]] = {
     "resources": {"cpu": 1, "memory": 4096, "gpu": 0, "disk": None},
@@ -45,6 +56,36 @@ STEP_DECORATORS: dict[str, dict[str, Any]] = {
 FLOW_DECORATORS: dict[str, dict[str, Any]] = {
     "schedule": {"hourly": False, "daily": True, "weekly": False, "cron": None, "timezone": None},
     "project": {"name": None},
+}
+
+# Metaflow decorators whose absence changes how a step looks or where its libraries come from, never what it
+# computes: accepted with a warning until flowship applies them. name -> (scope, Metaflow's arguments, effect).
+NOT_YET_APPLIED: dict[str, tuple[str, dict[str, Any], str]] = {
+    "card": (
+        "step",
+        {"type": "default", "id": None, "options": {}, "timeout": 45, "save_errors": True, "refresh_interval": 5},
+        "no card is rendered",
+    ),
+    "conda": (
+        "step",
+        {"libraries": {}, "packages": {}, "python": None, "disabled": None},
+        "the step runs in the current environment, so its libraries must be installed there",
+    ),
+    "pypi": (
+        "step",
+        {"packages": {}, "python": None, "disabled": None},
+        "the step runs in the current environment, so its packages must be installed there",
+    ),
+    "conda_base": (
+        "flow",
+        {"libraries": {}, "packages": {}, "python": None, "disabled": None},
+        "steps run in the current environment, so its libraries must be installed there",
+    ),
+    "pypi_base": (
+        "flow",
+        {"packages": {}, "python": None, "disabled": None},
+        "steps run in the current environment, so its packages must be installed there",
+    ),
 }
 
 _UNITS = {"Ki": 2**10, "Mi": 2**20, "Gi": 2**30, "Ti": 2**40, "K": 10**3, "M": 10**6, "G": 10**9, "T": 10**12}
@@ -215,7 +256,7 @@ def _schedule(a: _Args) -> ScheduleIR:
     for preset, cron in (("weekly", "0 0 * * 0"), ("hourly", "0 * * * *"), ("daily", "0 0 * * *")):
         if a[preset] is True:
             return ScheduleIR(cron, timezone, preset)  # type: ignore[arg-type]
-    raise _Invalid("no schedule chosen; set one of hourly=True, daily=True, weekly=True or cron='...'")
+    raise _Invalid("hourly=, daily= and weekly= take True or False; set one of them to True, or give cron='...'")
 
 
 def _project(a: _Args) -> ProjectIR:
@@ -290,14 +331,26 @@ def _normalize_calls(
 ) -> dict[str, Any]:
     """Normalize each known decorator once; report unknown and repeated ones."""
     values: dict[str, Any] = {}
+    scope = "step" if table is STEP_DECORATORS else "flow"
     for call in calls:
-        if call.name not in table:
+        pending = NOT_YET_APPLIED.get(call.name)
+        if pending is not None and pending[0] == scope:
+            problems.append(
+                Problem(
+                    file,
+                    call.line,
+                    f"@{call.name} is accepted but not applied yet: {pending[2]}",
+                    "the flow runs without it; remove it to silence this warning",
+                    "warning",
+                )
+            )
+        elif call.name not in table:
             problems.append(
                 Problem(
                     file,
                     call.line,
                     f"@{call.name} is not a decorator flowship supports on {where}",
-                    f"remove it, or use one of: {', '.join('@' + k for k in table)}",
+                    f"remove it, or use one of: {', '.join('@' + k for k in accepted_decorators(scope))}",
                 )
             )
         elif call.name in values:
@@ -305,6 +358,19 @@ def _normalize_calls(
         else:
             values[call.name] = _normalize(call, table[call.name], file, problems)
     return values
+
+
+def check_step_decorator(call: RawCall) -> list[str]:
+    """What is wrong with one step decorator given on its own (``--with``), as messages."""
+    problems: list[Problem] = []
+    _normalize_calls([call], STEP_DECORATORS, "--with", "", problems)
+    return [f"{p.message} — {p.fix}" for p in problems if p.is_error]
+
+
+def accepted_decorators(scope: str) -> list[str]:
+    """Decorator names allowed on a step or a flow: the ones applied, then the ones accepted with a warning."""
+    table = STEP_DECORATORS if scope == "step" else FLOW_DECORATORS
+    return [*table, *(name for name, (where, _, _) in NOT_YET_APPLIED.items() if where == scope)]
 
 
 def normalize_step_decorators(step: str, calls: list[RawCall], file: str, problems: list[Problem]) -> StepDecorators:
@@ -363,5 +429,24 @@ def _merge_kubernetes_resources(
 def normalize_flow_decorators(
     calls: list[RawCall], file: str, problems: list[Problem]
 ) -> tuple[ScheduleIR | None, ProjectIR | None]:
-    values = _normalize_calls(calls, FLOW_DECORATORS, "a flow", file, problems)
+    chosen = [c for c in calls if c.name != "schedule" or _chooses_a_schedule(c, file, problems)]
+    values = _normalize_calls(chosen, FLOW_DECORATORS, "a flow", file, problems)
     return values.get("schedule"), values.get("project")
+
+
+def _chooses_a_schedule(call: RawCall, file: str, problems: list[Problem]) -> bool:
+    """``@schedule(daily=False)`` alone means no schedule in Metaflow: the flow is deployed without one."""
+    given = {**FLOW_DECORATORS["schedule"], **call.kwargs}
+    if any(given[k] not in (False, None) for k in ("hourly", "daily", "weekly", "cron")):
+        return True
+    problems.append(
+        Problem(
+            file,
+            call.line,
+            "@schedule chooses no schedule (every preset False, no cron): the flow is deployed unscheduled, "
+            "as in Metaflow",
+            "remove @schedule, or set daily=True, hourly=True, weekly=True or cron='...'",
+            "warning",
+        )
+    )
+    return False

@@ -15,11 +15,12 @@ import networkx as nx
 
 from flowship.compiler.checks import data_flow_problems, nesting_problems, structural_problems
 from flowship.compiler.decorators import normalize_flow_decorators, normalize_step_decorators
+from flowship.compiler.decospec import add_decorators
 from flowship.compiler.graph import Nesting, analyze_nesting, build_graph
 from flowship.compiler.ir import FlowIR, ParameterIR, ProjectIR, ScheduleIR, StepDecorators, StepIR
 from flowship.compiler.naming import unique_k8s_names
 from flowship.compiler.params import normalize_parameters
-from flowship.compiler.parse import ParsedFlow, parse_flow_source
+from flowship.compiler.parse import ParsedFlow, RawCall, parse_flow_source
 from flowship.errors import HasProblems, Problem
 
 __all__ = ["CheckResult", "check_flow_source"]
@@ -83,9 +84,13 @@ def _normalize_parts(flow: ParsedFlow, problems: list[Problem]) -> _Parts:
     return _Parts(decorators, parameters, schedule, project)
 
 
-def check_flow_source(source: str, file: str) -> CheckResult:
-    """Parse and check the flow in ``source``; ``file`` is how problems name it."""
+def check_flow_source(source: str, file: str, with_decorators: tuple[RawCall, ...] = ()) -> CheckResult:
+    """Parse and check the flow in ``source``; ``file`` is how problems name it.
+
+    ``with_decorators`` (``--with``) are added to every step that lacks them, before any check.
+    """
     flow = parse_flow_source(source, file)
+    add_decorators(flow, with_decorators)
     problems = list(flow.problems)
     if not flow.name:
         return CheckResult(None, tuple(problems))

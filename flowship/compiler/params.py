@@ -2,8 +2,9 @@
 
 A parameter's type is given (``type=int``) or inferred from its default, as
 in Metaflow. Names must work as a command-line option, an Argo parameter name
-and an Airflow params key at once, so they are plain identifiers, and must
-not shadow options of ``flow run`` or members of ``FlowSpec``.
+and an Airflow params key at once, so they are letters, digits, ``_`` and
+``-`` (Metaflow's ``max-depth``), and must not shadow options of ``flow run``
+or members of ``FlowSpec``.
 """
 
 from __future__ import annotations
@@ -40,7 +41,8 @@ RESERVED_PARAMETER_NAMES = (
     )
     | FLOWSPEC_MEMBERS
 )
-_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
+# Metaflow allows dashes: Parameter("max-depth") is --max-depth, and the step reads the attribute it is bound to.
+_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_-]*$")
 _PARAMETER_ARGS = {"name", "default", "type", "help", "required", "show_default", "separator"}
 _FILE_ARGS = {"name", "default", "help", "required", "is_text", "encoding", "show_default"}
 _PY_TYPES = {str: "str", int: "int", float: "float", bool: "bool"}
@@ -100,9 +102,9 @@ def _one(attr: str, call: RawCall, file: str, problems: list[Problem]) -> Parame
         return None
     name = kwargs.get("name", attr)
     if not isinstance(name, str) or not _NAME.match(name):
-        fail(f"parameter name {name!r} is invalid", "use letters, digits and '_', starting with a letter")
+        fail(f"parameter name {name!r} is invalid", "use letters, digits, '_' and '-', starting with a letter")
         return None
-    if name in RESERVED_PARAMETER_NAMES or attr in RESERVED_PARAMETER_NAMES:
+    if name.replace("-", "_") in RESERVED_PARAMETER_NAMES or attr in RESERVED_PARAMETER_NAMES:
         fail(f"parameter name '{name}' is reserved by flowship", "rename the parameter, e.g. 'my_" + name + "'")
         return None
     default, required = kwargs.get("default"), kwargs.get("required", False)

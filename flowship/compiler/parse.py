@@ -62,6 +62,7 @@ class ParsedStep:
     reads: list[tuple[str, int]] = field(default_factory=list)
     dynamic: bool = False  # sets attributes by name: nothing downstream is certain
     guarded: bool = False  # probes attributes by name: its own reads are not certain
+    guarded_reads: set[str] = field(default_factory=set)  # read inside try/except AttributeError
     merges: bool = False
     merge_exclude: tuple[str, ...] = ()
     merge_include: tuple[str, ...] = ()
@@ -156,6 +157,7 @@ class _BodyScan(ast.NodeVisitor):
         self.helper_calls: list[tuple[str, int]] = []
         self.dynamic = False
         self.guarded = False
+        self.guarded_reads: set[str] = set()
         self.next_calls: list[ast.Call] = []
         self.merge_calls: list[ast.Call] = []
 
@@ -192,6 +194,19 @@ class _BodyScan(ast.NodeVisitor):
             self._read(node.target.attr, node.lineno)
         self.visit(node.value)
         self._target(node.target)
+
+    def visit_Try(self, node: ast.Try) -> None:
+        """Reads in a ``try`` whose handler catches AttributeError probe for an artifact: not certain reads."""
+        if any(_catches_attribute_error(h) for h in node.handlers):
+            before = len(self.reads)
+            for stmt in node.body:
+                self.visit(stmt)
+            self.guarded_reads.update(name for name, _ in self.reads[before:])
+            rest: list[ast.AST] = [*node.handlers, *node.orelse, *node.finalbody]
+            for child in rest:
+                self.visit(child)
+            return
+        self.generic_visit(node)
 
     def visit_For(self, node: ast.For) -> None:
         self.visit(node.iter)
@@ -237,6 +252,16 @@ class _BodyScan(ast.NodeVisitor):
                 self._write(node.attr, node.lineno)
             return
         self.generic_visit(node)
+
+
+_ATTRIBUTE_ERROR_CATCHERS = {"AttributeError", "Exception", "BaseException"}
+
+
+def _catches_attribute_error(handler: ast.ExceptHandler) -> bool:
+    if handler.type is None:
+        return True
+    types = handler.type.elts if isinstance(handler.type, ast.Tuple) else [handler.type]
+    return any(_call_name(t) in _ATTRIBUTE_ERROR_CATCHERS for t in types)
 
 
 def _flow_classes(tree: ast.Module) -> tuple[dict[str, ast.ClassDef], set[str]]:
@@ -366,11 +391,11 @@ class _FlowReader:
         decorators = [self.literals.call(d) for d in func.decorator_list if _call_name(d) != "step"]
         arg_names = [a.arg for a in func.args.posonlyargs + func.args.args]
         step = ParsedStep(func.name, func.lineno, has_inputs=len(arg_names) == 2, decorators=decorators)
-        if arg_names not in (["self"], ["self", "inputs"]) or func.args.vararg or func.args.kwarg:
+        if len(arg_names) not in (1, 2) or func.args.vararg or func.args.kwarg or func.args.kwonlyargs:
             self.problem(
                 func.lineno,
                 f"step '{func.name}' takes ({', '.join(arg_names)})",
-                "a step takes (self), or (self, inputs) when it is a join",
+                "a step takes (self), or (self, inputs) when it is a join (any name works for inputs)",
             )
         if isinstance(func, ast.AsyncFunctionDef):
             self.problem(func.lineno, f"step '{func.name}' is async", "define steps with plain `def`")
@@ -382,7 +407,7 @@ class _FlowReader:
             for name in helper_writes.get(helper, ()):
                 scan.writes.setdefault(name, line)
         step.writes, step.reads = scan.writes, scan.reads
-        step.dynamic, step.guarded = scan.dynamic, scan.guarded
+        step.dynamic, step.guarded, step.guarded_reads = scan.dynamic, scan.guarded, scan.guarded_reads
         for call in scan.merge_calls:
             self._read_merge(call, step)
         return step

@@ -63,6 +63,7 @@ def _schedule(
     record: dict,
     max_workers: int | None,
     progress: Progress | None,
+    max_splits: int | None,
 ) -> RunResult:
     for folder in ("data", "packages"):  # what a task killed mid-write left behind
         datastore.storage.sweep(f"{ir.name}/{folder}", ABANDONED_AFTER_SECONDS)
@@ -81,6 +82,7 @@ def _schedule(
         datastore=datastore,
         run_id=record["run_id"],
         max_workers=max_workers or os.cpu_count() or 1,
+        max_splits=max_splits,
         origin_run_id=record["origin_run_id"],
         progress=progress,
     )
@@ -118,12 +120,13 @@ def run_flow(
     max_workers: int | None = None,
     progress: Progress | None = None,
     run_id: str | None = None,
+    max_splits: int | None = None,
 ) -> RunResult:
     """Run the whole flow locally; parameter values are checked before anything starts."""
     resolve_values(ir.parameters, parameters)
     store = FlowDatastore(open_storage(datastore), ir.name)
     record = new_run_record(ir, run_id or new_run_id(), parameters, tags=tags, code_package=_package(flow_file, store))
-    return _schedule(flow_file, ir, store, record, max_workers, progress)
+    return _schedule(flow_file, ir, store, record, max_workers, progress, max_splits)
 
 
 def resume_flow(
@@ -136,6 +139,7 @@ def resume_flow(
     max_workers: int | None = None,
     progress: Progress | None = None,
     run_id: str | None = None,
+    max_splits: int | None = None,
 ) -> RunResult:
     """A new run reusing every task of the origin run that succeeded (default: the latest run)."""
     store = FlowDatastore(open_storage(datastore), ir.name)
@@ -155,4 +159,4 @@ def resume_flow(
         origin_run_id=origin_run_id,
         code_package=_package(flow_file, store),
     )
-    return _schedule(flow_file, ir, store, record, max_workers, progress)
+    return _schedule(flow_file, ir, store, record, max_workers, progress, max_splits)

@@ -48,6 +48,9 @@ def new_run_record(
 ) -> dict[str, Any]:
     """A run's metadata. ``code_package`` is ``{"sha": ..., "flow_path": ...}`` when the code was packaged."""
     user = user or current_user()
+    project = project or (ir.project.name if ir.project else None)
+    if project and not branch:
+        branch = f"user.{user}"  # as Metaflow names the branch of a run outside any deployment
     return {
         "flow": ir.name,
         "run_id": run_id,
@@ -58,7 +61,7 @@ def new_run_record(
         "parameters": dict(parameters),
         "origin_run_id": origin_run_id,
         "code_package": code_package,
-        "project": project or (ir.project.name if ir.project else None),
+        "project": project,
         "branch": branch,
         "promoted_from": promoted_from,
         "ir": ir.to_dict(),

@@ -70,6 +70,7 @@ class LocalScheduler:
     datastore: FlowDatastore
     run_id: str
     max_workers: int
+    max_splits: int | None = None  # --max-num-splits: a foreach wider than this fails before fanning out
     origin_run_id: str | None = None
     progress: Progress = field(default_factory=Progress)
     _done: dict[tuple[str, str], TaskOutcome] = field(default_factory=dict)
@@ -200,7 +201,15 @@ class LocalScheduler:
 
     def _launch(self, step: str, task_id: str, attempt: int, console: str, limit: float | None) -> int:
         """Run the step command for one attempt; its output goes to ``console``."""
-        command = StepCommand(self.flow_file, step, self.run_id, task_id, str(attempt), self.datastore.storage.url)
+        command = StepCommand(
+            self.flow_file,
+            step,
+            self.run_id,
+            task_id,
+            str(attempt),
+            self.datastore.storage.url,
+            max_splits=None if self.max_splits is None else str(self.max_splits),
+        )
         assert self._processes is not None
         return self._processes.run(command.to_argv()[2:], console, limit)  # the arguments after `flow step`
 

@@ -18,14 +18,14 @@ import socket
 import sys
 import time
 import tokenize
-import traceback
+import types
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
 from flowship.compiler.ir import FlowIR, StepIR
 from flowship.current import current
-from flowship.errors import FlowshipError
+from flowship.errors import CaughtException, FlowshipError, user_traceback
 from flowship.flowspec import FlowSpec
 from flowship.param_codec import drop_unset, resolve_values
 from flowship.runtime.datastore import ArtifactRef, AttemptRecord, FlowDatastore, LazyArtifacts
@@ -152,6 +152,22 @@ def _import_flow_class(path: str, name: str, code_root: str | None) -> type[Flow
     return getattr(module, name)
 
 
+_NOT_CONSTANTS = (types.FunctionType, types.MethodType, types.ModuleType, property, type)
+
+
+def _class_constants(cls: type[FlowSpec], ir: FlowIR) -> list[str]:
+    """Class-level values Metaflow stores as artifacts in the start task: not parameters, methods or private."""
+    parameters = {p.attr for p in ir.parameters}
+    return [
+        name
+        for name in dir(cls)
+        if not name.startswith("_")
+        and name not in parameters
+        and not hasattr(FlowSpec, name)
+        and not isinstance(getattr(cls, name), _NOT_CONSTANTS)
+    ]
+
+
 def _input_records(spec: TaskSpec, ir: FlowIR, step: StepIR) -> list[AttemptRecord]:
     ds = spec.datastore
 
@@ -208,21 +224,25 @@ def _call_step(flow: FlowSpec, step: StepIR) -> BaseException | None:
     if seconds:
         signal.signal(signal.SIGALRM, on_alarm)
         signal.alarm(seconds)
+    catch = decorators.catch
     try:
         getattr(flow, step.name)(*((flow._flowship_inputs,) if step.is_join else ()))
-        return None
     except Exception as exc:
         retries = decorators.retry.times if decorators.retry else 0
-        if decorators.catch is None or current.retry_count < retries:
+        if catch is None or current.retry_count < retries:
             raise
-        if decorators.catch.print_exception:
-            traceback.print_exc()
-        if decorators.catch.var:
-            setattr(flow, decorators.catch.var, exc)
+        if catch.print_exception:
+            print(f"@catch caught an exception from {flow.name}/{step.name}", file=sys.stderr)
+            sys.stderr.write(user_traceback(exc))
+        if catch.var:
+            setattr(flow, catch.var, CaughtException(exc))
         return exc
     finally:
         if seconds:
             signal.alarm(0)
+    if catch is not None and catch.var:
+        setattr(flow, catch.var, None)  # as in Metaflow: a step that succeeded says so with None
+    return None
 
 
 def _check_transition(flow: FlowSpec, step: StepIR, max_splits: int | None) -> int | None:
@@ -253,7 +273,8 @@ def _check_transition(flow: FlowSpec, step: StepIR, max_splits: int | None) -> i
     if max_splits is not None and count > max_splits:
         raise FlowshipError(
             f"foreach=\"{foreach}\" in step '{step.name}' has {count} items, more than the {max_splits} its scheduler "
-            "fans out to (Airflow: [core] max_map_length; Argo: the deployment's --max-splits) — raise that limit, "
+            "fans out to (flow run: --max-num-splits; Airflow: [core] max_map_length; Argo: the deployment's "
+            "--max-splits) — raise that limit, "
             "or make fewer, larger items"
         )
     return count
@@ -266,11 +287,16 @@ def _execute(spec: TaskSpec, ir: FlowIR, run: dict[str, Any], meta: dict[str, An
     cls = _import_flow_class(spec.flow_file, ir.name, spec.code_root)
     records = _input_records(spec, ir, step)
     ds = spec.datastore
+    constants = _class_constants(cls, ir)
     if step.name == "start":
-        refs = {}  # parameter values become artifacts with everything else the step sets
+        refs = {}  # parameter values and class constants become artifacts with everything else the step sets
         parameters = resolve_values(ir.parameters, run["parameters"])
+    elif step.is_join:  # as in Metaflow, a join gets its parameters and constants passed down, nothing else
+        passed = [p.attr for p in ir.parameters] + constants
+        refs = {name: records[0].artifacts[name] for name in passed if name in records[0].artifacts}
+        parameters = None
     else:
-        refs = {p.attr: records[0].artifacts[p.attr] for p in ir.parameters} if step.is_join else records[0].artifacts
+        refs = records[0].artifacts
         parameters = None
     flow = cls(use_cli=False)
     context = TaskContext(ds, refs, records[0].pathspec if records else "")
@@ -282,12 +308,11 @@ def _execute(spec: TaskSpec, ir: FlowIR, run: dict[str, Any], meta: dict[str, An
         flow.__dict__[parameter.attr] = (
             parameters[parameter.attr] if parameters is not None else context.load(parameter.attr)
         )
+    if step.name == "start":
+        for name in constants:
+            flow.__dict__[name] = getattr(cls, name)
     _bind_current(ir, run, spec)
     caught = _call_step(flow, step)
-    if caught is not None and step.transition == "foreach":
-        raise FlowshipError(
-            f"step '{step.name}' failed ({caught!r}); @catch cannot continue a foreach that has no items to fan out to"
-        )
     splits = None if caught else _check_transition(flow, step, spec.max_splits)
     values = [(name, value) for name, value in vars(flow).items() if not name.startswith("_")]
     with ThreadPoolExecutor(max_workers=8) as pool:  # many small artifacts upload in parallel on S3
@@ -301,18 +326,8 @@ def _execute(spec: TaskSpec, ir: FlowIR, run: dict[str, Any], meta: dict[str, An
             json.dump([child_task_id(spec.task_id, i) for i in range(splits)], handle)
 
 
-_PACKAGE = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-
-
 def _describe(exc: BaseException) -> str:
-    """The traceback a user needs: their own frames, without flowship's machinery."""
-    if isinstance(exc, FlowshipError):
-        return f"{exc}\n"
-    details = traceback.TracebackException.from_exception(exc)
-    own = [frame for frame in details.stack if not frame.filename.startswith(_PACKAGE)]
-    if own:
-        details.stack = traceback.StackSummary.from_list(own)
-    return "".join(details.format())
+    return f"{exc}\n" if isinstance(exc, FlowshipError) else user_traceback(exc)
 
 
 def run_task(spec: TaskSpec, flow_name: str, params: dict[str, str]) -> int:
@@ -329,7 +344,10 @@ def run_task(spec: TaskSpec, flow_name: str, params: dict[str, str]) -> int:
         "num_splits": None,
     }
     claim = {"host": socket.gethostname(), "pid": os.getpid(), "started_at": meta["started_at"]}
+    # A SIGTERM between the claim and the try below would kill the task without a record: held until inside it.
+    signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGTERM})
     if not spec.datastore.claim_attempt(spec.run_id, spec.step, spec.task_id, spec.retry_count, claim):
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGTERM})
         raise FlowshipError(
             f"attempt {spec.retry_count} of {flow_name}/{spec.run_id}/{spec.step}/{spec.task_id} was started already; "
             f"an attempt is never overwritten — run attempt {spec.retry_count + 1} instead"
@@ -337,6 +355,7 @@ def run_task(spec: TaskSpec, flow_name: str, params: dict[str, str]) -> int:
     signal.signal(signal.SIGTERM, _on_terminate)
     with capture_output() as logs:
         try:
+            signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGTERM})
             ir, run = _load_ir(spec, flow_name, params)
             _execute(spec, ir, run, meta)
             meta["status"] = "succeeded"

@@ -38,7 +38,7 @@ class DecoratedFlow(FlowSpec):
     def end(self):
         self.summary = {
             "start_attempt": self.start_attempt,
-            "failure": repr(self.failure),
-            "timed_out": type(self.timed_out).__name__,
+            "failure": (self.failure.type, self.failure.exception),  # Metaflow's exception wrapper
+            "timed_out": self.timed_out.type.rsplit(".", 1)[1],
             "env": self.env_value,
         }

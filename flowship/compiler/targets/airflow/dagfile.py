@@ -388,7 +388,7 @@ def compile_to_airflow(ir: FlowIR, options: DeployOptions, operator: Operator = 
         body.append("}")
         body.append(f"PARAMETER_TYPES = {json.dumps({p.name: p.type for p in ir.parameters}, sort_keys=True)}")
         body.append(f"FOREACH_STEPS = {sorted(s.name for s in ir.steps if s.transition == 'foreach')!r}")
-        markers = "step|task-id|splits-file|run-id|retry|max-map-length|param:[A-Za-z0-9_]+"
+        markers = "step|task-id|splits-file|run-id|retry|max-map-length|param:[A-Za-z0-9_-]+"
         body.append(f'PLACEHOLDER = re.compile(r"<(?:{markers})>")')
         body.append(_LOCAL_HELPERS)
     else:

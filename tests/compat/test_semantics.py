@@ -1,0 +1,238 @@
+"""Metaflow semantics a flow relies on: each test names the Metaflow behaviour it matches.
+
+The front-end cases state input -> outcome in one line each; the execution cases run one fixture flow,
+``flows/semantics.py``, locally, through the Argo runner and in a real Airflow, and read the same artifacts.
+"""
+
+from __future__ import annotations
+
+import pickle
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+from conftest import HEADER, REPO, check, two_step_flow
+
+from flowship.compiler import check_flow_source
+from flowship.compiler.decospec import parse_decospec
+from flowship.compiler.parse import RawCall
+from flowship.errors import CaughtException, FlowshipError
+from flowship.runtime.client import Flow, namespace
+from flowship.runtime.runs import current_user
+
+FIXTURE = Path(__file__).parent / "flows" / "semantics.py"
+
+
+@pytest.fixture(autouse=True)
+def all_namespaces():
+    namespace(None)
+
+
+def problems(source: str) -> list[str]:
+    return [f"{p.severity}: {p.message}" for p in check(source).problems]
+
+
+FOREACH = """
+class F(FlowSpec):
+    @step
+    def start(self):
+        self.items = [1, 2]
+        self.next(self.body, foreach="items")
+
+    @step
+    def body(self):
+        self.next(self.join)
+
+    @step
+    def join(self, {name}):
+        self.total = len({name})
+        self.next(self.end)
+
+    @step
+    def end(self):
+        pass
+"""
+
+READS = """
+class F(FlowSpec):
+    @step
+    def start(self):
+        {body}
+        self.next(self.end)
+
+    @step
+    def end(self):
+        pass
+"""
+
+
+class TestValid:
+    @pytest.mark.parametrize("name", ["inputs", "branches", "models"])
+    def test_a_join_argument_may_have_any_name(self, name):
+        """Metaflow passes a join its inputs positionally: `def average_scores(self, models)` is a join."""
+        result = check(FOREACH.format(name=name))
+        assert result.ir is not None and result.ir.step("join").is_join
+
+    def test_dashed_parameter_names(self):
+        """Metaflow: Parameter('max-depth') is the option --max-depth; the step reads the attribute it is bound to."""
+        (parameter,) = check(two_step_flow("    max_depth = Parameter('max-depth', default=3)")).ir.parameters
+        assert (parameter.name, parameter.attr, parameter.default) == ("max-depth", "max_depth", 3)
+
+    @pytest.mark.parametrize("body, outcome", [
+        ("x = self.maybe", ["error: step 'start' reads self.maybe, which is not assigned on every path from 'start'"]),
+        ("try:\n            x = self.maybe\n        except AttributeError:\n            x = None",
+         ["warning: step 'start' reads self.maybe, which is not assigned on every path from 'start'"]),
+        ("try:\n            x = self.maybe\n        except (KeyError, Exception):\n            x = None",
+         ["warning: step 'start' reads self.maybe, which is not assigned on every path from 'start'"]),
+        ("try:\n            x = self.maybe\n        except KeyError:\n            x = None",
+         ["error: step 'start' reads self.maybe, which is not assigned on every path from 'start'"]),
+        ("x = self.maybe if hasattr(self, 'maybe') else None",
+         ["warning: step 'start' reads self.maybe, which is not assigned on every path from 'start'"]),
+    ])
+    def test_guarded_reads_are_warnings(self, body, outcome):
+        """Metaflow has no data-flow lint: a read guarded by try/except AttributeError or hasattr must not fail."""
+        assert problems(READS.format(body=body)) == outcome
+
+    @pytest.mark.parametrize("decorator, effect", [
+        ("@card", "no card is rendered"),
+        ("@card(type='blank', id='report')", "no card is rendered"),
+        ("@conda(libraries={'numpy': '1.26.4'})", "the step runs in the current environment, so its libraries must be installed there"),
+        ("@pypi(packages={'six': '1.16.0'}, python='3.11')", "the step runs in the current environment, so its packages must be installed there"),
+    ])
+    def test_not_yet_applied_step_decorators_warn_and_the_flow_runs(self, decorator, effect):
+        """Until flowship applies them, @card/@conda/@pypi must not stop a Metaflow flow (it computes the same)."""
+        result = check(two_step_flow(start_decorators="    " + decorator))
+        assert result.ir is not None
+        assert problems(two_step_flow(start_decorators="    " + decorator)) == [
+            f"warning: @{decorator[1:].split('(')[0]} is accepted but not applied yet: {effect}"
+        ]
+
+    def test_several_cards_on_one_step(self):
+        """Metaflow allows several @card decorators on a step (one per id)."""
+        source = two_step_flow(start_decorators="    @card(id='a')\n    @card(id='b')")
+        assert [p.split(":")[0] for p in problems(source)] == ["warning", "warning"]
+
+    @pytest.mark.parametrize("decorator", ["@conda_base(python='3.11')", "@pypi_base(packages={'six': '1.16.0'})"])
+    def test_not_yet_applied_flow_decorators_warn(self, decorator):
+        result = check(two_step_flow(class_decorators=decorator))
+        assert result.ir is not None and [p.severity for p in result.problems] == ["warning"]
+
+    def test_a_schedule_with_every_preset_off_is_no_schedule(self):
+        """Metaflow: @schedule(daily=False) with nothing else deploys no CronWorkflow (its _get_schedule)."""
+        result = check(two_step_flow(class_decorators="@schedule(daily=False)"))
+        assert result.ir is not None and result.ir.schedule is None
+        assert problems(two_step_flow(class_decorators="@schedule(daily=False)")) == [
+            "warning: @schedule chooses no schedule (every preset False, no cron): the flow is deployed "
+            "unscheduled, as in Metaflow"
+        ]
+
+    @pytest.mark.parametrize("spec, call", [
+        ("retry", RawCall("retry", 0)),
+        ("retry:times=3,minutes_between_retries=0", RawCall("retry", 0, [], {"times": 3, "minutes_between_retries": 0})),
+        ("environment:vars={\"A\": \"x,y\"}", RawCall("environment", 0, [], {"vars": {"A": "x,y"}})),
+        ("resources:cpu=0.5,memory=512", RawCall("resources", 0, [], {"cpu": 0.5, "memory": 512})),
+        ("card", RawCall("card", 0)),
+    ])
+    def test_with_specs_read_as_metaflow_reads_them(self, spec, call):
+        """Metaflow's --with NAME:ARG=VALUE,...: values are JSON, else an int, else a float, else text."""
+        assert parse_decospec(spec) == call
+
+    def test_with_adds_a_decorator_only_where_the_step_has_none(self):
+        """Metaflow attaches a --with decorator to steps that do not have it; a step's own decorator wins."""
+        source = HEADER + textwrap.dedent(two_step_flow(start_decorators="    @retry(times=1)"))
+        ir = check_flow_source(source, "flow.py", (parse_decospec("retry:times=4"),)).ir
+        assert (ir.step("start").decorators.retry.times, ir.step("end").decorators.retry.times) == (1, 4)
+
+
+class TestInvalid:
+    @pytest.mark.parametrize("source, message", [
+        (FOREACH.replace("@step\n    def start", "@catch(var='e')\n    @step\n    def start"),
+         "error: @catch on step 'start', a foreach: a caught failure leaves no items to fan out to"),
+        (FOREACH.format(name="inputs, more"), "error: step 'join' takes (self, inputs, more)"),
+        (two_step_flow("    workers = Parameter('max-workers', default=2)"),
+         "error: parameter name 'max-workers' is reserved by flowship"),
+        (two_step_flow("    bad = Parameter('-depth', default=2)"), "error: parameter name '-depth' is invalid"),
+    ])
+    def test_message(self, source, message):
+        """Metaflow refuses @catch on a foreach step at start-up; flowship says so at check, with the line."""
+        assert message in problems(source.replace("{name}", "inputs"))
+
+    @pytest.mark.parametrize("spec, message", [
+        ("retry:tims=3", "--with 'retry:tims=3': @retry has no argument 'tims' — use one of: times, minutes_between_retries"),
+        ("retry:times", "--with 'retry:times': 'times' is not NAME=VALUE, e.g. retry:times=3"),
+        ("batch", "--with 'batch': use a step decorator: resources, retry, timeout, catch, environment, kubernetes, secrets, card, conda, pypi"),
+        ("retry:times=-1", "--with 'retry:times=-1': @retry: times must be zero or more, got -1 — fix the argument"),
+    ])
+    def test_with_spec(self, spec, message):
+        with pytest.raises(FlowshipError) as caught:
+            parse_decospec(spec)
+        assert str(caught.value) == message
+
+
+def test_caught_exception_pickles_as_metaflow_wrapper_does():
+    """Metaflow's MetaflowExceptionWrapper keeps .exception, .type and .stacktrace and survives pickling."""
+    try:
+        1 / 0
+    except ZeroDivisionError as exc:
+        wrapped = CaughtException(exc)
+    back = pickle.loads(pickle.dumps(wrapped))
+    assert (back.exception, back.type) == ("division by zero", "builtins.ZeroDivisionError")
+    assert back.stacktrace.endswith("ZeroDivisionError: division by zero\n") and str(back) == back.stacktrace
+
+
+def assert_semantics(run, *, depth: int, local: bool) -> None:
+    """What Metaflow gives for the fixture: @catch None/wrapper, constants and parameters in every task."""
+    join = run["join"].task.data
+    assert join.outcomes == {"fine": (True, None), "broken": (False, "builtins.ZeroDivisionError")}
+    assert join.message == "division by zero" and join.threshold_in_join == 0.75
+    end = run["end"].task.data
+    assert (end.THRESHOLD, end.LABELS, end.max_depth) == (0.75, ("a", "b"), depth)
+    assert run["start"].task.data.earlier is None and run["start"].task.data.depth_seen == depth
+    assert run["broken"].task.data.value == 2 and run["fine"].task.data.failure is None
+    project, branch, production = end.where
+    assert (project, production) == ("compat", False)
+    if local:
+        assert branch == f"user.{current_user()}"  # Metaflow's branch of a run outside any deployment
+
+
+class TestExecution:
+    def test_local_run(self, tmp_path):
+        result = subprocess.run(
+            [sys.executable, str(FIXTURE), "--with", "retry:times=0", "--no-pylint", "run", "--max-depth", "5",
+             "--datastore", str(tmp_path), "--max-num-splits", "10"],
+            cwd=REPO, capture_output=True, text=True, timeout=300,
+        )
+        assert result.returncode == 0, result.stderr
+        assert "warning: @card is accepted but not applied yet" in result.stderr
+        run = Flow("SemanticsFlow", datastore=str(tmp_path)).latest_run
+        assert_semantics(run, depth=5, local=True)
+        assert run["broken"].task.stderr.startswith("@catch caught an exception from SemanticsFlow/broken\n")
+        assert "flowship" not in run["broken"].task.data.failure.stacktrace.split("semantics.py")[0]
+
+    def test_argo(self, tmp_path):
+        from test_argo import deploy_and_run
+
+        deploy_and_run(FIXTURE, tmp_path, "wf-sem", {"max-depth": "4"})
+        assert_semantics(Flow("SemanticsFlow", datastore=str(tmp_path))["argo-ml.wf-sem"], depth=4, local=False)
+
+    def test_airflow(self, tmp_path, monkeypatch):
+        import airflow_harness as harness
+        from test_airflow import deploy
+
+        monkeypatch.setenv("FLOWSHIP_CACHE", str(tmp_path / "cache"))
+        dag = deploy(FIXTURE, tmp_path, "local")
+        assert harness.run_dag_test(dag, {"max-depth": 6}) == "success"
+        assert_semantics(Flow("SemanticsFlow", datastore=str(tmp_path)).latest_run, depth=6, local=False)
+
+
+def test_foreach_wider_than_max_num_splits_fails_before_fanning_out(tmp_path):
+    """Metaflow's run --max-num-splits N: a foreach with more items fails in its split step."""
+    flow = tmp_path / "wide.py"
+    flow.write_text(FOREACH.format(name="inputs").replace("class F", "from flowship import *\n\nclass F"))
+    result = subprocess.run([sys.executable, "-m", "flowship", "run", str(flow), "--datastore", str(tmp_path / "s"),
+                             "--max-num-splits", "1"], cwd=REPO, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 1
+    start = Flow("F", datastore=str(tmp_path / "s")).latest_run["start"].task
+    assert "has 2 items, more than the 1 its scheduler fans out to (flow run: --max-num-splits" in start.exception
