@@ -3,13 +3,54 @@
 from __future__ import annotations
 
 import os
+import sys
 import tokenize
 
 from flowship.compiler import CheckResult, FlowIR, check_flow_source
-from flowship.compiler.parse import RawCall
+from flowship.compiler.parse import ModuleReader, RawCall
 from flowship.errors import FlowDefinitionError, FlowshipError
 
-__all__ = ["check_flow_file", "load_flow"]
+__all__ = ["check_flow_file", "load_flow", "module_reader"]
+
+_MAX_MODULE_BYTES = 4 * 2**20  # a base class lives in an ordinary module; nothing larger is read
+
+
+def module_reader(flow_file: str) -> ModuleReader:
+    """Finds the modules a flow imports its base classes from, as its tasks import them (never runs them).
+
+    A task puts the flow's folder, then its project's root, before the interpreter's own path; modules are
+    looked for in that order. Paths of modules beside the flow are named the way the flow file was given.
+    """
+    from flowship.runtime.package_files import project_root
+
+    folder = os.path.dirname(os.path.abspath(flow_file))
+    roots = list(dict.fromkeys([folder, project_root(flow_file), *(p for p in sys.path if p and os.path.isdir(p))]))
+
+    def named(path: str) -> str:
+        inside = os.path.relpath(path, folder)
+        return inside if inside.startswith(os.pardir) else os.path.join(os.path.dirname(flow_file), inside)
+
+    def read(name: str, level: int, importer: str) -> tuple[str, str] | None:
+        parts = [p for p in name.split(".") if p]
+        if level:
+            base = os.path.dirname(os.path.abspath(importer))
+            for _ in range(level - 1):
+                base = os.path.dirname(base)
+            places = [base]
+        else:
+            places = roots
+        for root in places:
+            stem = os.path.join(root, *parts)
+            for candidate in (stem + ".py", os.path.join(stem, "__init__.py")):
+                if os.path.isfile(candidate) and os.path.getsize(candidate) <= _MAX_MODULE_BYTES:
+                    try:
+                        with tokenize.open(candidate) as handle:
+                            return handle.read(), named(os.path.abspath(candidate))
+                    except (OSError, UnicodeDecodeError, SyntaxError):
+                        return None
+        return None
+
+    return read
 
 
 def check_flow_file(path: str, with_decorators: tuple[RawCall, ...] = ()) -> CheckResult:
@@ -21,7 +62,7 @@ def check_flow_file(path: str, with_decorators: tuple[RawCall, ...] = ()) -> Che
             source = handle.read()
     except (OSError, UnicodeDecodeError, SyntaxError) as exc:  # SyntaxError: an unknown coding line
         raise FlowshipError(f"{path}: cannot read the flow file ({exc}) — check its permissions and encoding") from None
-    return check_flow_source(source, path, with_decorators)
+    return check_flow_source(source, path, with_decorators, module_reader(path))
 
 
 def load_flow(path: str) -> FlowIR:

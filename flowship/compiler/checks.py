@@ -27,11 +27,13 @@ MAX_NAME_LENGTH = 200
 
 
 def check_name_lengths(flow: ParsedFlow, graph: nx.DiGraph) -> Iterator[Problem]:
-    named = [("flow", flow.name, flow.line)] + [("step", s.name, s.line) for s in flow.steps.values()]
-    for kind, name, line in named:
+    named = [("flow", flow.name, flow.file, flow.line)] + [
+        ("step", s.name, s.file, s.line) for s in flow.steps.values()
+    ]
+    for kind, name, file, line in named:
         if len(name.encode()) > MAX_NAME_LENGTH:
             yield Problem(
-                flow.file,
+                file,
                 line,
                 f"the {kind} name is {len(name.encode())} bytes long, over the limit of "
                 f"{MAX_NAME_LENGTH} (it names folders in the store and ids in Airflow)",
@@ -46,17 +48,22 @@ def check_start_and_end(flow: ParsedFlow, graph: nx.DiGraph) -> Iterator[Problem
                 flow.file, flow.line, f"flow {flow.name} has no '{name}' step", f"add `@step def {name}(self):`"
             )
     if "start" in flow.steps and flow.steps["start"].has_inputs:
-        yield Problem(flow.file, flow.steps["start"].line, "step 'start' takes inputs", "define it as def start(self):")
+        yield Problem(
+            flow.steps["start"].file,
+            flow.steps["start"].line,
+            "step 'start' takes inputs",
+            "define it as def start(self):",
+        )
     if "end" in flow.steps and flow.steps["end"].next_targets:
         end = flow.steps["end"]
-        yield Problem(flow.file, end.next_line, "step 'end' calls self.next()", "remove it: the flow finishes at 'end'")
+        yield Problem(end.file, end.next_line, "step 'end' calls self.next()", "remove it: the flow finishes at 'end'")
 
 
 def check_transitions(flow: ParsedFlow, graph: nx.DiGraph) -> Iterator[Problem]:
     for name, step in flow.steps.items():
         if name != "end" and not step.next_targets and not step.next_line:
             yield Problem(
-                flow.file,
+                step.file,
                 step.line,
                 f"step '{name}' does not call self.next()",
                 "end it with self.next(self.<next step>)",
@@ -69,17 +76,17 @@ def check_transitions(flow: ParsedFlow, graph: nx.DiGraph) -> Iterator[Problem]:
                     if close
                     else f"define `@step def {target}(self):` or name an existing step"
                 )
-                yield Problem(flow.file, step.next_line, f"step '{name}' goes to '{target}', which is not a step", fix)
+                yield Problem(step.file, step.next_line, f"step '{name}' goes to '{target}', which is not a step", fix)
         if len(set(step.next_targets)) != len(step.next_targets):
             yield Problem(
-                flow.file,
+                step.file,
                 step.next_line,
                 f"step '{name}' names the same step twice in self.next()",
                 "name each branch once",
             )
         if step.foreach is not None and len(step.next_targets) > 1:
             yield Problem(
-                flow.file,
+                step.file,
                 step.next_line,
                 f"foreach in step '{name}' goes to {len(step.next_targets)} steps",
                 'a foreach goes to exactly one step: self.next(self.body, foreach="items")',
@@ -92,7 +99,7 @@ def check_cycles(flow: ParsedFlow, graph: nx.DiGraph) -> Iterator[Problem]:
             first = min(component, key=lambda n: (step_of(graph, n).line, n))
             cycle = " -> ".join(sorted(component, key=lambda n: step_of(graph, n).line))
             yield Problem(
-                flow.file,
+                step_of(graph, first).file,
                 step_of(graph, first).line,
                 f"steps form a cycle: {cycle}",
                 "flows are acyclic; repeat work with a foreach instead of looping back",
@@ -107,14 +114,14 @@ def check_reachability(flow: ParsedFlow, graph: nx.DiGraph) -> Iterator[Problem]
     for name, step in flow.steps.items():
         if name not in reached:
             yield Problem(
-                flow.file,
+                step.file,
                 step.line,
                 f"step '{name}' cannot be reached from 'start'",
                 f"call self.next(self.{name}) from a step, or delete it",
             )
         elif name not in reaching_end:
             yield Problem(
-                flow.file, step.line, f"step '{name}' never reaches 'end'", "make its transitions lead to 'end'"
+                step.file, step.line, f"step '{name}' never reaches 'end'", "make its transitions lead to 'end'"
             )
 
 
@@ -124,7 +131,7 @@ def check_join_parents(flow: ParsedFlow, graph: nx.DiGraph) -> Iterator[Problem]
         parents = sorted(p for p in graph.predecessors(name) if p in reached)
         if len(parents) > 1 and not step.has_inputs:
             yield Problem(
-                flow.file,
+                step.file,
                 step.line,
                 f"step '{name}' is reached from {', '.join(parents)} but does not take inputs",
                 f"make it a join: def {name}(self, inputs):",
@@ -137,7 +144,7 @@ def check_catch_placement(flow: ParsedFlow, graph: nx.DiGraph) -> Iterator[Probl
         catch = next((d for d in step.decorators if d.name == "catch"), None)
         if catch is not None and step.foreach is not None:
             yield Problem(
-                flow.file,
+                step.file,
                 catch.line,
                 f"@catch on step '{name}', a foreach: a caught failure leaves no items to fan out to",
                 "move the work that may fail into a step before the foreach, and put @catch there",
@@ -176,7 +183,7 @@ def nesting_problems(flow: ParsedFlow, graph: nx.DiGraph, nesting: Nesting) -> l
         if last is not None and split not in graph.predecessors(last):  # a step after the body: meant as the join
             problems.append(
                 Problem(
-                    flow.file,
+                    flow.steps[last].file,
                     flow.steps[last].line,
                     f"{kind} in step '{split}' is never joined: step '{last}', the last step before 'end', "
                     "does not take inputs",
@@ -186,7 +193,7 @@ def nesting_problems(flow: ParsedFlow, graph: nx.DiGraph, nesting: Nesting) -> l
             continue
         problems.append(
             Problem(
-                flow.file,
+                flow.steps[split].file,
                 flow.steps[split].next_line,
                 f"{kind} in step '{split}' is never joined",
                 "add a join step, def join(self, inputs):, that its branches lead to before 'end'",
@@ -224,7 +231,7 @@ def data_flow_problems(flow: ParsedFlow, graph: nx.DiGraph, nesting: Nesting, kn
                 if not in_foreach:
                     problems.append(
                         Problem(
-                            flow.file,
+                            step.file,
                             line,
                             f"step '{name}' reads self.{attr} outside a foreach",
                             f"self.{attr} exists only in steps between a foreach and its join",
@@ -242,13 +249,13 @@ def data_flow_problems(flow: ParsedFlow, graph: nx.DiGraph, nesting: Nesting, kn
                 )
             else:
                 fix = f"assign self.{attr} in an earlier step on every path, or make it a Parameter"
-            problems.append(Problem(flow.file, line, message, fix, "warning" if uncertain else "error"))
+            problems.append(Problem(step.file, line, message, fix, "warning" if uncertain else "error"))
         catch = [d for d in step.decorators if d.name == "catch" and isinstance(d.kwargs.get("var"), str)]
         out[name] = available | set(step.writes) | {d.kwargs["var"] for d in catch}
         if step.foreach is not None and step.foreach not in out[name] and step.foreach not in known:
             problems.append(
                 Problem(
-                    flow.file,
+                    step.file,
                     step.next_line,
                     f"foreach=\"{step.foreach}\" in step '{name}' names no artifact",
                     f"assign self.{step.foreach} = [...] in '{name}' or before it",

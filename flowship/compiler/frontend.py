@@ -1,7 +1,8 @@
 """The compiler front end: flow source text in, checked IR and every problem out.
 
-Pure: no file, network or clock is touched, so the same source always gives
-the same result. Stages: parse (AST) -> graph (networkx) -> structural checks
+Pure: no file, network or clock is touched (modules a flow's base classes
+come from are read through a function the caller gives), so the same source
+always gives the same result. Stages: parse (AST) -> graph (networkx) -> structural checks
 -> split nesting -> data-flow check -> IR. Structure errors stop the later
 stages (their findings would only be noise), but every stage reports all it
 finds, not the first problem only.
@@ -20,7 +21,7 @@ from flowship.compiler.graph import Nesting, analyze_nesting, build_graph
 from flowship.compiler.ir import FlowIR, ParameterIR, ProjectIR, ScheduleIR, StepDecorators, StepIR
 from flowship.compiler.naming import unique_k8s_names
 from flowship.compiler.params import normalize_parameters
-from flowship.compiler.parse import ParsedFlow, RawCall, parse_flow_source
+from flowship.compiler.parse import ModuleReader, ParsedFlow, RawCall, parse_flow_source
 from flowship.errors import HasProblems, Problem
 
 __all__ = ["CheckResult", "check_flow_source"]
@@ -77,19 +78,22 @@ class _Parts:
 
 def _normalize_parts(flow: ParsedFlow, problems: list[Problem]) -> _Parts:
     decorators = {
-        name: normalize_step_decorators(name, step.decorators, flow.file, problems) for name, step in flow.steps.items()
+        name: normalize_step_decorators(name, step.decorators, step.file, problems) for name, step in flow.steps.items()
     }
     parameters = normalize_parameters(flow.parameters, set(flow.steps), flow.file, problems)
     schedule, project = normalize_flow_decorators(flow.flow_decorators, flow.file, problems)
     return _Parts(decorators, parameters, schedule, project)
 
 
-def check_flow_source(source: str, file: str, with_decorators: tuple[RawCall, ...] = ()) -> CheckResult:
+def check_flow_source(
+    source: str, file: str, with_decorators: tuple[RawCall, ...] = (), modules: ModuleReader | None = None
+) -> CheckResult:
     """Parse and check the flow in ``source``; ``file`` is how problems name it.
 
-    ``with_decorators`` (``--with``) are added to every step that lacks them, before any check.
+    ``with_decorators`` (``--with``) are added to every step that lacks them, before any check. ``modules``
+    reads the modules base classes are imported from (see :func:`~flowship.compiler.parse.parse_flow_source`).
     """
-    flow = parse_flow_source(source, file)
+    flow = parse_flow_source(source, file, modules)
     add_decorators(flow, with_decorators)
     problems = list(flow.problems)
     if not flow.name:
@@ -98,7 +102,7 @@ def check_flow_source(source: str, file: str, with_decorators: tuple[RawCall, ..
     shape_problems = structural_problems(flow, graph)
     parts = _normalize_parts(flow, problems)
     if not any(p.is_error for p in shape_problems):
-        nesting = analyze_nesting(graph, flow.file)
+        nesting = analyze_nesting(graph)
         shape_problems += nesting_problems(flow, graph, nesting)
     problems += shape_problems
     if any(p.is_error for p in shape_problems):

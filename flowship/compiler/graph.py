@@ -54,7 +54,7 @@ def _is_split(step: ParsedStep) -> bool:
     return step.foreach is not None or len(step.next_targets) > 1
 
 
-def analyze_nesting(graph: nx.DiGraph, file: str) -> Nesting:
+def analyze_nesting(graph: nx.DiGraph) -> Nesting:
     """Assign split stacks and match joins to splits; the graph must be acyclic."""
     nesting = Nesting(order=topological_order(graph))
     for name in nesting.order:
@@ -74,7 +74,7 @@ def analyze_nesting(graph: nx.DiGraph, file: str) -> Nesting:
             )
             nesting.problems.append(
                 Problem(
-                    file,
+                    step.file,
                     step.line,
                     f"step '{name}' joins steps from different splits: {described}",
                     "a join must merge the branches of one split; join inner splits first",
@@ -88,7 +88,7 @@ def analyze_nesting(graph: nx.DiGraph, file: str) -> Nesting:
             if not stack:
                 nesting.problems.append(
                     Problem(
-                        file,
+                        step.file,
                         step.line,
                         f"step '{name}' takes inputs but closes no split",
                         f"remove `inputs` from def {name}(self, inputs), "
@@ -102,7 +102,7 @@ def analyze_nesting(graph: nx.DiGraph, file: str) -> Nesting:
                 other = next(j for j, s in nesting.join_of.items() if s == closed)
                 nesting.problems.append(
                     Problem(
-                        file,
+                        step.file,
                         step.line,
                         f"split '{closed}' is joined twice, by '{other}' and by '{name}'",
                         "send every branch of a split to one join",

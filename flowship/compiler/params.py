@@ -73,6 +73,8 @@ def _coerce_default(kind: str, default: Any) -> Any:
 
 
 def _one(attr: str, call: RawCall, file: str, problems: list[Problem]) -> ParameterIR | None:
+    file = call.file or file
+
     def fail(message: str, fix: str) -> None:
         problems.append(Problem(file, call.line, message, fix))
 
@@ -157,7 +159,7 @@ def normalize_parameters(
         if parameter.name in seen:
             problems.append(
                 Problem(
-                    file,
+                    call.file or file,
                     call.line,
                     f"parameter name '{parameter.name}' is already used on line {seen[parameter.name]}",
                     "give every parameter its own name",
@@ -166,7 +168,9 @@ def normalize_parameters(
             continue
         if attr in steps:
             problems.append(
-                Problem(file, call.line, f"parameter '{attr}' has the name of a step", "rename one of them")
+                Problem(
+                    call.file or file, call.line, f"parameter '{attr}' has the name of a step", "rename one of them"
+                )
             )
             continue
         seen[parameter.name] = call.line

@@ -14,12 +14,21 @@ decorator argument) are collected, never raised one by one.
 from __future__ import annotations
 
 import ast
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from flowship.errors import Problem
 
-__all__ = ["RawCall", "ParsedStep", "ParsedFlow", "parse_flow_source", "NOT_LITERAL", "FLOWSPEC_MEMBERS"]
+__all__ = [
+    "RawCall",
+    "ParsedStep",
+    "ParsedFlow",
+    "ModuleReader",
+    "parse_flow_source",
+    "NOT_LITERAL",
+    "FLOWSPEC_MEMBERS",
+]
 
 
 class _NotLiteral:
@@ -36,6 +45,7 @@ FLOWSPEC_MEMBERS = frozenset(
 _TYPE_NAMES = {"str": "str", "int": "int", "float": "float", "bool": "bool", "JSONType": "json"}
 _DYNAMIC_BUILTINS = {"setattr", "delattr", "vars"}
 _GUARD_BUILTINS = {"hasattr", "getattr"}
+_FUNCTIONS = (ast.FunctionDef, ast.AsyncFunctionDef)
 
 
 @dataclass
@@ -46,6 +56,7 @@ class RawCall:
     line: int
     args: list[Any] = field(default_factory=list)
     kwargs: dict[str, Any] = field(default_factory=dict)
+    file: str = ""  # where it is written, when not in the flow file (a base class in another module)
 
 
 @dataclass
@@ -54,6 +65,7 @@ class ParsedStep:
     line: int
     has_inputs: bool
     decorators: list[RawCall]
+    file: str = ""  # the file that defines the step: the flow file, or a base class's module
     next_targets: tuple[str, ...] = ()
     next_line: int = 0
     foreach: str | None = None
@@ -264,31 +276,64 @@ def _catches_attribute_error(handler: ast.ExceptHandler) -> bool:
     return any(_call_name(t) in _ATTRIBUTE_ERROR_CATCHERS for t in types)
 
 
-def _flow_classes(tree: ast.Module) -> tuple[dict[str, ast.ClassDef], set[str]]:
-    """Classes that derive from FlowSpec directly or through classes in this file."""
+ModuleReader = Callable[[str, int, str], "tuple[str, str] | None"]
+"""(module, relative-import level, importing file) -> (source, path) of that module's file, or None if not found."""
+_MAX_BASE_DEPTH = 20
+
+
+@dataclass
+class _Module:
+    """A module a flow class or one of its bases is written in: its classes, imports and constants."""
+
+    file: str
+    classes: dict[str, ast.ClassDef]
+    imports: dict[str, tuple[str, int, str | None]]  # local name -> (module, level, imported attribute or None)
+    literals: _Literals
+
+
+def _module(tree: ast.Module, file: str) -> _Module:
+    literals = _Literals()
+    imports: dict[str, tuple[str, int, str | None]] = {}
+    for node in tree.body:
+        if isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name):
+            value = literals.evaluate(node.value)
+            if value is not NOT_LITERAL:
+                literals.constants[node.targets[0].id] = value
+        elif isinstance(node, ast.ImportFrom):
+            for alias in node.names:
+                imports[alias.asname or alias.name] = (node.module or "", node.level, alias.name)
+        elif isinstance(node, ast.Import):
+            for alias in node.names:
+                local = alias.asname or alias.name.split(".")[0]
+                imports[local] = (alias.name if alias.asname else local, 0, None)
     classes = {n.name: n for n in tree.body if isinstance(n, ast.ClassDef)}
-    flows: dict[str, ast.ClassDef] = {}
-    changed = True
-    while changed:
-        changed = False
-        for name, node in classes.items():
-            if name in flows:
-                continue
-            if any(_call_name(b) == "FlowSpec" or _call_name(b) in flows for b in node.bases):
-                flows[name] = node
-                changed = True
-    bases_of_others = {_call_name(b) for node in flows.values() for b in node.bases}
-    return flows, {n for n in flows if n not in bases_of_others}
+    return _Module(file, classes, imports, literals)
+
+
+def _dotted(node: ast.expr) -> list[str]:
+    """``["pkg", "base", "Base"]`` for ``pkg.base.Base``; empty for anything but names and attributes."""
+    parts: list[str] = []
+    while isinstance(node, ast.Attribute):
+        parts.insert(0, node.attr)
+        node = node.value
+    return [node.id, *parts] if isinstance(node, ast.Name) else []
+
+
+def _names_flowspec(base: ast.expr) -> bool:
+    return _call_name(base) == "FlowSpec"
 
 
 class _FlowReader:
-    def __init__(self, source: str, file: str):
+    def __init__(self, source: str, file: str, modules: ModuleReader | None):
         self.source = source
         self.flow = ParsedFlow(file=file)
         self.literals = _Literals()
+        self.file = file  # the module being read: problems name it
+        self.modules = modules
+        self.loaded: dict[str, _Module | None] = {}
 
     def problem(self, line: int, message: str, fix: str = "", severity: str = "error") -> None:
-        self.flow.problems.append(Problem(self.flow.file, line, message, fix, severity))  # type: ignore[arg-type]
+        self.flow.problems.append(Problem(self.file, line, message, fix, severity))  # type: ignore[arg-type]
 
     def read(self) -> ParsedFlow:
         try:
@@ -296,16 +341,13 @@ class _FlowReader:
         except SyntaxError as exc:
             self.problem(exc.lineno or 0, f"syntax error: {exc.msg}", "fix the Python syntax")
             return self.flow
-        for node in tree.body:
-            if isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name):
-                value = self.literals.evaluate(node.value)
-                if value is not NOT_LITERAL:
-                    self.literals.constants[node.targets[0].id] = value
-        flows, leaves = _flow_classes(tree)
+        module = _module(tree, self.flow.file)
+        self.literals = module.literals
+        flows = {name: node for name, node in module.classes.items() if self._is_flow(node, module, 0)}
+        bases_of_others = {id(r[0]) for node in flows.values() for b in node.bases if (r := self._resolve(b, module))}
+        leaves = {name for name, node in flows.items() if id(node) not in bases_of_others}
         if not leaves:
-            self.problem(
-                1, "no flow class found", "define a class that derives from FlowSpec, e.g. `class MyFlow(FlowSpec):`"
-            )
+            self._no_flow_class(module)
             return self.flow
         if len(leaves) > 1:
             names = ", ".join(sorted(leaves))
@@ -314,40 +356,108 @@ class _FlowReader:
             return self.flow
         (leaf,) = leaves
         self.flow.name, self.flow.line = leaf, flows[leaf].lineno
-        chain = self._class_chain(flows, leaf)
-        for node in chain:
-            self._read_class(node)
+        chain = self._class_chain(flows[leaf], module)
+        members = {f.name for node, _ in chain for f in node.body if isinstance(f, _FUNCTIONS)}
+        helper_writes = self._helper_writes([node for node, _ in chain], members)
+        for node, owner in chain:
+            self.file, self.literals = owner.file, owner.literals
+            self._read_class(node, members, helper_writes)
+        self.file, self.literals = self.flow.file, module.literals
         return self.flow
 
-    def _class_chain(self, flows: dict[str, ast.ClassDef], leaf: str) -> list[ast.ClassDef]:
-        """Base classes first, so a subclass's steps override its bases'."""
-        ordered: list[ast.ClassDef] = []
+    def _no_flow_class(self, module: _Module) -> None:
+        """Say why: most often a class with steps whose base class lives in a module that cannot be found."""
+        for node in module.classes.values():
+            steps = any(
+                isinstance(f, _FUNCTIONS) and any(_call_name(d) == "step" for d in f.decorator_list) for f in node.body
+            )
+            unread = [ast.unparse(b) for b in node.bases if not self._resolve(b, module)]
+            if steps and unread:
+                self.problem(
+                    node.lineno,
+                    f"class {node.name} has steps, but its base {', '.join(unread)} cannot be read, so flow check "
+                    "cannot tell it is a flow",
+                    "keep base classes in the flow's folder or project (found as the flow's tasks import them), "
+                    "or derive the flow from FlowSpec directly",
+                )
+                return
+        self.problem(
+            1, "no flow class found", "define a class that derives from FlowSpec, e.g. `class MyFlow(FlowSpec):`"
+        )
 
-        def visit(name: str) -> None:
-            node = flows[name]
+    def _load(self, name: str, level: int, importer: str) -> _Module | None:
+        """The module ``name`` as imported from ``importer``, read (never run) through the reader."""
+        found = self.modules(name, level, importer) if self.modules else None
+        if found is None:
+            return None
+        source, path = found
+        if path not in self.loaded:
+            try:
+                self.loaded[path] = _module(ast.parse(source, filename=path), path)
+            except SyntaxError as exc:
+                self.loaded[path] = None
+                self.flow.problems.append(
+                    Problem(path, exc.lineno or 0, f"syntax error: {exc.msg}", "fix the Python syntax")
+                )
+        return self.loaded[path]
+
+    def _resolve(self, base: ast.expr, module: _Module, depth: int = 0) -> tuple[ast.ClassDef, _Module] | None:
+        """The class a base-class expression names, in this file or in a module of the project it imports."""
+        if depth > _MAX_BASE_DEPTH:
+            return None
+        if isinstance(base, ast.Name):
+            if base.id in module.classes:
+                return module.classes[base.id], module
+            if base.id not in module.imports:
+                return None
+            name, level, attribute = module.imports[base.id]
+            target = self._load(name, level, module.file) if attribute is not None else None
+            return self._resolve(ast.Name(attribute), target, depth + 1) if target and attribute else None
+        path = _dotted(base)
+        if len(path) > 1 and path[0] in module.imports:  # pkg.base.Base after `import pkg.base`
+            name, level, attribute = module.imports[path[0]]
+            imported = [*name.split("."), attribute] if attribute else name.split(".")
+            target = self._load(".".join(p for p in [*imported, *path[1:-1]] if p), level, module.file)
+            return self._resolve(ast.Name(path[-1]), target, depth + 1) if target else None
+        return None
+
+    def _is_flow(self, node: ast.ClassDef, module: _Module, depth: int) -> bool:
+        if depth > _MAX_BASE_DEPTH:
+            return False
+        for base in node.bases:
+            if _names_flowspec(base):
+                return True
+            resolved = self._resolve(base, module)
+            if resolved and self._is_flow(*resolved, depth + 1):
+                return True
+        return False
+
+    def _class_chain(self, leaf: ast.ClassDef, module: _Module) -> list[tuple[ast.ClassDef, _Module]]:
+        """The flow class and every base it has that can be read, bases first (a subclass overrides its bases)."""
+        ordered: list[tuple[ast.ClassDef, _Module]] = []
+        seen: set[int] = set()
+
+        def visit(node: ast.ClassDef, owner: _Module) -> None:
+            seen.add(id(node))
             for base in node.bases:
-                base_name = _call_name(base)
-                if base_name in flows and flows[base_name] not in ordered:
-                    visit(base_name)
-                elif base_name not in flows and base_name != "FlowSpec":
-                    self.flow.external_bases = True
-            ordered.append(node)
+                resolved = None if _names_flowspec(base) else self._resolve(base, owner)
+                if resolved and id(resolved[0]) not in seen:
+                    visit(*resolved)
+                elif not resolved and not _names_flowspec(base):
+                    self.flow.external_bases = True  # a base that cannot be read: data-flow findings are advisory
+            ordered.append((node, owner))
 
-        visit(leaf)
+        visit(leaf, module)
         return ordered
 
-    def _read_class(self, node: ast.ClassDef) -> None:
-        if node.name == self.flow.name:
+    def _read_class(self, node: ast.ClassDef, members: set[str], helper_writes: dict[str, set[str]]) -> None:
+        if node.name == self.flow.name and self.file == self.flow.file:
             self.flow.flow_decorators = [self.literals.call(d) for d in node.decorator_list]
-        functions = [n for n in node.body if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))]
-        step_functions = [f for f in functions if any(_call_name(d) == "step" for d in f.decorator_list)]
-        helpers = {f.name: f for f in functions if f not in step_functions}
         for stmt in node.body:
             self._read_class_attribute(stmt)
-        helper_writes = self._helper_writes(helpers)
-        members = {f.name for f in functions}
-        for func in step_functions:
-            self.flow.steps[func.name] = self._read_step(func, members, helper_writes)
+        for func in node.body:
+            if isinstance(func, _FUNCTIONS) and any(_call_name(d) == "step" for d in func.decorator_list):
+                self.flow.steps[func.name] = self._read_step(func, members, helper_writes)
 
     def _read_class_attribute(self, stmt: ast.stmt) -> None:
         targets: list[ast.expr] = []
@@ -360,13 +470,21 @@ class _FlowReader:
             if isinstance(target, ast.Name):
                 self.flow.class_attributes.add(target.id)
                 if isinstance(value, ast.Call) and _call_name(value) in ("Parameter", "IncludeFile"):
-                    self.flow.parameters.append((target.id, self.literals.call(value)))
+                    call = self.literals.call(value)
+                    call.file = "" if self.file == self.flow.file else self.file
+                    self.flow.parameters.append((target.id, call))
 
-    def _helper_writes(self, helpers: dict[str, ast.FunctionDef | ast.AsyncFunctionDef]) -> dict[str, set[str]]:
-        """Attributes each non-step method assigns, following calls between methods."""
+    def _helper_writes(self, classes: list[ast.ClassDef], members: set[str]) -> dict[str, set[str]]:
+        """Attributes each non-step method assigns, following calls between methods (a subclass's override wins)."""
+        helpers = {
+            f.name: f
+            for node in classes
+            for f in node.body
+            if isinstance(f, _FUNCTIONS) and not any(_call_name(d) == "step" for d in f.decorator_list)
+        }
         direct: dict[str, tuple[set[str], set[str], bool]] = {}
         for name, func in helpers.items():
-            scan = _BodyScan(set(helpers))
+            scan = _BodyScan(members)
             for stmt in func.body:
                 scan.visit(stmt)
             direct[name] = (set(scan.writes), {c for c, _ in scan.helper_calls}, scan.dynamic)
@@ -390,7 +508,7 @@ class _FlowReader:
     ) -> ParsedStep:
         decorators = [self.literals.call(d) for d in func.decorator_list if _call_name(d) != "step"]
         arg_names = [a.arg for a in func.args.posonlyargs + func.args.args]
-        step = ParsedStep(func.name, func.lineno, has_inputs=len(arg_names) == 2, decorators=decorators)
+        step = ParsedStep(func.name, func.lineno, len(arg_names) == 2, decorators, file=self.file)
         if len(arg_names) not in (1, 2) or func.args.vararg or func.args.kwarg or func.args.kwonlyargs:
             self.problem(
                 func.lineno,
@@ -472,6 +590,10 @@ class _FlowReader:
         step.next_targets = tuple(targets)
 
 
-def parse_flow_source(source: str, file: str) -> ParsedFlow:
-    """Parse ``source`` (the text of ``file``) into a :class:`ParsedFlow`."""
-    return _FlowReader(source, file).read()
+def parse_flow_source(source: str, file: str, modules: ModuleReader | None = None) -> ParsedFlow:
+    """Parse ``source`` (the text of ``file``) into a :class:`ParsedFlow`.
+
+    ``modules`` finds the source of modules the flow imports base classes from; without it, a base class
+    defined in another module is not read (and data-flow findings become warnings).
+    """
+    return _FlowReader(source, file, modules).read()

@@ -28,6 +28,7 @@ from flowship.current import current
 from flowship.errors import CaughtException, FlowshipError, user_traceback
 from flowship.flowspec import FlowSpec
 from flowship.param_codec import drop_unset, resolve_values
+from flowship.parameters import Parameter
 from flowship.runtime.datastore import ArtifactRef, AttemptRecord, FlowDatastore, LazyArtifacts
 from flowship.runtime.logcapture import capture_output
 from flowship.runtime.taskids import child_task_id, input_tasks
@@ -158,14 +159,15 @@ _NOT_CONSTANTS = (types.FunctionType, types.MethodType, types.ModuleType, proper
 def _class_constants(cls: type[FlowSpec], ir: FlowIR) -> list[str]:
     """Class-level values Metaflow stores as artifacts in the start task: not parameters, methods or private."""
     parameters = {p.attr for p in ir.parameters}
-    return [
-        name
-        for name in dir(cls)
-        if not name.startswith("_")
-        and name not in parameters
-        and not hasattr(FlowSpec, name)
-        and not isinstance(getattr(cls, name), _NOT_CONSTANTS)
-    ]
+    names = [n for n in dir(cls) if not n.startswith("_") and n not in parameters and not hasattr(FlowSpec, n)]
+    unread = [n for n in names if isinstance(getattr(cls, n), Parameter)]
+    if unread:  # a step would see the Parameter object instead of its value: never run that
+        raise FlowshipError(
+            f"{', '.join(unread)} of flow {ir.name} {'is a Parameter' if len(unread) == 1 else 'are Parameters'} "
+            "that flow check could not read (made by code, or on a base class whose module it cannot find) — "
+            "declare it as `name = Parameter(...)` in the flow file or in a base class in the project"
+        )
+    return [n for n in names if not isinstance(getattr(cls, n), _NOT_CONSTANTS)]
 
 
 def _input_records(spec: TaskSpec, ir: FlowIR, step: StepIR) -> list[AttemptRecord]:
@@ -381,6 +383,7 @@ def run_task(spec: TaskSpec, flow_name: str, params: dict[str, str]) -> int:
 def run_step(command: StepCommand) -> int:
     """Run the task ``command`` names: fetch its code package if any, then run one attempt."""
     from flowship.compiler.parse import parse_flow_source
+    from flowship.flowfile import module_reader
     from flowship.providers.storage import open_storage
 
     command.check_ids()
@@ -399,7 +402,7 @@ def run_step(command: StepCommand) -> int:
         code_root = project_root(flow_file)
     try:
         with tokenize.open(flow_file) as handle:
-            parsed = parse_flow_source(handle.read(), flow_file)
+            parsed = parse_flow_source(handle.read(), flow_file, module_reader(flow_file))
     except OSError as exc:
         raise FlowshipError(f"{flow_file}: cannot read the flow file ({exc.strerror})") from None
     flow_name = parsed.name
