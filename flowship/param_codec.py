@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from typing import Any
 
 from flowship.compiler.ir import ParameterIR, ParameterType
@@ -34,6 +35,8 @@ _FALSE = {"false", "f", "0", "no", "n", "off"}
 
 def parse_text(parameter: ParameterIR, text: str) -> Any:
     """The declared value of ``text`` (for IncludeFile: the path), or :class:`ParameterError`."""
+    if parameter.multiple:
+        return _parse_list(parameter, text)
     kind = parameter.type
     try:
         if kind == "int":
@@ -53,6 +56,18 @@ def parse_text(parameter: ParameterIR, text: str) -> Any:
     return text
 
 
+def _parse_list(parameter: ParameterIR, text: str) -> list[Any]:
+    """A multiple parameter's JSON list; items given as text are read as the parameter's type."""
+    try:
+        items = json.loads(text)
+    except ValueError:
+        items = None
+    if not isinstance(items, list):
+        raise ParameterError(f"--{parameter.name}: {text!r} is not a JSON list (the option was given several times)")
+    single = replace(parameter, multiple=False)
+    return [parse_text(single, item if isinstance(item, str) else format_text(single, item)) for item in items]
+
+
 def parse_typed(name: str, kind: ParameterType, text: str) -> Any:
     """:func:`parse_text` for a parameter known only by name and type (as a deployed flow declares it)."""
     return parse_text(ParameterIR(name, name, kind, None, False, "", 0), text)
@@ -60,7 +75,7 @@ def parse_typed(name: str, kind: ParameterType, text: str) -> Any:
 
 def format_text(parameter: ParameterIR, value: Any) -> str:
     """The text a user would type for the declared ``value``: ``parse_text(format_text(v)) == v``."""
-    if parameter.type == "json":
+    if parameter.type == "json" or parameter.multiple:
         return json.dumps(value, sort_keys=True, ensure_ascii=False)
     if parameter.type == "bool":
         return "true" if value else "false"
@@ -72,6 +87,8 @@ def format_text(parameter: ParameterIR, value: Any) -> str:
 def _step_value(parameter: ParameterIR, declared: Any) -> Any:
     if parameter.type == "file" and declared is not None:
         return _read_file(parameter, declared)
+    if parameter.multiple and declared is not None:
+        return tuple(declared)  # what Metaflow's step sees: click's tuple
     if parameter.separator and isinstance(declared, str) and declared:
         return declared.split(parameter.separator)
     return declared

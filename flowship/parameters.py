@@ -29,6 +29,7 @@ class Parameter:
         required: bool = False,
         show_default: bool = True,
         separator: str | None = None,
+        multiple: bool = False,
     ):
         self.name = name
         self.default = default

@@ -23,7 +23,7 @@ class TestInvalid:
         ('x = Parameter("x", type="list")', "parameter 'x' has unsupported type 'list' — use str, int, float, bool or JSONType"),
         ('x = Parameter("x", type=JSONType, default="{not json")', "parameter 'x': Expecting property name enclosed in double quotes: line 1 column 2 (char 1) — give a default of type json, or change type="),
         ('x = Parameter("x", default=compute())', "Parameter 'x' argument(s) default are not literal values — write a number, string, list or dict; flowship reads parameters without running the file"),
-        ('x = Parameter("x", colour="red")', "Parameter 'x' has unknown argument(s) colour — use: default, help, name, required, separator, show_default, type"),
+        ('x = Parameter("x", colour="red")', "Parameter 'x' has unknown argument(s) colour — use: default, help, multiple, name, required, separator, show_default, type"),
         ('x = Parameter("x", 1)', "Parameter 'x' has more than one positional argument — pass everything after the name as keywords"),
         ('x = Parameter("x", default=1, separator=",")', "parameter 'x': separator= needs a str parameter and a non-empty string — drop separator=, or make the parameter a str (its value is then split into a list)"),
         ('x = Parameter("x", default="a", separator="")', "parameter 'x': separator= needs a str parameter and a non-empty string — drop separator=, or make the parameter a str (its value is then split into a list)"),

@@ -59,6 +59,8 @@ SAMPLES = {
                            "p = IncludeFile('p', default='x', encoding='latin-1')"),
     "parameter.separator": ("member", "p = Parameter('p', default='a,b')",
                             "p = Parameter('p', default='a,b', separator=',')"),
+    "parameter.multiple=True": ("member", "p = Parameter('p', default='a')",
+                                "p = Parameter('p', default=['a'], multiple=True)"),
     "flow.schedule.cron": ("flow", "@schedule(cron='0 1 * * *')", "@schedule(cron='0 2 * * *')"),
     "flow.schedule.timezone": ("flow", "@schedule(daily=True)", "@schedule(daily=True, timezone='Europe/Paris')"),
     "flow.schedule.preset=hourly": ("flow", "", "@schedule(hourly=True)"),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 import signal
 import sys
 import time
@@ -113,7 +114,11 @@ def _run_or_resume(args: argparse.Namespace, extra: list[str]) -> int:
     if args.command == "resume":
         result = resume_flow(args.flow_file, ir, options.origin_run_id, **common, progress=progress)
     else:
-        given = {k.split(":", 1)[1]: v for k, v in vars(options).items() if k.startswith("param:") and v is not None}
+        given = {
+            k.split(":", 1)[1]: json.dumps(v) if isinstance(v, list) else v  # a multiple parameter's values
+            for k, v in vars(options).items()
+            if k.startswith("param:") and v is not None
+        }
         result = run_flow(args.flow_file, ir, given, **common, progress=progress)
     return _report(args.flow_file, result, store)
 

@@ -79,10 +79,12 @@ def run_options_parser(command: str, ir: Any) -> argparse.ArgumentParser:
     for p in ir.parameters if ir is not None else ():
         default = "required" if p.required else f"default: {p.default!r}"
         split = f"; split on {p.separator!r} into a list" if p.separator else ""
+        split += "; give it once per value" if p.multiple else ""
         group.add_argument(
             f"--{p.name}",
             dest=f"param:{p.name}",
             metavar=p.type.upper(),
+            action="append" if p.multiple else "store",
             help=f"{p.help + '; ' if p.help else ''}{default}{split}",
         )
     return parser

@@ -78,6 +78,7 @@ FEATURES: tuple[Feature, ...] = (
     Feature("parameter", "is_text", "IncludeFile(is_text=False)"),
     Feature("parameter", "encoding", "IncludeFile(encoding=)"),
     Feature("parameter", "separator", "Parameter(separator=)"),
+    Feature("parameter", "multiple", "Parameter(multiple=True)", True),
     Feature("flow", "schedule.cron", "@schedule(cron=)"),
     Feature("flow", "schedule.timezone", "@schedule(timezone=)"),
     *(

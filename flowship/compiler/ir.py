@@ -119,6 +119,12 @@ class ParameterIR:
     is_text: bool = True
     encoding: str = "utf-8"
     separator: str | None = None  # a str parameter whose value a step sees split into a list
+    multiple: bool = False  # given any number of times: a list of values of ``type``, a tuple in the step
+
+    @property
+    def text_type(self) -> ParameterType:
+        """How the value travels as text: a multiple parameter's list is JSON."""
+        return "json" if self.multiple else self.type
 
 
 @dataclass(frozen=True)

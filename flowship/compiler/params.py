@@ -43,7 +43,7 @@ RESERVED_PARAMETER_NAMES = (
 )
 # Metaflow allows dashes: Parameter("max-depth") is --max-depth, and the step reads the attribute it is bound to.
 _NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_-]*$")
-_PARAMETER_ARGS = {"name", "default", "type", "help", "required", "show_default", "separator"}
+_PARAMETER_ARGS = {"name", "default", "type", "help", "required", "show_default", "separator", "multiple"}
 _FILE_ARGS = {"name", "default", "help", "required", "is_text", "encoding", "show_default"}
 _PY_TYPES = {str: "str", int: "int", float: "float", bool: "bool"}
 
@@ -116,12 +116,27 @@ def _one(attr: str, call: RawCall, file: str, problems: list[Problem]) -> Parame
     if required and default is not None:
         fail(f"parameter '{name}' is required and has a default", "drop required=True or drop the default")
         return None
-    kind = "file" if is_file else kwargs.get("type") or _infer_type(default)
+    multiple = kwargs.get("multiple", False)
+    if not isinstance(multiple, bool):
+        fail(f"parameter '{name}': multiple must be True or False", "write multiple=True")
+        return None
+    if multiple:  # as click's multiple options: the default is a list, the type is its items'
+        if default is not None and not isinstance(default, (list, tuple)):
+            fail(f"parameter '{name}' takes several values, but its default is not a list", "write default=[...]")
+            return None
+        if kwargs.get("separator") is not None:
+            fail(f"parameter '{name}': multiple=True and separator= both make a list", "keep one of them")
+            return None
+        default = list(default) if default is not None else None
+    item = default[0] if multiple and default else (None if multiple else default)
+    kind = "file" if is_file else kwargs.get("type") or _infer_type(item)
     if kind not in ("str", "int", "float", "bool", "json", "file"):
         fail(f"parameter '{name}' has unsupported type {kind!r}", "use str, int, float, bool or JSONType")
         return None
     try:
-        default = _coerce_default(kind, default)
+        default = (
+            [_coerce_default(kind, v) for v in default] if multiple and default else _coerce_default(kind, default)
+        )
     except (TypeError, ValueError) as exc:
         fail(f"parameter '{name}': {exc}", f"give a default of type {kind}, or change type=")
         return None
@@ -144,6 +159,7 @@ def _one(attr: str, call: RawCall, file: str, problems: list[Problem]) -> Parame
         is_text=bool(kwargs.get("is_text", True)),
         encoding=str(kwargs.get("encoding", "utf-8")),
         separator=separator,
+        multiple=multiple,
     )
 
 

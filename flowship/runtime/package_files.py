@@ -99,7 +99,10 @@ def package_files(flow_file: str) -> PackageFiles:
     stack = [("", root, _ignore_specs(root, ""))]
     while stack:
         relative, folder, specs = stack.pop()
-        entries = sorted(os.scandir(folder), key=lambda e: e.name)
+        try:
+            entries = sorted(os.scandir(folder), key=lambda e: e.name)
+        except (FileNotFoundError, NotADirectoryError, PermissionError):
+            continue  # gone since it was listed (a temporary folder), or not ours to read: nothing to ship
         for entry in entries:
             path = f"{relative}/{entry.name}" if relative else entry.name
             if entry.name.startswith("."):
@@ -112,8 +115,12 @@ def package_files(flow_file: str) -> PackageFiles:
                 if any(os.path.exists(os.path.join(entry.path, m)) for m in _ENVIRONMENT_MARKERS):
                     continue
                 stack.append((path, entry.path, specs + _ignore_specs(entry.path, path)))
-            elif entry.name.endswith(suffixes) and not _ignored(path, False, specs) and not _is_generated(entry.path):
-                found.append((path, entry.stat().st_size))
+            elif entry.name.endswith(suffixes) and not _ignored(path, False, specs):
+                try:
+                    if not _is_generated(entry.path):
+                        found.append((path, entry.stat().st_size))
+                except (FileNotFoundError, PermissionError):
+                    continue
     found.sort()
     size = sum(s for _, s in found)
     limit = float(os.environ.get("FLOWSHIP_PACKAGE_MAX_MB", _DEFAULT_MAX_MB)) * 2**20

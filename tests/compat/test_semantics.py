@@ -80,6 +80,16 @@ class TestValid:
         (parameter,) = check(two_step_flow("    max_depth = Parameter('max-depth', default=3)")).ir.parameters
         assert (parameter.name, parameter.attr, parameter.default) == ("max-depth", "max_depth", 3)
 
+    @pytest.mark.parametrize("declaration, expected", [
+        ("Parameter('n', multiple=True, default=[1, 2])", ("int", [1, 2], True)),
+        ("Parameter('n', multiple=True, type=float, default=[1])", ("float", [1.0], True)),
+        ("Parameter('n', multiple=True)", ("str", None, True)),
+    ])
+    def test_multiple_parameters(self, declaration, expected):
+        """Metaflow passes multiple=True to click: the option is given once per value, the step gets a tuple."""
+        (parameter,) = check(two_step_flow(f"    n = {declaration}")).ir.parameters
+        assert (parameter.type, parameter.default, parameter.multiple) == expected
+
     @pytest.mark.parametrize("body, outcome", [
         ("x = self.maybe", ["error: step 'start' reads self.maybe, which is not assigned on every path from 'start'"]),
         ("try:\n            x = self.maybe\n        except AttributeError:\n            x = None",
@@ -154,6 +164,10 @@ class TestInvalid:
         (two_step_flow("    workers = Parameter('max-workers', default=2)"),
          "error: parameter name 'max-workers' is reserved by flowship"),
         (two_step_flow("    bad = Parameter('-depth', default=2)"), "error: parameter name '-depth' is invalid"),
+        (two_step_flow("    n = Parameter('n', multiple=True, default=3)"),
+         "error: parameter 'n' takes several values, but its default is not a list"),
+        (two_step_flow("    n = Parameter('n', multiple=True, separator=',')"),
+         "error: parameter 'n': multiple=True and separator= both make a list"),
     ])
     def test_message(self, source, message):
         """Metaflow refuses @catch on a foreach step at start-up; flowship says so at check, with the line."""
@@ -182,7 +196,7 @@ def test_caught_exception_pickles_as_metaflow_wrapper_does():
     assert back.stacktrace.endswith("ZeroDivisionError: division by zero\n") and str(back) == back.stacktrace
 
 
-def assert_semantics(run, *, depth: int, local: bool) -> None:
+def assert_semantics(run, *, depth: int, local: bool, sizes: tuple = (1, 2)) -> None:
     """What Metaflow gives for the fixture: @catch None/wrapper, constants and parameters in every task."""
     join = run["join"].task.data
     assert join.outcomes == {"fine": (True, None), "broken": (False, "builtins.ZeroDivisionError")}
@@ -190,6 +204,7 @@ def assert_semantics(run, *, depth: int, local: bool) -> None:
     end = run["end"].task.data
     assert (end.THRESHOLD, end.LABELS, end.max_depth) == (0.75, ("a", "b"), depth)
     assert run["start"].task.data.earlier is None and run["start"].task.data.depth_seen == depth
+    assert run["start"].task.data.sizes_seen == sizes  # Metaflow's multiple=True: a tuple
     assert run["broken"].task.data.value == 2 and run["fine"].task.data.failure is None
     project, branch, production = end.where
     assert (project, production) == ("compat", False)
@@ -200,22 +215,23 @@ def assert_semantics(run, *, depth: int, local: bool) -> None:
 class TestExecution:
     def test_local_run(self, tmp_path):
         result = subprocess.run(
-            [sys.executable, str(FIXTURE), "--with", "retry:times=0", "--no-pylint", "run", "--max-depth", "5",
+            [sys.executable, str(FIXTURE), "--with", "retry:times=0", "--no-pylint", "run", "--max-depth", "5", "--sizes", "7", "--sizes", "8",
              "--datastore", str(tmp_path), "--max-num-splits", "10"],
             cwd=REPO, capture_output=True, text=True, timeout=300,
         )
         assert result.returncode == 0, result.stderr
         assert "warning: @card is accepted but not applied yet" in result.stderr
         run = Flow("SemanticsFlow", datastore=str(tmp_path)).latest_run
-        assert_semantics(run, depth=5, local=True)
+        assert_semantics(run, depth=5, local=True, sizes=(7, 8))
         assert run["broken"].task.stderr.startswith("@catch caught an exception from SemanticsFlow/broken\n")
         assert "flowship" not in run["broken"].task.data.failure.stacktrace.split("semantics.py")[0]
 
     def test_argo(self, tmp_path):
         from test_argo import deploy_and_run
 
-        deploy_and_run(FIXTURE, tmp_path, "wf-sem", {"max-depth": "4"})
-        assert_semantics(Flow("SemanticsFlow", datastore=str(tmp_path))["argo-ml.wf-sem"], depth=4, local=False)
+        deploy_and_run(FIXTURE, tmp_path, "wf-sem", {"max-depth": "4", "sizes": "[3, 4]"})
+        run = Flow("SemanticsFlow", datastore=str(tmp_path))["argo-ml.wf-sem"]
+        assert_semantics(run, depth=4, local=False, sizes=(3, 4))
 
     def test_airflow(self, tmp_path, monkeypatch):
         import airflow_harness as harness
@@ -223,8 +239,8 @@ class TestExecution:
 
         monkeypatch.setenv("FLOWSHIP_CACHE", str(tmp_path / "cache"))
         dag = deploy(FIXTURE, tmp_path, "local")
-        assert harness.run_dag_test(dag, {"max-depth": 6}) == "success"
-        assert_semantics(Flow("SemanticsFlow", datastore=str(tmp_path)).latest_run, depth=6, local=False)
+        assert harness.run_dag_test(dag, {"max-depth": 6, "sizes": [5]}) == "success"
+        assert_semantics(Flow("SemanticsFlow", datastore=str(tmp_path)).latest_run, depth=6, local=False, sizes=(5,))
 
 
 def test_foreach_wider_than_max_num_splits_fails_before_fanning_out(tmp_path):
@@ -236,3 +252,27 @@ def test_foreach_wider_than_max_num_splits_fails_before_fanning_out(tmp_path):
     assert result.returncode == 1
     start = Flow("F", datastore=str(tmp_path / "s")).latest_run["start"].task
     assert "has 2 items, more than the 1 its scheduler fans out to (flow run: --max-num-splits" in start.exception
+
+
+@pytest.mark.parametrize("text, value", [('["3", "4"]', [3, 4]), ("[5]", [5]), ("[]", [])])
+def test_multiple_values_travel_as_a_json_list(text, value):
+    """The values of a multiple parameter cross schedulers as one JSON list and read back typed."""
+    from flowship.param_codec import format_text, parse_text
+
+    (parameter,) = check(two_step_flow("    n = Parameter('n', multiple=True, type=int)")).ir.parameters
+    assert parse_text(parameter, text) == value and parse_text(parameter, format_text(parameter, value)) == value
+
+
+@pytest.mark.parametrize("text, message", [
+    ("3", "--n: '3' is not a JSON list (the option was given several times)"),
+    ('["x"]', "--n: 'x' is not a valid int (invalid literal for int() with base 10: 'x')"),
+    ("[1.5]", "--n: '1.5' is not a valid int (invalid literal for int() with base 10: '1.5')"),
+])
+def test_multiple_values_checked(text, message):
+    from flowship.errors import ParameterError
+    from flowship.param_codec import parse_text
+
+    (parameter,) = check(two_step_flow("    n = Parameter('n', multiple=True, type=int)")).ir.parameters
+    with pytest.raises(ParameterError) as caught:
+        parse_text(parameter, text)
+    assert str(caught.value) == message

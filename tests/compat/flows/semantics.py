@@ -5,6 +5,7 @@ from flowship import FlowSpec, Parameter, card, catch, current, project, step
 @project(name="compat")
 class SemanticsFlow(FlowSpec):
     max_depth = Parameter("max-depth", default=3, help="a dashed name, as Metaflow allows")
+    sizes = Parameter("sizes", multiple=True, default=[1, 2], type=int, help="given once per value")
     THRESHOLD = 0.75
     LABELS = ("a", "b")
 
@@ -17,6 +18,7 @@ class SemanticsFlow(FlowSpec):
             earlier = None
         self.earlier = earlier
         self.depth_seen = self.max_depth
+        self.sizes_seen = self.sizes
         self.next(self.fine, self.broken)
 
     @catch(var="failure", print_exception=False)

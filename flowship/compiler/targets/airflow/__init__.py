@@ -30,6 +30,7 @@ SUPPORTS_KUBERNETES: Mapping[str, Support] = {
     "step.decorators.environment": IN_TASK,  # never in a templated field: Airflow renders env_vars, mapped too
     "step.decorators.catch.print_exception": IN_TASK,
     "parameter.separator": IN_TASK,
+    "parameter.multiple=True": IN_TASK,
     "parameter.type=file": Unsupported("error", _NOT_DEPLOYABLE, "pass its content as a str Parameter"),
     "parameter.is_text": Unsupported("error", _NOT_DEPLOYABLE, "pass its content as a str Parameter"),
     "parameter.encoding": Unsupported("error", _NOT_DEPLOYABLE, "pass its content as a str Parameter"),

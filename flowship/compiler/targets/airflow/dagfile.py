@@ -59,7 +59,7 @@ def _jinja_literal(text: str) -> str:
 
 def _param_jinja(parameter: ParameterIR) -> str:
     value = f"params[{parameter.name!r}]"
-    shown = f"{value} | tojson" if parameter.type == "json" else value
+    shown = f"{value} | tojson" if parameter.text_type == "json" else value
     return f"{{{{ '' if {value} is none else {shown} }}}}"
 
 
@@ -248,7 +248,7 @@ def _params_block(ir: FlowIR) -> list[str]:
     lines = ["    params={"]
     for p in ir.parameters:
         default = None if p.default is None else p.default
-        kind = _PARAM_TYPES.get(p.type)
+        kind = "array" if p.multiple else _PARAM_TYPES.get(p.type)
         args = [repr(default) if not p.required else "None"]
         if kind and p.required:
             args.append(f"type={kind!r}")
@@ -386,7 +386,7 @@ def compile_to_airflow(ir: FlowIR, options: DeployOptions, operator: Operator = 
         body.append("COMMANDS = {")
         body += [f"    {kind!r}: {commands[kind]!r}," for kind in sorted(commands)]
         body.append("}")
-        body.append(f"PARAMETER_TYPES = {json.dumps({p.name: p.type for p in ir.parameters}, sort_keys=True)}")
+        body.append(f"PARAMETER_TYPES = {json.dumps({p.name: p.text_type for p in ir.parameters}, sort_keys=True)}")
         body.append(f"FOREACH_STEPS = {sorted(s.name for s in ir.steps if s.transition == 'foreach')!r}")
         markers = "step|task-id|splits-file|run-id|retry|max-map-length|param:[A-Za-z0-9_-]+"
         body.append(f'PLACEHOLDER = re.compile(r"<(?:{markers})>")')

@@ -28,6 +28,7 @@ SUPPORTS: Mapping[str, Support] = {
         when=lambda value, options: value != options.namespace,
     ),
     "parameter.separator": IN_TASK,
+    "parameter.multiple=True": IN_TASK,
     "parameter.type=file": Unsupported(
         "error", "the file is read on this machine, not in the pods", "pass its content as a str Parameter"
     ),

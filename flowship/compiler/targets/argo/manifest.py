@@ -360,7 +360,7 @@ def _metadata(ir: FlowIR, name: str, options: DeployOptions, settings: ArgoSetti
     metadata["labels"] = _run_labels(ir, options, settings)
     metadata["annotations"] = _run_annotations(ir, options, settings)
     if ir.parameters:  # Argo parameters are text: `flow trigger` checks values against these types first
-        types = {p.name: p.type for p in ir.parameters}
+        types = {p.name: p.text_type for p in ir.parameters}
         metadata["annotations"]["flowship.io/parameter-types"] = json.dumps(types, sort_keys=True)
     if settings.priority is not None:  # Argo reads priority from each Workflow: `flow trigger` sets it from here
         metadata["annotations"][PRIORITY_ANNOTATION] = str(settings.priority)
