@@ -439,7 +439,7 @@ class _FlowReader:
 
         def visit(node: ast.ClassDef, owner: _Module) -> None:
             seen.add(id(node))
-            for base in node.bases:
+            for base in reversed(node.bases):  # the first base is read last, so it wins, as Python's MRO has it
                 resolved = None if _names_flowspec(base) else self._resolve(base, owner)
                 if resolved and id(resolved[0]) not in seen:
                     visit(*resolved)
@@ -469,6 +469,8 @@ class _FlowReader:
         for target in targets:
             if isinstance(target, ast.Name):
                 self.flow.class_attributes.add(target.id)
+                # a subclass's attribute replaces a base's Parameter of that name
+                self.flow.parameters = [(a, c) for a, c in self.flow.parameters if a != target.id]
                 if isinstance(value, ast.Call) and _call_name(value) in ("Parameter", "IncludeFile"):
                     call = self.literals.call(value)
                     call.file = "" if self.file == self.flow.file else self.file

@@ -74,7 +74,35 @@ class TestValid:
         """Metaflow: a mixin's Parameter is a flow parameter; a base flow's steps are the flow's steps."""
         ir = check_flow_file(str(FIXTURE)).ir
         assert [s.name for s in ir.steps] == ["start", "train", "end"]
-        assert [(p.name, p.default) for p in ir.parameters] == [("seed", 42), ("alpha", 0.5)]  # bases first
+        assert [(p.name, p.default) for p in ir.parameters] == [("alpha", 0.5), ("seed", 42)]  # bases first
+
+    def test_a_subclass_overrides_a_base_parameter_and_the_first_base_wins(self, tmp_path):
+        """Python's attribute lookup, which Metaflow's dir()-based discovery follows."""
+        flow = write(tmp_path, {"flow.py": """
+            from flowship import FlowSpec, Parameter, step
+
+            class A:
+                n = Parameter("n", default=1)
+
+            class B:
+                n = Parameter("n", default=2)
+
+            class F(A, B, FlowSpec):
+                m = Parameter("m", default=3)
+
+                @step
+                def start(self):
+                    self.next(self.end)
+
+                @step
+                def end(self):
+                    pass
+
+            class G(F):
+                m = Parameter("m", default=4)
+        """})
+        ir = check_flow_file(str(flow)).ir
+        assert (ir.name, [(p.name, p.default) for p in ir.parameters]) == ("G", [("n", 1), ("m", 4)])
 
     def test_module_imports_and_relative_imports_in_a_package(self, tmp_path):
         ir = check_flow_file(str(write(tmp_path, PACKAGE))).ir
