@@ -105,6 +105,7 @@ class StepCommand:
     params: tuple[tuple[str, str], ...] = ()  # a start task that creates its run: NAME, VALUE text
     max_splits: str | None = None  # a foreach task fails before fanning out to more (the scheduler's own limit)
     params_base64: bool = False  # to_argv: the values are base64 of the text (or a scheduler expression giving it)
+    switch_file: str | None = None  # a switch task writes the step it picked here
 
     def to_argv(self) -> list[str]:
         argv = ["flow", "step", self.flow_file, self.step, f"--run-id={self.run_id}"]
@@ -117,6 +118,8 @@ class StepCommand:
             argv.append(f"--splits-file={self.splits_file}")
         if self.max_splits:
             argv.append(f"--max-splits={self.max_splits}")
+        if self.switch_file:
+            argv.append(f"--switch-file={self.switch_file}")
         for attribute, option in _CONTEXT_OPTIONS:
             value = getattr(self.context, attribute)
             if value:
@@ -151,6 +154,7 @@ class StepCommand:
             context,
             tuple(params),
             args.max_splits,
+            switch_file=args.switch_file,
         )
 
     def check_ids(self) -> None:
@@ -227,6 +231,7 @@ def step_parser() -> argparse.ArgumentParser:
     parser.add_argument("--package", help="run FLOW_FILE from this code package (its SHA-256) in the store")
     parser.add_argument("--flow-name", help="the flow's name, to find --package in the store")
     parser.add_argument("--splits-file", help="where a foreach task writes the task ids it fans out to (a JSON list)")
+    parser.add_argument("--switch-file", help="where a switch task writes the name of the step it picked")
     parser.add_argument("--max-splits", help="the most items a foreach may fan out to (the scheduler's own limit)")
     for attribute, option in _CONTEXT_OPTIONS:
         parser.add_argument(

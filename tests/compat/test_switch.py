@@ -1,0 +1,247 @@
+"""Conditional transitions (Metaflow 2.17's switch): ``self.next({"a": self.a, ...}, condition="var")``.
+
+The reference is Metaflow's own source: ``FlowSpec.next`` (the value of ``self.var`` picks one step, a value
+that is no key fails the step), ``graph.py``/``lint.py`` (a switch is a "split-switch" that opens no split; a
+loop is allowed only from a switch to its own step; a switch branch may not lead straight to a join; @catch is
+refused on a switch) and ``runtime.py`` (only the picked step is queued; each repetition of a looping step is a
+task of its own; resume clones the repetitions before the failure). Its tests ``switch_basic``,
+``switch_nested``, ``switch_in_branch``, ``switch_in_foreach``, ``foreach_in_switch``, ``branch_in_switch``,
+``recursive_switch`` and ``resume_recursive_switch`` are the shapes run here.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from conftest import REPO, check, messages
+from flowship.runtime.client import Flow, namespace
+
+SWITCH_FLOWS = Path(__file__).resolve().parent / "flows"
+SHAPES = SWITCH_FLOWS / "switch_shapes.py"
+LOOP = SWITCH_FLOWS / "switch_loop.py"
+EXAMPLE = 'self.next({"a": self.a, "b": self.b}, condition="choice")'
+
+
+def flow(next_args: str, extra: str = "") -> str:
+    """start sets self.choice and ends with self.next(<next_args>); a and b go to end."""
+    return f"""
+class F(FlowSpec):
+    @step
+    def start(self):
+        self.choice = "a"
+        self.next({next_args})
+    @step
+    def a(self):
+        self.next(self.end)
+    @step
+    def b(self):
+        self.next(self.end)
+{extra}
+    @step
+    def end(self):
+        pass
+"""
+
+
+class TestFrontEnd:
+    """Metaflow's graph.py reads the dict form statically: string keys, self.<step> values, condition a string."""
+
+    def test_switch_in_the_ir(self):
+        """graph.py: type "split-switch", condition and switch_cases kept; out_funcs are the cases' steps."""
+        ir = check(flow('{"a": self.a, "b": self.b}, condition="choice"')).ir
+        start = ir.step("start")
+        assert (start.transition, start.condition, dict(start.switch_cases), start.next) == (
+            "switch", "choice", {"a": "a", "b": "b"}, ("a", "b"))
+        assert [s.name for s in ir.steps if s.conditional] == ["a", "b"]
+        assert ir.step("end").parents == ("a", "b") and not ir.step("end").is_join
+
+    def test_several_keys_may_pick_one_step(self):
+        """Metaflow maps keys to steps in a dict: two keys may name the same step."""
+        ir = check(flow('{"a": self.a, "also_a": self.a, "b": self.b}, condition="choice"')).ir
+        assert ir.step("start").next == ("a", "b")
+
+    @pytest.mark.parametrize("next_args, expected", [
+        ('{"a": self.a, "b": self.b}',
+         "self.next() in step 'start' passes a dict of cases without condition= — name the artifact whose value "
+         f"picks the step: {EXAMPLE}"),
+        ('self.a, self.b, condition="choice"',
+         "self.next() in step 'start' has condition= but not one dict of cases — a switch passes one dict mapping "
+         f"each value to a step: {EXAMPLE}"),
+        ('{"a": self.a, "b": self.b}, condition=choice',
+         "condition= in step 'start' is not a string — name the artifact whose value picks the step as a string, "
+         'e.g. condition="choice"'),
+        ('{"a": self.a, "b": self.b}, condition="choice", foreach="items"',
+         "self.next() in step 'start' combines condition= with foreach= — a switch picks one step; fan out with "
+         "foreach= in the step it picks"),
+        ('{KEY: self.a, "b": self.b}, condition="choice"',
+         "case key KEY in step 'start' is not a string literal — write each key as a string literal, e.g. \"a\"; "
+         "the artifact's value must equal it"),
+        ('{1: self.a, "b": self.b}, condition="choice"',
+         "case key 1 in step 'start' is not a string literal — write each key as a string literal, e.g. \"a\"; "
+         "the artifact's value must equal it"),
+        ('{**CASES, "b": self.b}, condition="choice"',
+         "the cases of the switch in step 'start' unpack a dict (**) — write each case out: " + EXAMPLE),
+        ('{"a": self.a, "b": print}, condition="choice"',
+         "case 'b' in step 'start' does not name a step — map each key to a step: {\"b\": self.<step>}"),
+        ('{"a": self.a}, condition="choice"',
+         "the switch in step 'start' has 1 case — a switch needs at least two cases; to always go to one step, "
+         "use self.next(self.<step>)"),
+        ('{"a": self.a, "a": self.b}, condition="choice"',
+         "case 'a' appears twice in step 'start' — give each case once"),
+        ('{"a": self.a, "b": self.bb}, condition="choice"',
+         "step 'start' goes to 'bb', which is not a step — did you mean self.b?"),
+        ('{"a": self.a, "b": self.b}, condition="nope"',
+         "condition=\"nope\" in step 'start' names no artifact — assign self.nope in 'start' (or before it) to the "
+         "key of the step to run next"),
+    ], ids=["no-condition", "condition-without-dict", "condition-not-string", "with-foreach", "key-variable",
+            "key-number", "key-unpacked", "value-not-step", "one-case", "duplicate-key", "unknown-step",
+            "condition-never-set"])
+    def test_malformed_switch(self, next_args, expected):
+        """Metaflow's lint: "keys must be string literals ..." and FlowSpec.next's InvalidNextException cases
+        (a dict needs condition=, condition needs one non-empty dict, condition is a string, no foreach);
+        check_switch_splits: at least two transitions. flowship accepts string keys only (Metaflow also takes
+        numbers and config expressions)."""
+        assert messages(flow(next_args)) == [f"flow.py:9: {expected}"]
+
+    def test_loop_only_from_a_switch_to_itself(self):
+        """lint.py check_for_acyclicity skips only a switch's edge to its own step: other loops are errors."""
+        assert messages("""
+class F(FlowSpec):
+    @step
+    def start(self):
+        self.next(self.train)
+    @step
+    def train(self):
+        self.next(self.check)
+    @step
+    def check(self):
+        self.status = "done"
+        self.next({"again": self.train, "done": self.end}, condition="status")
+    @step
+    def end(self):
+        pass
+""") == ["flow.py:10: steps form a cycle: train -> check — a switch loops only to its own step: move the repeated "
+         "work into 'check' and pick it again, e.g. self.next({\"again\": self.check, \"done\": self.<next>}, "
+         "condition=...)"]
+
+    def test_switch_may_not_lead_straight_to_a_join(self):
+        """lint.py check_ambiguous_joins: "A conditional path cannot lead directly to a join step"."""
+        assert messages("""
+class F(FlowSpec):
+    @step
+    def start(self):
+        self.next(self.a, self.b)
+    @step
+    def a(self):
+        self.c = "x"
+        self.next({"x": self.join, "y": self.y}, condition="c")
+    @step
+    def y(self):
+        self.next(self.join)
+    @step
+    def b(self):
+        self.next(self.join)
+    @step
+    def join(self, inputs):
+        self.next(self.end)
+    @step
+    def end(self):
+        pass
+""") == ["flow.py:12: switch in step 'a' leads straight to join 'join' — add a step between them on that branch: "
+         "a branch of a switch cannot end in a join directly"]
+
+    def test_catch_refused_on_a_switch(self):
+        """catch_decorator.py: "@catch is not supported in conditional switch steps"."""
+        assert messages(flow('{"a": self.a, "b": self.b}, condition="choice"').replace(
+            "    @step\n    def start", "    @catch(var='e')\n    @step\n    def start")) == [
+            "flow.py:8: @catch on switch step 'start' — remove @catch: a switch whose step failed has no value to "
+            "pick a branch with; catch in a step before"]
+
+    def test_start_may_not_loop(self):
+        """lint.py check_start_end_degree: the start step has no incoming transitions."""
+        assert messages(flow('{"a": self.start, "b": self.b}, condition="choice"').replace(
+            "    @step\n    def a(self):\n        self.next(self.end)\n", "")) == [
+            "flow.py:9: the switch in the start step picks its own step again — loop in a step after it: move the "
+            "repeated work into a step of its own that picks itself"]
+
+    def test_branches_of_a_split_still_need_a_join(self):
+        """A step reached from several steps is a join unless a switch runs only one of them (graph.py
+        traverses a switch's targets with the same split stack: they merge into a plain step)."""
+        source = flow("self.a, self.b").replace("self.next(self.end)", "self.next(self.m)") + """
+    @step
+    def m(self):
+        self.next(self.end)
+"""
+        assert messages(source) == [
+            "flow.py:22: step 'm' is reached from a, b but does not take inputs — make it a join: def m(self, inputs):"]
+        switched = source.replace("self.next(self.a, self.b)", 'self.next({"a": self.a, "b": self.b}, condition="choice")')
+        assert messages(switched) == []
+
+    def test_artifact_set_on_one_branch_is_a_warning_after_the_merge(self):
+        """Metaflow has no static artifact check; reading what one branch set fails only when another branch
+        ran, so flowship warns (never an error: the value may always pick that branch)."""
+        source = flow('{"a": self.a, "b": self.b}, condition="choice"').replace(
+            "    def a(self):\n        self.next", "    def a(self):\n        self.x = 1\n        self.next").replace(
+            "    def end(self):\n        pass", "    def end(self):\n        print(self.x)")
+        assert messages(source) == [
+            "flow.py:20: warning: step 'end' reads self.x, which is not assigned on every path from 'start' — "
+            "assign self.x on every branch of the switch before 'end', or read it only when set"]
+
+
+def flow_cli(*args: str, store: Path) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "flowship", *args, "--datastore", str(store)], cwd=REPO,
+                          capture_output=True, text=True, timeout=300, env={**os.environ, "PYTHONPATH": str(REPO)})
+
+
+@pytest.fixture(autouse=True)
+def all_namespaces():
+    namespace(None)
+    yield
+    namespace(None)
+
+
+class TestLocalRun:
+    """Metaflow's runtime.py queues only the step the switch picked (_queue_task_switch)."""
+
+    def test_only_the_picked_branches_run(self, tmp_path):
+        """switch_in_branch, switch_in_foreach, foreach_in_switch, branch_in_switch: untaken steps have no
+        tasks, so the Client lists only the steps that ran; joins get the inputs that ran."""
+        result = flow_cli("run", str(SHAPES), "--kind", "y", store=tmp_path)
+        assert result.returncode == 0, result.stderr
+        run = Flow("SwitchShapesFlow", datastore=str(tmp_path)).latest_run
+        assert run.successful and run.data.result == "ay|1:odd|2:even|3:odd"
+        assert [s.id for s in run] == ["start", "fanout", "a", "ay", "b", "each", "even", "odd", "join_each",
+                                       "join_ab", "merge", "end"]
+        assert [t.id for t in run["odd"]] == ["0.0", "0.2"] and [t.id for t in run["even"]] == ["0.1"]
+
+    def test_a_branch_skipping_to_the_merge_step(self, tmp_path):
+        """switch_basic / foreach_in_switch's 'skip' case: a whole region (a split, a foreach) never runs."""
+        result = flow_cli("run", str(SHAPES), "--mode", "skip", store=tmp_path)
+        assert result.returncode == 0, result.stderr
+        run = Flow("SwitchShapesFlow", datastore=str(tmp_path)).latest_run
+        assert [s.id for s in run] == ["start", "skip", "merge", "end"] and run.data.result == "skipped"
+
+    def test_a_value_that_is_no_key_fails_the_step(self, tmp_path):
+        """FlowSpec.next: "has value ... which is not in the available cases" (a RuntimeError in Metaflow)."""
+        result = flow_cli("run", str(SHAPES), "--mode", "nope", store=tmp_path)
+        assert result.returncode == 1
+        assert ("switch in step 'start': self.route is 'nope', which is not one of its cases ('fanout', 'skip'); "
+                "set self.route to one of them") in result.stdout + result.stderr
+
+    def test_loop_repeats_a_step_then_resume_clones_the_repetitions_before_the_failure(self, tmp_path):
+        """recursive_switch and resume_recursive_switch: each repetition is a task of the looping step, in
+        order; a resumed run clones the repetitions that succeeded and runs the rest again."""
+        failed = flow_cli("run", str(LOOP), "--times", "4", "--fail_at", "3", store=tmp_path)
+        assert failed.returncode == 1 and "failing at 3 until resumed" in failed.stdout + failed.stderr
+        resumed = flow_cli("resume", str(LOOP), store=tmp_path)
+        assert resumed.returncode == 0, resumed.stderr
+        run = Flow("SwitchLoopFlow", datastore=str(tmp_path)).latest_run
+        assert run.data.total == 4
+        tasks = list(run["train"])
+        assert [(t.id, t.data.count) for t in tasks] == [("0.0", 1), ("0.1", 2), ("0.2", 3), ("0.3", 4)]
+        assert ["cloned_from" in t.metadata for t in tasks] == [True, True, False, False]
