@@ -231,7 +231,9 @@ def step_parser() -> argparse.ArgumentParser:
     parser.add_argument("--package", help="run FLOW_FILE from this code package (its SHA-256) in the store")
     parser.add_argument("--flow-name", help="the flow's name, to find --package in the store")
     parser.add_argument("--splits-file", help="where a foreach task writes the task ids it fans out to (a JSON list)")
-    parser.add_argument("--switch-file", help="where a switch task writes the name of the step it picked")
+    parser.add_argument(
+        "--switch-file", help="where a switch task writes the step it picked (a JSON string if it ends in .json)"
+    )
     parser.add_argument("--max-splits", help="the most items a foreach may fan out to (the scheduler's own limit)")
     for attribute, option in _CONTEXT_OPTIONS:
         parser.add_argument(

@@ -325,9 +325,10 @@ def _execute(spec: TaskSpec, ir: FlowIR, run: dict[str, Any], meta: dict[str, An
     meta["num_splits"] = splits
     if step.transition == "switch":  # the step its switch picked: where the run goes from here
         meta["chosen"] = flow._transition[0][0]  # type: ignore[index]
-        if spec.switch_file:
+        if spec.switch_file:  # as text, or a JSON string where the scheduler reads JSON (Airflow's XCom)
             with open(spec.switch_file, "w", encoding="utf-8") as handle:
-                handle.write(meta["chosen"])
+                json_file = spec.switch_file.endswith(".json")
+                handle.write(json.dumps(meta["chosen"]) if json_file else meta["chosen"])
     meta["foreach_stack"] = [{"step": s, "index": i, "num_splits": n} for s, i, n, _ in context.foreach]
     if splits is not None and spec.splits_file:
         with open(spec.splits_file, "w", encoding="utf-8") as handle:

@@ -19,12 +19,15 @@ from pathlib import Path
 import pytest
 
 from conftest import REPO, check, messages
+from flowship.errors import NotFound
 from flowship.runtime.client import Flow, namespace
 
 SWITCH_FLOWS = Path(__file__).resolve().parent / "flows"
 SHAPES = SWITCH_FLOWS / "switch_shapes.py"
+IN_FOREACH = SWITCH_FLOWS / "switch_in_foreach.py"
 LOOP = SWITCH_FLOWS / "switch_loop.py"
 EXAMPLE = 'self.next({"a": self.a, "b": self.b}, condition="choice")'
+PICKED_STEPS = ["start", "fanout", "a", "ay", "b", "each", "join_each", "join_ab", "merge", "end"]
 
 
 def flow(next_args: str, extra: str = "") -> str:
@@ -209,14 +212,22 @@ class TestLocalRun:
     """Metaflow's runtime.py queues only the step the switch picked (_queue_task_switch)."""
 
     def test_only_the_picked_branches_run(self, tmp_path):
-        """switch_in_branch, switch_in_foreach, foreach_in_switch, branch_in_switch: untaken steps have no
-        tasks, so the Client lists only the steps that ran; joins get the inputs that ran."""
+        """switch_in_branch, foreach_in_switch, branch_in_switch: untaken steps have no tasks, so the Client
+        lists only the steps that ran; a join gets the inputs that ran."""
         result = flow_cli("run", str(SHAPES), "--kind", "y", store=tmp_path)
         assert result.returncode == 0, result.stderr
         run = Flow("SwitchShapesFlow", datastore=str(tmp_path)).latest_run
         assert run.successful and run.data.result == "ay|1:odd|2:even|3:odd"
-        assert [s.id for s in run] == ["start", "fanout", "a", "ay", "b", "each", "even", "odd", "join_each",
-                                       "join_ab", "merge", "end"]
+        assert [s.id for s in run] == PICKED_STEPS
+        with pytest.raises(NotFound, match=f"step 'ax' did not run in {run.pathspec}: no switch picked it"):
+            run["ax"]
+
+    def test_each_foreach_item_picks_its_own_branch(self, tmp_path):
+        """switch_in_foreach: the switch runs per item; the foreach join gets each item's picked branch."""
+        result = flow_cli("run", str(IN_FOREACH), store=tmp_path)
+        assert result.returncode == 0, result.stderr
+        run = Flow("SwitchInForeachFlow", datastore=str(tmp_path)).latest_run
+        assert run.data.rs == ["1:odd", "2:even", "3:odd"]
         assert [t.id for t in run["odd"]] == ["0.0", "0.2"] and [t.id for t in run["even"]] == ["0.1"]
 
     def test_a_branch_skipping_to_the_merge_step(self, tmp_path):
@@ -245,3 +256,124 @@ class TestLocalRun:
         tasks = list(run["train"])
         assert [(t.id, t.data.count) for t in tasks] == [("0.0", 1), ("0.1", 2), ("0.2", 3), ("0.3", 4)]
         assert ["cloned_from" in t.metadata for t in tasks] == [True, True, False, False]
+
+
+def _argo_run(path: Path, store: Path, name: str, arguments: dict[str, str] | None = None):
+    from test_argo import deploy_and_run
+
+    deploy_and_run(path.resolve(), store, name, arguments)
+    return Flow(check_file(path).name, datastore=str(store))[f"argo-ml.{name}"]
+
+
+def check_file(path: Path):
+    from flowship.flowfile import load_flow
+
+    return load_flow(str(path))
+
+
+class TestArgo:
+    """Metaflow's Argo compiler (plugins/argo/argo_workflows.py): the switch task outputs the picked step
+    (`switch-step`), its targets carry a `when` on it, and a recursive switch is a template that calls itself."""
+
+    @pytest.mark.parametrize("path", [SHAPES, IN_FOREACH, LOOP], ids=lambda p: p.stem)
+    def test_manifest_passes_the_crd_schema_and_lint(self, path):
+        from argo.schema import schema_errors
+        from conftest import shared_dir
+        from flowship.compiler.targets.argo.lint import lint_argo
+        from flowship.compiler.targets.argo.manifest import compile_to_argo, render_yaml
+        from test_argo import OPTIONS
+
+        documents = compile_to_argo(check_file(path), OPTIONS)
+        assert [schema_errors(shared_dir("argo", "crds"), d) for d in documents] == [[]]
+        assert lint_argo(documents, len(render_yaml(documents))) == ([], [])
+
+    def test_switch_targets_wait_on_the_picked_step(self):
+        """The picked step's name is the switch task's output; each target runs when it is its own name."""
+        from flowship.compiler.targets.argo.manifest import compile_to_argo
+        from test_argo import OPTIONS
+
+        (template,) = compile_to_argo(check_file(SHAPES), OPTIONS)
+        tasks = {t["name"]: t for t in template["spec"]["templates"][0]["dag"]["tasks"]}
+        assert (tasks["skip"]["depends"], tasks["skip"]["when"]) == (
+            "start.Succeeded", "'{{tasks.start.outputs.parameters.switch}}' == 'skip'")
+        assert tasks["merge"]["depends"] == (
+            "(join-ab.Succeeded || join-ab.Skipped || join-ab.Omitted) && (skip.Succeeded || skip.Skipped || "
+            "skip.Omitted) && (join-ab.Succeeded || skip.Succeeded)")
+
+    @pytest.mark.parametrize("arguments, steps, result", [
+        ({"kind": "y"}, PICKED_STEPS, "ay|1:odd|2:even|3:odd"),
+        ({"mode": "skip"}, ["start", "skip", "merge", "end"], "skipped"),
+    ], ids=["fanout", "skip"])
+    def test_only_the_picked_branches_run(self, arguments, steps, result, tmp_path):
+        """Argo skips the targets the switch did not pick and omits what follows only from them."""
+        run = _argo_run(SHAPES, tmp_path, "wf-switch", arguments)
+        assert run.successful and run.data.result == result and [s.id for s in run] == steps
+
+    def test_each_foreach_item_picks_its_own_branch(self, tmp_path):
+        """switch_in_foreach, on Argo: the body DAG of each item skips the branch its switch did not pick."""
+        run = _argo_run(IN_FOREACH, tmp_path, "wf-each")
+        assert run.data.rs == ["1:odd", "2:even", "3:odd"]
+
+    def test_loop_repeats_as_a_template_calling_itself(self, tmp_path):
+        """recursive_switch: each repetition is a task of the step, numbered as flow run numbers them."""
+        run = _argo_run(LOOP, tmp_path, "wf-loop", {"times": "4"})
+        assert run.data.total == 4 and [t.id for t in run["train"]] == ["0.0", "0.1", "0.2", "0.3"]
+
+    def test_a_loop_leaving_to_two_steps_is_a_compile_error(self):
+        """Metaflow allows it; on Argo flowship leaves a loop to one step (its template has no output)."""
+        from flowship.compiler.targets.argo.manifest import compile_to_argo
+        from flowship.errors import FlowshipError
+        from test_argo import OPTIONS
+
+        source = LOOP.read_text().replace('{"again": self.train, "done": self.end}',
+                                          '{"again": self.train, "done": self.end, "other": self.other}').replace(
+            "    @step\n    def end(self):", "    @step\n    def other(self):\n        self.next(self.end)\n\n"
+            "    @step\n    def end(self):")
+        result = check(source.replace("from flowship import FlowSpec, Parameter, current, step\n", ""))
+        assert result.ir is not None, result.problems
+        with pytest.raises(FlowshipError, match="the loop in step 'train' may leave to end, other; on Argo a loop "
+                                                "leaves to one step: pick that step, and switch there"):
+            compile_to_argo(result.ir, OPTIONS)
+
+
+class TestAirflow:
+    """On Airflow the switch step's return value (XCom) feeds a BranchPythonOperator, which Airflow uses to
+    skip the targets not picked; steps after the branches use trigger rule none_failed_min_one_success."""
+
+    @pytest.mark.parametrize("conf, steps, result", [
+        ({"kind": "y"}, PICKED_STEPS, "ay|1:odd|2:even|3:odd"),
+        ({"mode": "skip"}, ["start", "skip", "merge", "end"], "skipped"),
+    ], ids=["fanout", "skip"])
+    def test_dags_test_runs_only_the_picked_branches(self, conf, steps, result, tmp_path, monkeypatch):
+        """Metaflow's switch_in_branch / foreach_in_switch / branch_in_switch under a real Airflow 3."""
+        import airflow_harness as harness
+        from test_airflow import deploy
+
+        monkeypatch.setenv("FLOWSHIP_CACHE", str(tmp_path / "cache"))
+        dag = deploy(SHAPES, tmp_path, "local")
+        assert harness.run_dag_test(dag, conf) == "success"
+        run = Flow(dag.dag_id, datastore=str(tmp_path)).latest_run
+        assert run.successful and run.data.result == result and [s.id for s in run] == steps
+
+    def test_pod_mode_dag_loads_with_the_switch_output_as_xcom(self, tmp_path):
+        import airflow_harness as harness  # noqa: F401  (sets up Airflow before test_airflow imports it)
+        from test_airflow import deploy
+
+        dag = deploy(SHAPES, tmp_path, "kubernetes")
+        start = dag.task_dict["start"]
+        assert start.do_xcom_push and "--switch-file=/airflow/xcom/return.json" in start.arguments
+        assert dag.task_dict["start-switch"].downstream_task_ids == {"fanout", "skip"}
+        assert dag.task_dict["merge"].trigger_rule == "none_failed_min_one_success"
+
+    @pytest.mark.parametrize("path, message", [
+        (LOOP, "a switch that picks its own step again (a loop) on step 'train' cannot be honoured by airflow: an "
+               "Airflow DAG is acyclic, so a step cannot run again after itself"),
+        (IN_FOREACH, "the switch in step 'each' is inside a foreach, and Airflow skips a mapped task for all of its "
+                     "items or none"),
+    ], ids=["loop", "switch-in-foreach"])
+    def test_what_airflow_cannot_run_is_refused_at_compile(self, path, message, tmp_path):
+        """Airflow DAGs are acyclic: flowship refuses loops rather than unrolling them."""
+        result = subprocess.run([sys.executable, "-m", "flowship", "compile", str(path), "--target", "airflow",
+                                 "--datastore", str(tmp_path), "--no-upload", "--image", "x/y:1", "-o",
+                                 str(tmp_path / "out.py")], cwd=REPO, capture_output=True, text=True, timeout=120)
+        assert result.returncode == 1 and message in result.stderr + result.stdout

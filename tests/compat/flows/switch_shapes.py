@@ -1,5 +1,5 @@
-"""A switch at the top whose 'fanout' branch nests a split, a switch in a branch, a foreach in a branch and a
-switch in the foreach; its 'skip' branch goes straight to the merge step."""
+"""A switch at the top whose 'fanout' branch nests a split, a switch in a branch and a foreach in a branch; its
+'skip' branch goes straight to the merge step."""
 
 from flowship import FlowSpec, Parameter, step
 
@@ -39,17 +39,7 @@ class SwitchShapesFlow(FlowSpec):
 
     @step
     def each(self):
-        self.parity = "even" if self.input % 2 == 0 else "odd"
-        self.next({"even": self.even, "odd": self.odd}, condition="parity")
-
-    @step
-    def even(self):
-        self.r = f"{self.input}:even"
-        self.next(self.join_each)
-
-    @step
-    def odd(self):
-        self.r = f"{self.input}:odd"
+        self.r = f"{self.input}:{'even' if self.input % 2 == 0 else 'odd'}"
         self.next(self.join_each)
 
     @step
