@@ -62,6 +62,7 @@ class TaskSpec:
     code_root: str | None = None  # the project the flow may import from: a code package's root, or its own
     max_splits: int | None = None  # the scheduler's limit on a foreach's width
     switch_file: str | None = None  # a switch task writes the step it picked here (for a scheduler to read)
+    max_repetitions: int | None = None  # the scheduler's limit on how often a loop runs
 
 
 @dataclass
@@ -325,6 +326,13 @@ def _execute(spec: TaskSpec, ir: FlowIR, run: dict[str, Any], meta: dict[str, An
     meta["num_splits"] = splits
     if step.transition == "switch":  # the step its switch picked: where the run goes from here
         meta["chosen"] = flow._transition[0][0]  # type: ignore[index]
+        repetitions = int(spec.task_id.rsplit(".", 1)[1]) + 1 if step.loops else 0
+        if meta["chosen"] == step.name and spec.max_repetitions is not None and repetitions >= spec.max_repetitions:
+            raise FlowshipError(
+                f"the loop in step '{step.name}' picked its step again after {repetitions} repetitions, the most its "
+                "scheduler runs (Argo nests each repetition one template deeper, and stops at 100) — repeat inside "
+                "the step, or run the flow with flow run"
+            )
         if spec.switch_file:  # as text, or a JSON string where the scheduler reads JSON (Airflow's XCom)
             with open(spec.switch_file, "w", encoding="utf-8") as handle:
                 json_file = spec.switch_file.endswith(".json")
@@ -437,6 +445,7 @@ def run_step(command: StepCommand) -> int:
         code_root,
         command.split_limit,
         command.switch_file,
+        command.repetition_limit,
     )
     return run_task(spec, flow_name, dict(command.params))
 

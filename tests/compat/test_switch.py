@@ -319,6 +319,30 @@ class TestArgo:
         run = _argo_run(LOOP, tmp_path, "wf-loop", {"times": "4"})
         assert run.data.total == 4 and [t.id for t in run["train"]] == ["0.0", "0.1", "0.2", "0.3"]
 
+    def test_a_loop_stops_before_argo_nests_too_deep(self, tmp_path, monkeypatch):
+        """Argo's controller errors a template call nested 100 deep (maxAllowedStackDepth; Metaflow's recursive
+        template meets the same limit): the task that would nest deeper fails first, saying why."""
+        from flowship.compiler.targets.argo.manifest import compile_to_argo
+        from test_argo import OPTIONS
+
+        (template,) = compile_to_argo(check_file(LOOP), OPTIONS)
+        (loop,) = [t for t in template["spec"]["templates"] if t["name"] == "train-loop"]
+        container = next(t for t in template["spec"]["templates"] if t["name"] == loop["steps"][0][0]["template"])
+        assert "--max-repetitions=97" in container["container"]["args"]  # 3 levels above: main, the loop, the pod
+
+        import flowship.compiler.targets.argo.manifest as manifest
+        from test_argo import deploy_and_run
+
+        monkeypatch.setattr(manifest, "MAX_NESTING", 5)  # the same rule, reached after 2 repetitions, not 97
+        with pytest.raises(AssertionError, match="template switch-step failed"):
+            deploy_and_run(LOOP.resolve(), tmp_path, "wf-deep", {"times": "4"})
+        run = Flow("SwitchLoopFlow", datastore=str(tmp_path))["argo-ml.wf-deep"]
+        assert [t.id for t in run["train"]] == ["0.0", "0.1"]
+        assert run["train"]["0.1"].exception.strip().endswith(
+            "the loop in step 'train' picked its step again after 2 repetitions, the most its scheduler runs (Argo "
+            "nests each repetition one template deeper, and stops at 100) — repeat inside the step, or run the "
+            "flow with flow run")
+
     def test_a_loop_leaving_to_two_steps_is_a_compile_error(self):
         """Metaflow allows it; on Argo flowship leaves a loop to one step (its template has no output)."""
         from flowship.compiler.targets.argo.manifest import compile_to_argo

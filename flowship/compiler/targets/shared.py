@@ -43,6 +43,7 @@ def deployed_step(
     max_splits: str | None = None,
     params_base64: bool = False,
     switch_file: str | None = None,
+    max_repetitions: str | None = None,
 ) -> StepCommand:
     """The step command of a deployed task; values may be the target's own expressions.
 
@@ -67,6 +68,7 @@ def deployed_step(
         max_splits,
         params_base64,
         switch_file,
+        max_repetitions,
     )
 
 

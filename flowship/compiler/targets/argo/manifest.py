@@ -48,6 +48,9 @@ _PART_SIZE = 150  # tasks per part-DAG when a DAG must be split
 RUN_ID = "argo-{{workflow.namespace}}.{{workflow.name}}"
 SPLITS_FILE = "/tmp/flowship-splits.json"
 SWITCH_FILE = "/tmp/flowship-switch"  # a switch task writes the step it picked; its output `switch`
+# controller.go maxAllowedStackDepth: a template call nested this deep errors the workflow. A loop's repetition
+# n runs n levels below its DAG, itself one level below each enclosing foreach's.
+MAX_NESTING = 100
 CRON_HISTORY = 3  # finished workflows a CronWorkflow keeps, successful and failed each
 PRIORITY_ANNOTATION = "flowship.io/priority"
 FAILURES_LIMIT = 65536  # characters of Argo's failed-node list the exit handler is given
@@ -167,6 +170,7 @@ class _Builder:
             max_splits=str(self.settings.max_splits) if step.transition == "foreach" else None,
             params_base64=True,
             switch_file=SWITCH_FILE if step.transition == "switch" else None,
+            max_repetitions=str(MAX_NESTING - 3 - step.foreach_depth) if step.loops else None,
         ).to_argv()
         image = k.image if k and k.image else self.options.image
         container: dict[str, Any] = {"image": image, "command": argv[:1], "args": argv[1:]}
@@ -283,7 +287,8 @@ class _Builder:
     def loop_template(self, step: StepIR) -> str:
         """A step that picks itself again: a steps template that runs one repetition, then calls itself for the
         next while the repetition picked the step again. Each call nests one level deeper, and Argo's controller
-        fails a workflow whose templates nest 100 deep (its maxAllowedStackDepth): that bounds the repetitions."""
+        fails a workflow whose templates nest :data:`MAX_NESTING` deep: the task refuses the repetition that
+        would, with a message saying so."""
         leaving = [t for t in step.next if t != step.name]
         if len(leaving) != 1:
             raise FlowshipError(
