@@ -26,6 +26,16 @@ SWITCH_FLOWS = Path(__file__).resolve().parent / "flows"
 SHAPES = SWITCH_FLOWS / "switch_shapes.py"
 IN_FOREACH = SWITCH_FLOWS / "switch_in_foreach.py"
 LOOP = SWITCH_FLOWS / "switch_loop.py"
+NESTED = SWITCH_FLOWS / "switch_nested.py"
+LOOP_IN_FOREACH = SWITCH_FLOWS / "loop_in_foreach.py"
+# switch_nested: (parameters, the path the run takes, the steps that run)
+NESTED_CASES = [
+    ({"route": "inner", "pick": "c"}, "start/inner/c", ["start", "inner", "c", "end"]),
+    ({"route": "inner", "pick": "end"}, "start/inner", ["start", "inner", "end"]),
+    ({"route": "b"}, "start/b", ["start", "b", "end"]),
+    ({"route": "end"}, "start", ["start", "end"]),
+]
+NESTED_IDS = ["inner-c", "inner-end", "b", "straight-to-end"]
 EXAMPLE = 'self.next({"a": self.a, "b": self.b}, condition="choice")'
 PICKED_STEPS = ["start", "fanout", "a", "ay", "b", "each", "join_each", "join_ab", "merge", "end"]
 
@@ -222,6 +232,16 @@ class TestLocalRun:
         with pytest.raises(NotFound, match=f"step 'ax' did not run in {run.pathspec}: no switch picked it"):
             run["ax"]
 
+    @pytest.mark.parametrize("parameters, walked, steps", NESTED_CASES, ids=NESTED_IDS)
+    def test_nested_switches_and_cases_that_skip_ahead(self, parameters, walked, steps, tmp_path):
+        """switch_nested and switch_basic: the step the branches merge into reads the branch that ran, also
+        when a switch goes to it straight."""
+        options = [token for name, value in parameters.items() for token in (f"--{name}", value)]
+        result = flow_cli("run", str(NESTED), *options, store=tmp_path)
+        assert result.returncode == 0, result.stderr
+        run = Flow("SwitchNestedFlow", datastore=str(tmp_path)).latest_run
+        assert (run.data.walked, [s.id for s in run]) == (walked, steps)
+
     def test_each_foreach_item_picks_its_own_branch(self, tmp_path):
         """switch_in_foreach: the switch runs per item; the foreach join gets each item's picked branch."""
         result = flow_cli("run", str(IN_FOREACH), store=tmp_path)
@@ -243,6 +263,15 @@ class TestLocalRun:
         assert result.returncode == 1
         assert ("switch in step 'start': self.route is 'nope', which is not one of its cases ('fanout', 'skip'); "
                 "set self.route to one of them") in result.stdout + result.stderr
+
+    def test_a_loop_inside_a_foreach_repeats_per_item(self, tmp_path):
+        """recursive_switch_inside_foreach: each item's repetitions are its own tasks (item 1: 0.1.0, 0.1.1,
+        0.1.2), and the step after the loop reads the item's last one."""
+        result = flow_cli("run", str(LOOP_IN_FOREACH), store=tmp_path)
+        assert result.returncode == 0, result.stderr
+        run = Flow("LoopInForeachFlow", datastore=str(tmp_path)).latest_run
+        assert run["join"].task.data.counts == [2, 3]
+        assert [t.id for t in run["body"]] == ["0.0.0", "0.0.1", "0.1.0", "0.1.1", "0.1.2"]
 
     def test_loop_repeats_a_step_then_resume_clones_the_repetitions_before_the_failure(self, tmp_path):
         """recursive_switch and resume_recursive_switch: each repetition is a task of the looping step, in
@@ -275,7 +304,7 @@ class TestArgo:
     """Metaflow's Argo compiler (plugins/argo/argo_workflows.py): the switch task outputs the picked step
     (`switch-step`), its targets carry a `when` on it, and a recursive switch is a template that calls itself."""
 
-    @pytest.mark.parametrize("path", [SHAPES, IN_FOREACH, LOOP], ids=lambda p: p.stem)
+    @pytest.mark.parametrize("path", [SHAPES, IN_FOREACH, LOOP, NESTED, LOOP_IN_FOREACH], ids=lambda p: p.stem)
     def test_manifest_passes_the_crd_schema_and_lint(self, path):
         from argo.schema import schema_errors
         from conftest import shared_dir
@@ -309,6 +338,13 @@ class TestArgo:
         run = _argo_run(SHAPES, tmp_path, "wf-switch", arguments)
         assert run.successful and run.data.result == result and [s.id for s in run] == steps
 
+    @pytest.mark.parametrize("parameters, walked, steps", NESTED_CASES, ids=NESTED_IDS)
+    def test_nested_switches_and_cases_that_skip_ahead(self, parameters, walked, steps, tmp_path):
+        """A step several switches lead to runs when one picked it or a branch it ends succeeded; a skipped
+        switch's output reads as its declared default there."""
+        run = _argo_run(NESTED, tmp_path, "wf-nested", parameters)
+        assert (run.data.walked, [s.id for s in run]) == (walked, steps)
+
     def test_each_foreach_item_picks_its_own_branch(self, tmp_path):
         """switch_in_foreach, on Argo: the body DAG of each item skips the branch its switch did not pick."""
         run = _argo_run(IN_FOREACH, tmp_path, "wf-each")
@@ -318,6 +354,12 @@ class TestArgo:
         """recursive_switch: each repetition is a task of the step, numbered as flow run numbers them."""
         run = _argo_run(LOOP, tmp_path, "wf-loop", {"times": "4"})
         assert run.data.total == 4 and [t.id for t in run["train"]] == ["0.0", "0.1", "0.2", "0.3"]
+
+    def test_a_loop_inside_a_foreach_repeats_per_item(self, tmp_path):
+        """recursive_switch_inside_foreach, on Argo: the loop template runs inside each item's body DAG."""
+        run = _argo_run(LOOP_IN_FOREACH, tmp_path, "wf-loop-each")
+        assert run["join"].task.data.counts == [2, 3]
+        assert [t.id for t in run["body"]] == ["0.0.0", "0.0.1", "0.1.0", "0.1.1", "0.1.2"]
 
     def test_a_loop_stops_before_argo_nests_too_deep(self, tmp_path, monkeypatch):
         """Argo's controller errors a template call nested 100 deep (maxAllowedStackDepth; Metaflow's recursive
@@ -378,6 +420,19 @@ class TestAirflow:
         assert harness.run_dag_test(dag, conf) == "success"
         run = Flow(dag.dag_id, datastore=str(tmp_path)).latest_run
         assert run.successful and run.data.result == result and [s.id for s in run] == steps
+
+    @pytest.mark.parametrize("conf, walked, steps", NESTED_CASES, ids=NESTED_IDS)
+    def test_nested_switches_and_cases_that_skip_ahead(self, conf, walked, steps, tmp_path, monkeypatch):
+        """A branch task skips the targets it did not follow, except one downstream of the followed branch
+        (Airflow's branching rule), so 'end' waits for that branch."""
+        import airflow_harness as harness
+        from test_airflow import deploy
+
+        monkeypatch.setenv("FLOWSHIP_CACHE", str(tmp_path / "cache"))
+        dag = deploy(NESTED, tmp_path, "local")
+        assert harness.run_dag_test(dag, conf) == "success"
+        run = Flow(dag.dag_id, datastore=str(tmp_path)).latest_run
+        assert (run.data.walked, [s.id for s in run]) == (walked, steps)
 
     def test_pod_mode_dag_loads_with_the_switch_output_as_xcom(self, tmp_path):
         import airflow_harness as harness  # noqa: F401  (sets up Airflow before test_airflow imports it)
