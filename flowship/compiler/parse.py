@@ -17,6 +17,7 @@ import ast
 from dataclasses import dataclass, field
 from typing import Any
 
+from flowship.compiler.switches import read_switch
 from flowship.errors import Problem
 
 __all__ = ["RawCall", "ParsedStep", "ParsedFlow", "parse_flow_source", "NOT_LITERAL", "FLOWSPEC_MEMBERS"]
@@ -420,7 +421,10 @@ class _FlowReader:
             return
         step.next_line = final.lineno
         if (final.args and isinstance(final.args[0], ast.Dict)) or any(k.arg == "condition" for k in final.keywords):
-            self._read_switch(func.name, final, step)
+            switch = read_switch(func.name, final, self.literals.evaluate, self.problem)
+            if switch is not None:
+                step.switch_cases, step.condition = switch
+                step.next_targets = tuple(dict.fromkeys(target for _, target in step.switch_cases))
             return
         targets: list[str] = []
         for arg in final.args:
@@ -452,78 +456,6 @@ class _FlowReader:
         if not targets:
             self.problem(final.lineno, f"self.next() in step '{func.name}' names no step", "e.g. self.next(self.end)")
         step.next_targets = tuple(targets)
-
-    def _read_switch(self, name: str, call: ast.Call, step: ParsedStep) -> None:
-        """``self.next({"key": self.step, ...}, condition="artifact")``: keys are string literals, values steps."""
-        line = call.lineno
-        example = 'self.next({"a": self.a, "b": self.b}, condition="choice")'
-        keywords = {k.arg: k.value for k in call.keywords}
-        cases = call.args[0] if len(call.args) == 1 and isinstance(call.args[0], ast.Dict) else None
-        if cases is None:
-            self.problem(
-                line,
-                f"self.next() in step '{name}' has condition= but not one dict of cases",
-                f"a switch passes one dict mapping each value to a step: {example}",
-            )
-        elif "condition" not in keywords:
-            self.problem(
-                line,
-                f"self.next() in step '{name}' passes a dict of cases without condition=",
-                f"name the artifact whose value picks the step: {example}",
-            )
-        for keyword in sorted(set(keywords) - {"condition"}, key=str):
-            fix = (
-                "a switch picks one step; fan out with foreach= in the step it picks"
-                if keyword in ("foreach", "num_parallel")
-                else f"a switch takes one dict of cases and condition=: {example}"
-            )
-            self.problem(line, f"self.next() in step '{name}' combines condition= with {keyword}=", fix)
-        condition = self.literals.evaluate(keywords["condition"]) if "condition" in keywords else None
-        if "condition" in keywords and not isinstance(condition, str):
-            self.problem(
-                line,
-                f"condition= in step '{name}' is not a string",
-                'name the artifact whose value picks the step as a string, e.g. condition="choice"',
-            )
-        if cases is None:
-            return
-        found: dict[str, str] = {}
-        for key, value in zip(cases.keys, cases.values, strict=True):
-            if key is None:
-                self.problem(
-                    line,
-                    f"the cases of the switch in step '{name}' unpack a dict (**)",
-                    f"write each case out: {example}",
-                )
-                continue
-            if not (isinstance(key, ast.Constant) and isinstance(key.value, str)):
-                self.problem(
-                    key.lineno,
-                    f"case key {ast.unparse(key)} in step '{name}' is not a string literal",
-                    'write each key as a string literal, e.g. "a"; the artifact\'s value must equal it',
-                )
-                continue
-            if key.value in found:
-                self.problem(key.lineno, f"case '{key.value}' appears twice in step '{name}'", "give each case once")
-            if not _is_self_attr(value):
-                self.problem(
-                    value.lineno,
-                    f"case '{key.value}' in step '{name}' does not name a step",
-                    f'map each key to a step: {{"{key.value}": self.<step>}}',
-                )
-                continue
-            found[key.value] = value.attr  # type: ignore[attr-defined]
-        if len(cases.keys) < 2:
-            self.problem(
-                line,
-                f"the switch in step '{name}' has {len(cases.keys)} case{'s' if len(cases.keys) != 1 else ''}",
-                "a switch needs at least two cases; to always go to one step, use self.next(self.<step>)",
-            )
-        if not isinstance(condition, str):
-            return
-        step.switch_cases = tuple(found.items())
-        step.condition = condition
-        step.next_targets = tuple(dict.fromkeys(found.values()))
 
 
 def parse_flow_source(source: str, file: str) -> ParsedFlow:
