@@ -30,16 +30,48 @@ class FlowSpec:
     def name(self) -> str:
         return type(self).__name__
 
-    def next(self, *steps: Any, foreach: str | None = None) -> None:
-        """Record where the flow goes after this step; must be the step's last call."""
+    def next(self, *steps: Any, foreach: str | None = None, condition: str | None = None) -> None:
+        """Record where the flow goes after this step; must be the step's last call.
+
+        ``self.next({"a": self.a, "b": self.b}, condition="choice")`` goes to the one step whose key equals
+        the value of ``self.choice``; a value that is no key fails the step.
+        """
+        if self._transition is not None:
+            raise FlowshipError("self.next() was called twice in one step; call it once, last")
+        if condition is not None:
+            if len(steps) != 1 or not isinstance(steps[0], dict) or foreach is not None:
+                raise FlowshipError('a switch is self.next({"key": self.<step>, ...}, condition="<artifact>")')
+            steps = (self._switch_target(steps[0], condition),)
         names = []
         for target in steps:
             if not callable(target) or not getattr(target, "__flowship_step__", False):
                 raise FlowshipError(f"self.next() got {target!r}; pass steps as self.<step>")
             names.append(target.__name__)
-        if self._transition is not None:
-            raise FlowshipError("self.next() was called twice in one step; call it once, last")
         self._transition = (tuple(names), foreach)
+
+    def _switch_target(self, cases: dict[Any, Any], condition: str) -> Any:
+        """The step whose key equals ``self.<condition>`` (compared as Python compares dict keys)."""
+        from flowship.current import current
+
+        try:
+            step = current.step_name
+        except FlowshipError:  # called outside a running task
+            step = "?"
+        try:
+            value = getattr(self, condition)
+        except AttributeError:
+            raise FlowshipError(
+                f"switch in step '{step}': condition=\"{condition}\" names no artifact; set self.{condition} "
+                "in this step (or before it) to the key of the step to run next"
+            ) from None
+        try:
+            return cases[value]
+        except (KeyError, TypeError):
+            keys = ", ".join(repr(k) for k in cases)
+            raise FlowshipError(
+                f"switch in step '{step}': self.{condition} is {value!r}, which is not one of its cases ({keys}); "
+                f"set self.{condition} to one of them"
+            ) from None
 
     # What a running task provides (see runtime/task.py). Outside a task these raise.
 

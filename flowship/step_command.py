@@ -105,6 +105,8 @@ class StepCommand:
     params: tuple[tuple[str, str], ...] = ()  # a start task that creates its run: NAME, VALUE text
     max_splits: str | None = None  # a foreach task fails before fanning out to more (the scheduler's own limit)
     params_base64: bool = False  # to_argv: the values are base64 of the text (or a scheduler expression giving it)
+    switch_file: str | None = None  # a switch task writes the step it picked here
+    max_repetitions: str | None = None  # a loop's task fails before repeating more often (the scheduler's limit)
 
     def to_argv(self) -> list[str]:
         argv = ["flow", "step", self.flow_file, self.step, f"--run-id={self.run_id}"]
@@ -117,6 +119,10 @@ class StepCommand:
             argv.append(f"--splits-file={self.splits_file}")
         if self.max_splits:
             argv.append(f"--max-splits={self.max_splits}")
+        if self.switch_file:
+            argv.append(f"--switch-file={self.switch_file}")
+        if self.max_repetitions:
+            argv.append(f"--max-repetitions={self.max_repetitions}")
         for attribute, option in _CONTEXT_OPTIONS:
             value = getattr(self.context, attribute)
             if value:
@@ -151,6 +157,8 @@ class StepCommand:
             context,
             tuple(params),
             args.max_splits,
+            switch_file=args.switch_file,
+            max_repetitions=args.max_repetitions,
         )
 
     def check_ids(self) -> None:
@@ -162,12 +170,11 @@ class StepCommand:
 
     @property
     def split_limit(self) -> int | None:
-        if self.max_splits is None:
-            return None
-        try:
-            return int(self.max_splits)
-        except ValueError:
-            raise FlowshipError(f"flow step --max-splits={self.max_splits}: not a whole number") from None
+        return _whole_number("--max-splits", self.max_splits)
+
+    @property
+    def repetition_limit(self) -> int | None:
+        return _whole_number("--max-repetitions", self.max_repetitions)
 
     @property
     def attempt(self) -> int:
@@ -211,6 +218,15 @@ class _Parser(argparse.ArgumentParser):
         raise FlowshipError(f"flow step: {message} (see `flow step --help`)")
 
 
+def _whole_number(option: str, value: str | None) -> int | None:
+    if value is None:
+        return None
+    try:
+        return int(value)
+    except ValueError:
+        raise FlowshipError(f"flow step {option}={value}: not a whole number") from None
+
+
 def step_parser() -> argparse.ArgumentParser:
     """The options of ``flow step``; ``flow step --help`` prints this parser's help."""
     parser = _Parser(
@@ -227,6 +243,10 @@ def step_parser() -> argparse.ArgumentParser:
     parser.add_argument("--package", help="run FLOW_FILE from this code package (its SHA-256) in the store")
     parser.add_argument("--flow-name", help="the flow's name, to find --package in the store")
     parser.add_argument("--splits-file", help="where a foreach task writes the task ids it fans out to (a JSON list)")
+    parser.add_argument("--max-repetitions", help="the most tasks a loop may run (the scheduler's own limit)")
+    parser.add_argument(
+        "--switch-file", help="where a switch task writes the step it picked (a JSON string if it ends in .json)"
+    )
     parser.add_argument("--max-splits", help="the most items a foreach may fan out to (the scheduler's own limit)")
     for attribute, option in _CONTEXT_OPTIONS:
         parser.add_argument(

@@ -10,11 +10,14 @@ from __future__ import annotations
 
 import base64
 import json
+import sys
 
 import pytest
 from argo.depends import DependsError, dependencies, evaluate_depends
 from argo.kubelet import container_environment, expand
+from argo.runner import ArgoRunError, ArgoRunner
 from argo.substitution import ArgoTemplateError, go_quote, substitute_json, substitute_text
+from argo.when import WhenError, evaluate_when
 
 GLOBALS = {"workflow.name": "wf-1", "workflow.parameters.msg": "hi {{workflow.name}}",
            "workflow.parameters.my-param": "dashed", "workflow.parameters": "[]"}
@@ -100,3 +103,71 @@ class TestDepends:
 
     def test_dependencies_are_the_names_it_mentions(self):
         assert dependencies("a && (b-c.Succeeded || d)") == ["a", "b-c", "d"]
+
+
+class TestWhen:
+    """controller/steps.go shouldExecute: govaluate over the substituted text, bare words read as strings."""
+
+    @pytest.mark.parametrize("text, runs", [
+        ("'a' == 'a'", True), ("Succeeded == Succeeded", True), ("'Skipped' == 'Succeeded'", False),
+        ("'a' != 'b'", True), ("('a' == 'b') || ('c' == 'c')", True), ("'a' == 'a' && 'b' == 'c'", False),
+        ("'' == 'x'", False), ("!('a' == 'b')", True),
+    ])
+    def test_valid(self, text, runs):
+        assert evaluate_when(text) is runs
+
+    @pytest.mark.parametrize("text, message", [
+        ("'a'", "Expected boolean evaluation"), ("'a' ==", "unexpected end"), ("'a' || 'b' == 'b'", "|| of a string"),
+    ])
+    def test_invalid_errors_the_task(self, text, message):
+        with pytest.raises(WhenError, match=message):
+            evaluate_when(text)
+
+
+def _writes(value: str) -> dict:
+    """A container template that writes ``value`` to its output parameter ``out`` (declared default: "none")."""
+    return {"container": {"image": "x", "command": [sys.executable, "-c",
+                                                     f"open('/tmp/out', 'w').write({value!r})"]},
+            "outputs": {"parameters": [{"name": "out", "valueFrom": {"path": "/tmp/out", "default": "none"}}]}}
+
+
+def _run_dag(tasks: list[dict], templates: list[dict]) -> ArgoRunner:
+    document = {"spec": {"entrypoint": "main", "templates": [{"name": "main", "dag": {"tasks": tasks}}, *templates]}}
+    runner = ArgoRunner(document, "wf-model")
+    runner.run()
+    return runner
+
+
+class TestSkippedAndOmitted:
+    """dag.go: a false ``when`` skips a task (Skipped); a ``depends`` that does not hold omits it (Omitted); a
+    skipped or omitted task's declared outputs read as their ``valueFrom.default`` (scope.go)."""
+
+    def test_when_skips_depends_omits_and_defaults_stand_in(self):
+        templates = [{"name": "a", **_writes("left")}, {"name": "b", **_writes("b")}, {"name": "c", **_writes("c")},
+                     {"name": "d", **_writes("d")}]
+        runner = _run_dag([
+            {"name": "a", "template": "a"},
+            {"name": "b", "template": "b", "depends": "a.Succeeded",
+             "when": "'{{tasks.a.outputs.parameters.out}}' == 'right'"},
+            {"name": "c", "template": "c", "depends": "b.Succeeded"},
+            {"name": "d", "template": "d", "depends": "(b.Succeeded || b.Skipped) && (c.Succeeded || c.Omitted)",
+             "when": "'{{tasks.b.status}}' == 'Skipped' && '{{tasks.c.outputs.parameters.out}}' == 'none' && "
+                     "'{{tasks.c.status}}' == 'Omitted'"},
+        ], templates)
+        assert [pod.template for pod in runner.pods] == ["a", "d"]
+
+    def test_an_output_without_a_default_never_resolves(self):
+        plain = {"container": {"image": "x", "command": [sys.executable, "-c", "open('/tmp/out', 'w').write('x')"]},
+                 "outputs": {"parameters": [{"name": "out", "valueFrom": {"path": "/tmp/out"}}]}}
+        with pytest.raises(ArgoRunError, match="when never resolves"):
+            _run_dag([{"name": "a", "template": "a", "when": "'x' == 'y'"},
+                      {"name": "b", "template": "a", "depends": "a.Skipped",
+                       "when": "'{{tasks.a.outputs.parameters.out}}' == 'x'"}], [{"name": "a", **plain}])
+
+
+def test_templates_nested_100_deep_fail_the_workflow():
+    """operator.go executeTemplate: a call at maxAllowedStackDepth (100) errors: Maximum recursion depth."""
+    again = {"name": "again", "template": "again"}
+    document = {"spec": {"entrypoint": "again", "templates": [{"name": "again", "steps": [[again]]}]}}
+    with pytest.raises(ArgoRunError, match=r"Maximum recursion depth exceeded \(100\)"):
+        ArgoRunner(document, "wf-deep").run()

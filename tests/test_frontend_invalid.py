@@ -129,7 +129,8 @@ class F(FlowSpec):
     def start(self):
         self.next(self.end, num_parallel=4)
 """)) == ["flow.py:9: self.next() in step 'start' has unsupported argument 'num_parallel' — "
-          "self.next takes steps and optionally foreach=\"<artifact>\""]
+          "self.next takes steps, optionally foreach=\"<artifact>\", or one dict of cases with "
+              "condition=\"<artifact>\""]
 
 
 class TestJoins:

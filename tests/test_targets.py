@@ -69,7 +69,7 @@ SAMPLES = {
     "flow.project.name": ("flow", "", "@project(name='demo')"),
 }
 # Transitions are the graph itself: every target compiles every shape, and the runner tests execute them.
-TRANSITIONS = {f.key for f in FEATURES if f.path == "transition"}
+TRANSITIONS = {f.key for f in FEATURES if f.path in ("transition", "loops")}
 MODES = [(name, dict(mode)) for name in target_names() for mode in get_target(name).modes]
 
 

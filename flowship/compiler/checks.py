@@ -13,7 +13,8 @@ from collections.abc import Callable, Iterable, Iterator
 
 import networkx as nx
 
-from flowship.compiler.graph import Nesting, step_of
+from flowship.compiler.conditions import edge_condition, exclusive, run_conditions
+from flowship.compiler.graph import Nesting, loops, step_of
 from flowship.compiler.parse import ParsedFlow
 from flowship.errors import Problem
 
@@ -77,7 +78,7 @@ def check_transitions(flow: ParsedFlow, graph: nx.DiGraph) -> Iterator[Problem]:
                     else f"define `@step def {target}(self):` or name an existing step"
                 )
                 yield Problem(step.file, step.next_line, f"step '{name}' goes to '{target}', which is not a step", fix)
-        if len(set(step.next_targets)) != len(step.next_targets):
+        if len(set(step.next_targets)) != len(step.next_targets):  # a switch may map several keys to one step
             yield Problem(
                 step.file,
                 step.next_line,
@@ -94,15 +95,41 @@ def check_transitions(flow: ParsedFlow, graph: nx.DiGraph) -> Iterator[Problem]:
 
 
 def check_cycles(flow: ParsedFlow, graph: nx.DiGraph) -> Iterator[Problem]:
+    """Only a switch may loop, and only to its own step (Metaflow's rule): the graph holds no such edge."""
     for component in sorted(nx.strongly_connected_components(graph), key=min):
         if len(component) > 1 or any(graph.has_edge(n, n) for n in component):
             first = min(component, key=lambda n: (step_of(graph, n).line, n))
             cycle = " -> ".join(sorted(component, key=lambda n: step_of(graph, n).line))
+            switches = sorted(n for n in component if step_of(graph, n).switch_cases)
+            fix = (
+                f"a switch loops only to its own step: move the repeated work into '{switches[0]}' and pick it "
+                f'again, e.g. self.next({{"again": self.{switches[0]}, "done": self.<next>}}, condition=...)'
+                if switches
+                else "flows are acyclic; repeat work with a foreach instead of looping back"
+            )
+            yield Problem(step_of(graph, first).file, step_of(graph, first).line, f"steps form a cycle: {cycle}", fix)
+
+
+def check_switches(flow: ParsedFlow, graph: nx.DiGraph) -> Iterator[Problem]:
+    """What a switch cannot lead to: straight into a join (Metaflow's rule), or itself from start or a join."""
+    for name, step in flow.steps.items():
+        if not step.switch_cases:
+            continue
+        for target in step.next_targets:
+            if target != name and target in flow.steps and flow.steps[target].has_inputs:
+                yield Problem(
+                    step.file,
+                    step.next_line,
+                    f"switch in step '{name}' leads straight to join '{target}'",
+                    "add a step between them on that branch: a branch of a switch cannot end in a join directly",
+                )
+        if loops(step) and (name == "start" or step.has_inputs):
+            what = "the start step" if name == "start" else f"join '{name}'"
             yield Problem(
-                step_of(graph, first).file,
-                step_of(graph, first).line,
-                f"steps form a cycle: {cycle}",
-                "flows are acyclic; repeat work with a foreach instead of looping back",
+                step.file,
+                step.next_line,
+                f"the switch in {what} picks its own step again",
+                "loop in a step after it: move the repeated work into a step of its own that picks itself",
             )
 
 
@@ -126,10 +153,14 @@ def check_reachability(flow: ParsedFlow, graph: nx.DiGraph) -> Iterator[Problem]
 
 
 def check_join_parents(flow: ParsedFlow, graph: nx.DiGraph) -> Iterator[Problem]:
+    """A step with several parents takes inputs, unless a switch lets only one of them run (a merge)."""
     reached = nx.descendants(graph, "start") | {"start"} if "start" in graph else set(graph)
+    conditions = run_conditions(graph)
     for name, step in flow.steps.items():
         parents = sorted(p for p in graph.predecessors(name) if p in reached)
-        if len(parents) > 1 and not step.has_inputs:
+        arriving = [edge_condition(graph, conditions, p, name) for p in parents]
+        alternatives = all(exclusive(a, b) for i, a in enumerate(arriving) for b in arriving[i + 1 :])
+        if len(parents) > 1 and not step.has_inputs and not alternatives:
             yield Problem(
                 step.file,
                 step.line,
@@ -139,7 +170,7 @@ def check_join_parents(flow: ParsedFlow, graph: nx.DiGraph) -> Iterator[Problem]
 
 
 def check_catch_placement(flow: ParsedFlow, graph: nx.DiGraph) -> Iterator[Problem]:
-    """A caught failure continues as if self.next() was called: a foreach would have no items to fan out to."""
+    """A caught failure continues as if self.next() was called: Metaflow refuses @catch where that has no meaning."""
     for name, step in flow.steps.items():
         catch = next((d for d in step.decorators if d.name == "catch"), None)
         if catch is not None and step.foreach is not None:
@@ -148,6 +179,13 @@ def check_catch_placement(flow: ParsedFlow, graph: nx.DiGraph) -> Iterator[Probl
                 catch.line,
                 f"@catch on step '{name}', a foreach: a caught failure leaves no items to fan out to",
                 "move the work that may fail into a step before the foreach, and put @catch there",
+            )
+        elif catch is not None and step.switch_cases:
+            yield Problem(
+                step.file,
+                catch.line,
+                f"@catch on switch step '{name}'",
+                "remove @catch: a switch whose step failed has no value to pick a branch with; catch in a step before",
             )
 
 
@@ -159,6 +197,7 @@ FIRST_PHASE: tuple[Check, ...] = (
     check_transitions,
     check_cycles,
     check_catch_placement,
+    check_switches,
 )
 SECOND_PHASE: tuple[Check, ...] = (check_reachability, check_join_parents)
 
@@ -213,9 +252,11 @@ def data_flow_problems(flow: ParsedFlow, graph: nx.DiGraph, nesting: Nesting, kn
     uncertain_flow = flow.external_bases or any(s.dynamic for s in flow.steps.values())
     problems: list[Problem] = []
     out: dict[str, set[str]] = {}
+    some_branch: dict[str, set[str]] = {}  # assigned on some path only: after the branches of a switch merge
     for name in nesting.order:
         step = flow.steps[name]
         parents = sorted(graph.predecessors(name))
+        maybe: set[str] = set()
         if not parents:
             available: set[str] = set()
         elif step.has_inputs:
@@ -223,8 +264,9 @@ def data_flow_problems(flow: ParsedFlow, graph: nx.DiGraph, nesting: Nesting, kn
             if step.merge_include:
                 available &= set(step.merge_include)
             available -= set(step.merge_exclude)
-        else:
-            available = set(out[parents[0]])
+        else:  # one parent, or the branches of a switch, of which one ran
+            available = set.intersection(*(out[p] for p in parents))
+            maybe = set().union(*(out[p] | some_branch[p] for p in parents)) - available
         in_foreach = any(flow.steps[s].foreach for s in nesting.stacks.get(name, ()))
         for attr, line in step.reads:
             if attr in ("input", "index"):
@@ -240,9 +282,13 @@ def data_flow_problems(flow: ParsedFlow, graph: nx.DiGraph, nesting: Nesting, kn
                 continue
             if attr in known or attr in available or attr.startswith("__"):
                 continue
-            uncertain = uncertain_flow or step.guarded or attr in step.guarded_reads or attr in step.writes
+            uncertain = (
+                uncertain_flow or step.guarded or attr in step.guarded_reads or attr in step.writes or attr in maybe
+            )
             message = f"step '{name}' reads self.{attr}, which is not assigned on every path from 'start'"
-            if step.has_inputs and not step.merges and any(attr in out[p] for p in parents):
+            if attr in maybe:  # a switch's value decides: the flow may be right, so never an error
+                fix = f"assign self.{attr} on every branch of the switch before '{name}', or read it only when set"
+            elif step.has_inputs and not step.merges and any(attr in out[p] for p in parents):
                 fix = (
                     f"a join sees its inputs' artifacts only through inputs.<step>.{attr} "
                     "or self.merge_artifacts(inputs)"
@@ -252,6 +298,17 @@ def data_flow_problems(flow: ParsedFlow, graph: nx.DiGraph, nesting: Nesting, kn
             problems.append(Problem(step.file, line, message, fix, "warning" if uncertain else "error"))
         catch = [d for d in step.decorators if d.name == "catch" and isinstance(d.kwargs.get("var"), str)]
         out[name] = available | set(step.writes) | {d.kwargs["var"] for d in catch}
+        some_branch[name] = maybe - out[name]
+        if step.condition is not None and step.condition not in out[name] and step.condition not in known:
+            problems.append(
+                Problem(
+                    step.file,
+                    step.next_line,
+                    f"condition=\"{step.condition}\" in step '{name}' names no artifact",
+                    f"assign self.{step.condition} in '{name}' (or before it) to the key of the step to run next",
+                    "warning" if uncertain_flow or step.condition in maybe else "error",
+                )
+            )
         if step.foreach is not None and step.foreach not in out[name] and step.foreach not in known:
             problems.append(
                 Problem(

@@ -15,13 +15,14 @@ from dataclasses import dataclass
 import networkx as nx
 
 from flowship.compiler.checks import data_flow_problems, nesting_problems, structural_problems
+from flowship.compiler.conditions import ALWAYS, run_conditions
 from flowship.compiler.decorators import normalize_flow_decorators, normalize_step_decorators
 from flowship.compiler.decospec import add_decorators
 from flowship.compiler.graph import Nesting, analyze_nesting, build_graph
 from flowship.compiler.ir import FlowIR, ParameterIR, ProjectIR, ScheduleIR, StepDecorators, StepIR
 from flowship.compiler.naming import unique_k8s_names
 from flowship.compiler.params import normalize_parameters
-from flowship.compiler.parse import ModuleReader, ParsedFlow, RawCall, parse_flow_source
+from flowship.compiler.parse import ModuleReader, ParsedFlow, ParsedStep, RawCall, parse_flow_source
 from flowship.errors import HasProblems, Problem
 
 __all__ = ["CheckResult", "check_flow_source"]
@@ -35,14 +36,17 @@ class CheckResult(HasProblems):
     problems: tuple[Problem, ...]
 
 
-def _transition(targets: tuple[str, ...], foreach: str | None) -> str:
-    if foreach is not None:
+def _transition(step: ParsedStep) -> str:
+    if step.foreach is not None:
         return "foreach"
-    return {0: "end", 1: "linear"}.get(len(targets), "split")
+    if step.switch_cases:
+        return "switch"
+    return {0: "end", 1: "linear"}.get(len(step.next_targets), "split")
 
 
 def _build_ir(flow: ParsedFlow, graph: nx.DiGraph, nesting: Nesting, parts: _Parts) -> FlowIR:
     names = unique_k8s_names(nesting.order)
+    conditions = run_conditions(graph)
     steps = []
     for name in nesting.order:
         parsed = flow.steps[name]
@@ -52,7 +56,7 @@ def _build_ir(flow: ParsedFlow, graph: nx.DiGraph, nesting: Nesting, parts: _Par
                 name=name,
                 line=parsed.line,
                 k8s_name=names[name],
-                transition=_transition(parsed.next_targets, parsed.foreach),  # type: ignore[arg-type]
+                transition=_transition(parsed),  # type: ignore[arg-type]
                 next=parsed.next_targets,
                 parents=tuple(sorted(graph.predecessors(name), key=nesting.order.index)),
                 foreach_var=parsed.foreach,
@@ -61,6 +65,9 @@ def _build_ir(flow: ParsedFlow, graph: nx.DiGraph, nesting: Nesting, parts: _Par
                 split_stack=stack,
                 foreach_depth=sum(1 for s in stack if flow.steps[s].foreach is not None),
                 decorators=parts.decorators[name],
+                condition=parsed.condition,
+                switch_cases=dict(parsed.switch_cases),
+                conditional=conditions[name] != ALWAYS,
             )
         )
     return FlowIR(flow.name, flow.file, flow.line, tuple(steps), parts.parameters, parts.schedule, parts.project)

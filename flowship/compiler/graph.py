@@ -16,7 +16,7 @@ import networkx as nx
 from flowship.compiler.parse import ParsedFlow, ParsedStep
 from flowship.errors import Problem
 
-__all__ = ["build_graph", "Nesting", "analyze_nesting", "step_of"]
+__all__ = ["build_graph", "Nesting", "analyze_nesting", "step_of", "loops", "topological_order"]
 
 
 def build_graph(flow: ParsedFlow) -> nx.DiGraph:
@@ -25,9 +25,14 @@ def build_graph(flow: ParsedFlow) -> nx.DiGraph:
         graph.add_node(name, step=step)
     for name, step in flow.steps.items():
         for target in step.next_targets:
-            if target in flow.steps:
-                graph.add_edge(name, target)
+            if target in flow.steps and not (target == name and step.switch_cases):
+                graph.add_edge(name, target)  # a switch back to its own step is a loop, kept out of the graph
     return graph
+
+
+def loops(step: ParsedStep) -> bool:
+    """A switch that may pick its own step again: the step repeats until the switch picks another."""
+    return step.name in step.next_targets and bool(step.switch_cases)
 
 
 def step_of(graph: nx.DiGraph, name: str) -> ParsedStep:
@@ -51,7 +56,8 @@ class Nesting:
 
 
 def _is_split(step: ParsedStep) -> bool:
-    return step.foreach is not None or len(step.next_targets) > 1
+    """A step whose every target runs: a switch runs one of its targets, so it opens no split."""
+    return step.foreach is not None or (len(step.next_targets) > 1 and not step.switch_cases)
 
 
 def analyze_nesting(graph: nx.DiGraph) -> Nesting:

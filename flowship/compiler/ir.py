@@ -32,7 +32,7 @@ __all__ = [
     "ParameterType",
 ]
 
-Transition = Literal["linear", "split", "foreach", "end"]
+Transition = Literal["linear", "split", "foreach", "switch", "end"]
 ParameterType = Literal["str", "int", "float", "bool", "json", "file"]
 
 
@@ -96,10 +96,20 @@ class StepIR:
     split_stack: tuple[str, ...]
     foreach_depth: int
     decorators: StepDecorators
+    # a switch: the artifact whose value picks the next step, and each value's step, in written order
+    condition: str | None = None
+    switch_cases: Mapping[str, str] = field(default_factory=dict)
+    # runs only when switches pick it (or a step after it), so a scheduler must be able to skip it
+    conditional: bool = False
+
+    @property
+    def loops(self) -> bool:
+        """A switch that may pick its own step again: each repetition is a task of its own."""
+        return self.transition == "switch" and self.name in self.next
 
     @property
     def kind(self) -> str:
-        """start, end, join, split, foreach or linear: the word a person would use."""
+        """start, end, join, split, foreach, switch or linear: the word a person would use."""
         if self.name in ("start", "end"):
             return self.name
         if self.is_join:

@@ -18,6 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from flowship.compiler.switches import read_switch
 from flowship.errors import Problem
 
 __all__ = [
@@ -69,6 +70,9 @@ class ParsedStep:
     next_targets: tuple[str, ...] = ()
     next_line: int = 0
     foreach: str | None = None
+    # a switch, self.next({"key": self.step, ...}, condition="artifact"): (key, step) in written order
+    switch_cases: tuple[tuple[str, str], ...] = ()
+    condition: str | None = None
     # name -> first line it is assigned; reads as (name, line) not preceded by a write here
     writes: dict[str, int] = field(default_factory=dict)
     reads: list[tuple[str, int]] = field(default_factory=list)
@@ -561,6 +565,12 @@ class _FlowReader:
             step.next_line = calls[0].lineno  # reported above; not also "does not call self.next()"
             return
         step.next_line = final.lineno
+        if (final.args and isinstance(final.args[0], ast.Dict)) or any(k.arg == "condition" for k in final.keywords):
+            switch = read_switch(func.name, final, self.literals.evaluate, self.problem)
+            if switch is not None:
+                step.switch_cases, step.condition = switch
+                step.next_targets = tuple(dict.fromkeys(target for _, target in step.switch_cases))
+            return
         targets: list[str] = []
         for arg in final.args:
             if _is_self_attr(arg):
@@ -585,7 +595,8 @@ class _FlowReader:
                 self.problem(
                     final.lineno,
                     f"self.next() in step '{func.name}' has unsupported argument '{keyword.arg}'",
-                    'self.next takes steps and optionally foreach="<artifact>"',
+                    'self.next takes steps, optionally foreach="<artifact>", or one dict of cases with '
+                    'condition="<artifact>"',
                 )
         if not targets:
             self.problem(final.lineno, f"self.next() in step '{func.name}' names no step", "e.g. self.next(self.end)")

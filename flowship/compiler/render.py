@@ -35,9 +35,14 @@ def _decorator_summary(d: StepDecorators) -> list[str]:
     return parts
 
 
-def _edge_note(step: StepIR) -> str:
+def _edge_note(step: StepIR, target: str | None = None) -> str:
+    """What labels a step's edges (to ``target``, for a switch: the values that pick it)."""
     if step.transition == "foreach":
         return f"foreach {step.foreach_var}"
+    if step.transition == "switch":
+        cases = [(key, to) for key, to in step.switch_cases.items() if target is None or to == target]
+        picks = ", ".join(f"{key} -> {to}" if target is None else key for key, to in cases)
+        return f"{step.condition}: {picks}".replace('"', "'")
     return ""
 
 
@@ -80,9 +85,9 @@ def render_mermaid(ir: FlowIR) -> str:
         shape = ('(["', '"])') if s.name in ("start", "end") else ('["', '"]')
         lines.append(f"    {_mermaid_id(s.name)}{shape[0]}{s.name}{shape[1]}")
     for s in ir.steps:
-        note = _edge_note(s)
-        arrow = f' -->|"{note}"| ' if note else " --> "
         for target in s.next:
+            note = _edge_note(s, target)
+            arrow = f' -->|"{note}"| ' if note else " --> "
             lines.append(f"    {_mermaid_id(s.name)}{arrow}{_mermaid_id(target)}")
     return "\n".join(lines) + "\n"
 
@@ -93,9 +98,9 @@ def render_dot(ir: FlowIR) -> str:
         shape = ", shape=ellipse" if s.name in ("start", "end") else ""
         lines.append(f'    "{s.name}" [label="{s.name}"{shape}];')
     for s in ir.steps:
-        note = _edge_note(s)
-        attrs = f' [label="{note}"]' if note else ""
         for target in s.next:
+            note = _edge_note(s, target)
+            attrs = f' [label="{note}"]' if note else ""
             lines.append(f'    "{s.name}" -> "{target}"{attrs};')
     lines.append("}")
     return "\n".join(lines) + "\n"

@@ -250,6 +250,8 @@ class Run:
                 f"flow {self._ds.flow_name} has no step '{step}'; its steps: {', '.join(depths)}"
                 + did_you_mean(step, depths)
             )
+        if self.successful and step not in self._ds.steps(self.id):  # as in Metaflow: a step that never ran
+            raise NotFound(f"step '{step}' did not run in {self.pathspec}: no switch picked it")
         return Step(self._ds, self.id, step, depths[step])
 
     def __repr__(self) -> str:

@@ -16,16 +16,27 @@ import signal
 import tempfile
 import threading
 import time
+from collections.abc import Mapping
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
 
 from flowship.compiler.ir import FlowIR
 from flowship.runtime.datastore import AttemptRecord, DamagedRecord, FlowDatastore
 from flowship.runtime.liveness import Heartbeat
 from flowship.runtime.processes import TaskProcesses, start_task_processes
 from flowship.runtime.progress import Progress
-from flowship.runtime.taskids import ROOT_TASK_ID, child_task_id, input_tasks, parent_task_id
+from flowship.runtime.taskids import (
+    PENDING,
+    ROOT_TASK_ID,
+    SKIPPED,
+    base_task_id,
+    child_task_id,
+    first_task_id,
+    input_tasks,
+    join_closing,
+    parent_task_id,
+)
 from flowship.step_command import TIMEOUT_GRACE_SECONDS, StepCommand
 
 __all__ = ["LocalScheduler", "TaskOutcome", "STOP_GRACE_SECONDS"]
@@ -75,6 +86,7 @@ class LocalScheduler:
     progress: Progress = field(default_factory=Progress)
     _done: dict[tuple[str, str], TaskOutcome] = field(default_factory=dict)
     _launched: set[tuple[str, str]] = field(default_factory=set)
+    _skipped: set[tuple[str, str]] = field(default_factory=set)  # tasks no switch picked: they never run
     _processes: TaskProcesses | None = None
     _stopping: threading.Event = field(default_factory=threading.Event)
     _tail: ConsoleTail = field(init=False)
@@ -128,34 +140,55 @@ class LocalScheduler:
                 self._done[(outcome.step, outcome.task_id)] = outcome
                 self.progress.finished(outcome)
                 if outcome.succeeded:
-                    ready += self._successors(outcome)
+                    ready += self._successors(outcome.step, outcome.task_id)
                 else:
                     failures.append(outcome)
 
     # what runs next ------------------------------------------------------------
 
-    def _num_splits(self, step: str, task_id: str) -> int:
-        record = self._done[(step, task_id)].record
-        return record.meta["num_splits"]  # type: ignore[union-attr]
+    def _state(self, step: str, task_id: str) -> Mapping[str, Any] | str:
+        """A finished task's record, SKIPPED for a task no switch picked, PENDING for the rest."""
+        if (step, task_id) in self._skipped:
+            return SKIPPED
+        outcome = self._done.get((step, task_id))
+        if outcome is None or not outcome.succeeded or outcome.record is None:
+            return PENDING
+        return outcome.record.meta
 
-    def _successors(self, outcome: TaskOutcome) -> list[tuple[str, str]]:
-        node = self.ir.step(outcome.step)
+    def _successors(self, step: str, task_id: str) -> list[tuple[str, str]]:
+        """Tasks that can start now that ``step``/``task_id`` finished or was skipped; skips the ones no switch
+        picked, and what follows only from them, as it goes."""
+        node = self.ir.step(step)
+        state = self._state(step, task_id)
+        base = base_task_id(node, task_id)
+        if not isinstance(state, str) and node.loops and state["chosen"] == step:
+            return [(step, child_task_id(base, int(task_id.rsplit(".", 1)[1]) + 1))]
         if node.transition == "foreach":
-            splits = self._num_splits(node.name, outcome.task_id)
-            return [(node.next[0], child_task_id(outcome.task_id, i)) for i in range(splits)]
+            if isinstance(state, str):  # skipped: no items, so its join is decided from here
+                candidates = [(join_closing(self.ir, step), base)]
+            else:
+                body = self.ir.step(node.next[0])
+                return [(body.name, first_task_id(body, child_task_id(base, i))) for i in range(state["num_splits"])]
+        else:
+            candidates = []
+            for target in node.next:
+                successor = self.ir.step(target)
+                if target != step:
+                    at = parent_task_id(base) if self.ir.joins_foreach(successor) else base
+                    candidates.append((target, first_task_id(successor, at)))
         ready = []
-        for target in node.next:
-            successor = self.ir.step(target)
-            task_id = outcome.task_id
-            if self.ir.joins_foreach(successor):
-                task_id = parent_task_id(task_id)
-            task = (target, task_id)
-            if task in self._launched:
+        for task in candidates:
+            if task in self._launched or task in self._skipped:
                 continue
-            needed = input_tasks(self.ir, target, task_id, self._num_splits)
-            if all(n in self._done and self._done[n].succeeded for n in needed):
+            inputs = input_tasks(self.ir, *task, self._state)
+            if inputs is None:
+                continue
+            if inputs:
                 self._launched.add(task)
                 ready.append(task)
+            else:
+                self._skipped.add(task)
+                ready += self._successors(*task)
         return ready
 
     # running one task -----------------------------------------------------------
@@ -164,7 +197,7 @@ class LocalScheduler:
         """Reuse the origin run's task when it succeeded and every input was itself cloned."""
         if self.origin_run_id is None:
             return None
-        inputs = input_tasks(self.ir, step, task_id, self._num_splits)
+        inputs = input_tasks(self.ir, step, task_id, self._state) or []
         if not all(self._done[i].cloned for i in inputs):
             return None
         origin = self.datastore.latest_attempt(self.origin_run_id, step, task_id)

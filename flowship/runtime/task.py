@@ -19,6 +19,7 @@ import sys
 import time
 import tokenize
 import types
+from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
@@ -31,7 +32,7 @@ from flowship.param_codec import drop_unset, resolve_values
 from flowship.parameters import Parameter
 from flowship.runtime.datastore import ArtifactRef, AttemptRecord, FlowDatastore, LazyArtifacts
 from flowship.runtime.logcapture import capture_output
-from flowship.runtime.taskids import child_task_id, input_tasks
+from flowship.runtime.taskids import SKIPPED, child_task_id, input_tasks
 from flowship.step_command import StepCommand
 
 __all__ = ["TaskSpec", "run_task", "run_step", "run_step_argv", "TimeoutException"]
@@ -61,6 +62,8 @@ class TaskSpec:
     run_context: dict[str, Any] = field(default_factory=dict)  # for a start task that creates its run
     code_root: str | None = None  # the project the flow may import from: a code package's root, or its own
     max_splits: int | None = None  # the scheduler's limit on a foreach's width
+    switch_file: str | None = None  # a switch task writes the step it picked here (for a scheduler to read)
+    max_repetitions: int | None = None  # the scheduler's limit on how often a loop runs
 
 
 @dataclass
@@ -171,12 +174,31 @@ def _class_constants(cls: type[FlowSpec], ir: FlowIR) -> list[str]:
 
 
 def _input_records(spec: TaskSpec, ir: FlowIR, step: StepIR) -> list[AttemptRecord]:
+    """The records of the tasks this one reads: every scheduler starts it only once they have all finished, so
+    a task without a successful record did not run (a switch picked another branch)."""
+    if not step.parents and not step.loops:
+        return []
     ds = spec.datastore
+    records: dict[tuple[str, str], AttemptRecord] = {}
 
-    def num_splits(split: str, task_id: str) -> int:
-        return _trusted(ds, spec.run_id, split, task_id).meta["num_splits"]
+    def state(name: str, task_id: str) -> Mapping[str, Any] | str:
+        if not ir.step(name).conditional:  # a step no switch decides on must have run
+            record = _trusted(ds, spec.run_id, name, task_id)
+        else:
+            found = ds.latest_attempt(spec.run_id, name, task_id)
+            if found is None or not found.succeeded:
+                return SKIPPED
+            record = found
+        records[(name, task_id)] = record
+        return record.meta
 
-    return [_trusted(ds, spec.run_id, s, t) for s, t in input_tasks(ir, step.name, spec.task_id, num_splits)]
+    inputs = input_tasks(ir, step.name, spec.task_id, state) or []
+    if not inputs:
+        raise FlowshipError(
+            f"no input of {ir.name}/{spec.run_id}/{step.name}/{spec.task_id} has succeeded and led to it "
+            f"(its parents: {', '.join(step.parents)}); run them first (or resume the run)"
+        )
+    return [records[i] for i in inputs]
 
 
 def _foreach_frames(spec: TaskSpec, ir: FlowIR, step: StepIR) -> list[tuple[str, int, int, Any]]:
@@ -255,6 +277,13 @@ def _check_transition(flow: FlowSpec, step: StepIR, max_splits: int | None) -> i
             raise FlowshipError(f"step '{step.name}' finished without calling self.next()")
         return None
     targets, foreach = taken
+    if step.transition == "switch":
+        if len(targets) != 1 or targets[0] not in step.next:
+            raise FlowshipError(
+                f"step '{step.name}' called self.next({', '.join(targets)}) but the flow file's switch picks one of "
+                f"{', '.join(step.next)}"
+            )
+        return None
     if tuple(targets) != step.next or foreach != step.foreach_var:
         raise FlowshipError(
             f"step '{step.name}' called self.next({', '.join(targets)}) but the flow file says {', '.join(step.next)}"
@@ -322,6 +351,19 @@ def _execute(spec: TaskSpec, ir: FlowIR, run: dict[str, Any], meta: dict[str, An
             context.refs[name] = ref
     meta["artifacts"] = {name: ref.to_dict() for name, ref in sorted(context.refs.items())}
     meta["num_splits"] = splits
+    if step.transition == "switch":  # the step its switch picked: where the run goes from here
+        meta["chosen"] = flow._transition[0][0]  # type: ignore[index]
+        repetitions = int(spec.task_id.rsplit(".", 1)[1]) + 1 if step.loops else 0
+        if meta["chosen"] == step.name and spec.max_repetitions is not None and repetitions >= spec.max_repetitions:
+            raise FlowshipError(
+                f"the loop in step '{step.name}' picked its step again after {repetitions} repetitions, the most its "
+                "scheduler runs (Argo nests each repetition one template deeper, and stops at 100) — repeat inside "
+                "the step, or run the flow with flow run"
+            )
+        if spec.switch_file:  # as text, or a JSON string where the scheduler reads JSON (Airflow's XCom)
+            with open(spec.switch_file, "w", encoding="utf-8") as handle:
+                json_file = spec.switch_file.endswith(".json")
+                handle.write(json.dumps(meta["chosen"]) if json_file else meta["chosen"])
     meta["foreach_stack"] = [{"step": s, "index": i, "num_splits": n} for s, i, n, _ in context.foreach]
     if splits is not None and spec.splits_file:
         with open(spec.splits_file, "w", encoding="utf-8") as handle:
@@ -424,6 +466,8 @@ def run_step(command: StepCommand) -> int:
         context,
         code_root,
         command.split_limit,
+        command.switch_file,
+        command.repetition_limit,
     )
     return run_task(spec, flow_name, dict(command.params))
 

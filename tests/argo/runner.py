@@ -14,9 +14,12 @@ modelled on its source (``controller/operator.go``, ``dag.go``,
   then with its inputs, which came out of the first pass), twice more per
   attempt under a ``retryStrategy`` (``retries``), then the pod once more
   (globals, inputs, ``pod.name``): each pass re-reads the one before.
-- DAG tasks start when ``depends`` is satisfied, evaluated as Argo does; a
-  task's own text is substituted with the finished tasks' outputs (strict for
-  ``tasks.*``), and each ``withParam`` item strictly with ``item``.
+- DAG tasks start when ``depends`` is satisfied, evaluated as Argo does (a
+  false one omits the task), then when their ``when`` (``when.py``) holds (a
+  false one skips it); a task's own text is substituted with the finished
+  tasks' outputs and status (strict for ``tasks.*``; a skipped or omitted
+  task's outputs read as their declared default), and each ``withParam`` item
+  strictly with ``item``.
 - Pods run concurrently, at most ``spec.parallelism`` at once; the container
   gets only its own environment (what the image gives to run Python, the
   ``env`` the test names as the cluster's, ``envFrom`` Secrets the test
@@ -50,7 +53,9 @@ from typing import Any
 from argo.depends import DependsError, dependencies, evaluate_depends
 from argo.kubelet import container_environment, expand
 from argo.substitution import ArgoTemplateError, go_quote, substitute_json
+from argo.when import WhenError, evaluate_when
 
+MAX_STACK_DEPTH = 100  # controller.go maxAllowedStackDepth: a template call nested this deep errors
 MAX_ARGS_JSON = 131072  # Argo's common.MaxEnvVarLen: longer args go into a ConfigMap the emissary reads
 _IMAGE_ENV = ("PATH", "PYTHONPATH", "HOME", "LANG", "LC_ALL", "TMPDIR", "VIRTUAL_ENV", "SYSTEMROOT")
 _CHECKED_PREFIXES = ("item.", "steps.", "inputs.", "outputs.", "pod.", "workflow.", "tasks.")
@@ -147,8 +152,11 @@ class ArgoRunner:
 
     # templates ------------------------------------------------------------------------------
 
-    def execute(self, name: str, arguments: dict[str, str], display: str = "") -> dict[str, str]:
-        """ProcessArgs + SubstituteParams, then the DAG or the pod; ``display``: the node's name."""
+    def execute(self, name: str, arguments: dict[str, str], display: str = "", depth: int = 1) -> dict[str, str]:
+        """ProcessArgs + SubstituteParams, then the DAG, the steps or the pod; ``display``: the node's name;
+        ``depth``: how deeply this call nests (operator.go executeTemplate counts it)."""
+        if depth >= MAX_STACK_DEPTH:
+            raise ArgoRunError(f"template {name}: Maximum recursion depth exceeded ({MAX_STACK_DEPTH})")
         template = copy.deepcopy(self.templates[name])
         for parameter in template.get("inputs", {}).get("parameters", []):
             if parameter["name"] in arguments:
@@ -162,7 +170,10 @@ class ArgoRunner:
             local["pod.name"] = self.pod_name(name)
         template = self.two_passes(template, local)
         if "dag" in template:
-            self.run_dag(name, template["dag"]["tasks"])
+            self.run_dag(name, template["dag"]["tasks"], depth)
+            return {}
+        if "steps" in template:
+            self.run_steps(name, template["steps"], depth)
             return {}
         return self.run_container(name, template, display or name)
 
@@ -181,7 +192,7 @@ class ArgoRunner:
 
     # DAGs -----------------------------------------------------------------------------------
 
-    def run_dag(self, name: str, tasks: list[dict[str, Any]]) -> None:
+    def run_dag(self, name: str, tasks: list[dict[str, Any]], depth: int) -> None:
         phases: dict[str, str] = {}
         outputs: dict[str, dict[str, str]] = {}
         errors: list[BaseException] = []
@@ -198,11 +209,15 @@ class ArgoRunner:
                     phases[task["name"]] = "Errored"
                     errors.append(ArgoRunError(f"template {name}: task {task['name']}: {exc}"))
                     runs = False
+                scope = self.task_scope(tasks, phases, outputs)
+                if runs and "when" in task:
+                    runs = self.when(name, task, scope, phases, errors)
                 if not runs:
                     phases.setdefault(task["name"], "Omitted")
                     ready = [t for t in remaining if all(d in phases for d in dependencies(t.get("depends", "")))]
                     continue
-                thread = threading.Thread(target=self.run_task, args=(task, phases, outputs, errors), daemon=True)
+                thread = threading.Thread(target=self.run_task, args=(task, scope, phases, outputs, errors, depth),
+                                          daemon=True)
                 running[task["name"]] = thread
                 thread.start()
             if not running and remaining:
@@ -216,23 +231,59 @@ class ArgoRunner:
                 self.failed_nodes.append({"displayName": name, "message": "", "templateName": name, "phase": "Failed"})
             raise errors[0]
 
-    def run_task(self, task: dict[str, Any], phases: dict[str, str], outputs: dict[str, dict[str, str]],
-                 errors: list[BaseException]) -> None:
+    def task_scope(self, tasks: list[dict[str, Any]], phases: dict[str, str],
+                   outputs: dict[str, dict[str, str]]) -> dict[str, str]:
+        """What a task's text may read of the tasks before it (dag.go buildLocalScopeFromTask): their outputs and
+        status; a skipped or omitted task's declared outputs read as their ``valueFrom.default`` (scope.go
+        addSkippedNodeOutputsToScope), and one without a default stays unknown."""
         scope = {**self.globals}
         for finished, values in list(outputs.items()):
             scope.update({f"tasks.{finished}.outputs.parameters.{k}": v for k, v in values.items()})
+        for task in tasks:
+            phase = phases.get(task["name"])
+            if phase is None:
+                continue
+            scope[f"tasks.{task['name']}.status"] = phase
+            if phase in ("Skipped", "Omitted"):
+                template = self.templates.get(task.get("template", ""), {})
+                for parameter in template.get("outputs", {}).get("parameters", []):
+                    default = parameter.get("valueFrom", {}).get("default")
+                    if default is not None:
+                        scope[f"tasks.{task['name']}.outputs.parameters.{parameter['name']}"] = default
+        return scope
+
+    def when(self, dag: str, task: dict[str, Any], scope: dict[str, str], phases: dict[str, str],
+             errors: list[BaseException]) -> bool:
+        """Whether a task whose ``depends`` holds runs; a false ``when`` skips it (phase Skipped)."""
+        try:
+            resolved = substitute_json(task["when"], scope, "strict-tasks")
+        except ArgoTemplateError as exc:  # IsMissingVariableErr: requeued, and it never resolves
+            raise ArgoRunError(f"template {dag}: task {task['name']}: when never resolves ({exc}); Argo would "
+                               "requeue it for ever") from None
+        try:
+            proceed = evaluate_when(resolved)
+        except WhenError as exc:
+            phases[task["name"]] = "Errored"
+            errors.append(ArgoRunError(f"template {dag}: task {task['name']}: {exc}"))
+            return False
+        if not proceed:
+            phases[task["name"]] = "Skipped"
+        return proceed
+
+    def run_task(self, task: dict[str, Any], scope: dict[str, str], phases: dict[str, str],
+                 outputs: dict[str, dict[str, str]], errors: list[BaseException], depth: int) -> None:
         own: list[BaseException] = []
         try:
             resolved = substitute_json(task, scope, "strict-tasks")  # dag.go resolveDependencyReferences
             if "withParam" not in resolved:
                 arguments = {p["name"]: p["value"] for p in resolved.get("arguments", {}).get("parameters", [])}
-                outputs[task["name"]] = self.execute(resolved["template"], arguments, task["name"])
+                outputs[task["name"]] = self.execute(resolved["template"], arguments, task["name"], depth + 1)
             else:
                 items = json.loads(resolved["withParam"])
                 if not isinstance(items, list):
                     raise ArgoRunError(f"withParam of {task['name']} is not a JSON list")
-                children = [threading.Thread(target=self.run_item, args=(resolved, scope, item, own), daemon=True)
-                            for item in items]
+                children = [threading.Thread(target=self.run_item, args=(resolved, scope, item, own, depth),
+                                             daemon=True) for item in items]
                 for child in children:
                     child.start()
                 for child in children:
@@ -243,14 +294,43 @@ class ArgoRunner:
         errors.extend(own)
         phases[task["name"]] = "Failed" if own else "Succeeded"
 
-    def run_item(self, task: dict[str, Any], scope: dict[str, str], item: Any, errors: list[BaseException]) -> None:
+    def run_item(self, task: dict[str, Any], scope: dict[str, str], item: Any, errors: list[BaseException],
+                 depth: int) -> None:
         try:
             text = item if isinstance(item, str) else json.dumps(item)
             expanded = substitute_json(task, {**scope, "item": text}, "strict")  # processItem: nothing unresolved
             arguments = {p["name"]: p["value"] for p in expanded.get("arguments", {}).get("parameters", [])}
-            self.execute(expanded["template"], arguments, task["name"])
+            self.execute(expanded["template"], arguments, task["name"], depth + 1)
         except (ArgoRunError, ArgoTemplateError) as exc:
             errors.append(exc if isinstance(exc, ArgoRunError) else ArgoRunError(f"task {task['name']}: {exc}"))
+
+    # steps ----------------------------------------------------------------------------------
+
+    def run_steps(self, name: str, groups: list[list[dict[str, Any]]], depth: int) -> None:
+        """steps.go: group after group, the steps of a group at once; a step's ``when`` and arguments read the
+        earlier steps' outputs and status (strictly), a false ``when`` skips the step."""
+        scope = {**self.globals}
+        for group in groups:
+            calls = []
+            for step in group:
+                try:
+                    if "when" in step and not evaluate_when(substitute_json(step["when"], scope, "strict-tasks")):
+                        scope[f"steps.{step['name']}.status"] = "Skipped"
+                        target = self.templates.get(step["template"], {})
+                        for parameter in target.get("outputs", {}).get("parameters", []):
+                            if "default" in parameter.get("valueFrom", {}):
+                                key = f"steps.{step['name']}.outputs.parameters.{parameter['name']}"
+                                scope[key] = parameter["valueFrom"]["default"]
+                        continue
+                    resolved = substitute_json(step, scope, "strict-tasks")
+                except (ArgoTemplateError, WhenError) as exc:
+                    raise ArgoRunError(f"template {name}: step {step['name']}: {exc}") from None
+                arguments = {p["name"]: p["value"] for p in resolved.get("arguments", {}).get("parameters", [])}
+                calls.append((step["name"], resolved["template"], arguments))
+            for step_name, template, arguments in calls:  # a group's steps run at once; flowship's have one each
+                produced = self.execute(template, arguments, step_name, depth + 1)
+                scope[f"steps.{step_name}.status"] = "Succeeded"
+                scope.update({f"steps.{step_name}.outputs.parameters.{k}": v for k, v in produced.items()})
 
     # pods -----------------------------------------------------------------------------------
 

@@ -42,6 +42,7 @@ _EXPR_TOKEN = re.compile(r"\s*(?:(?P<name>[A-Za-z_][A-Za-z0-9_]*)|(?P<number>[0-
 _EXPR_FUNCTIONS: dict[str, Any] = {
     "toBase64": lambda text: base64.b64encode(str(text).encode()).decode(),
     "sprig.trunc": lambda length, text: str(text)[: int(length)],  # sprig: the first `length` characters
+    "sprig.add": lambda *numbers: sum(int(n) for n in numbers),  # sprig: toInt64 of each (text too), summed
 }
 
 

@@ -42,6 +42,8 @@ def deployed_step(
     params: list[tuple[str, str]] | None = None,
     max_splits: str | None = None,
     params_base64: bool = False,
+    switch_file: str | None = None,
+    max_repetitions: str | None = None,
 ) -> StepCommand:
     """The step command of a deployed task; values may be the target's own expressions.
 
@@ -65,6 +67,8 @@ def deployed_step(
         tuple(params or ()),
         max_splits,
         params_base64,
+        switch_file,
+        max_repetitions,
     )
 
 

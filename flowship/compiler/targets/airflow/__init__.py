@@ -31,6 +31,11 @@ SUPPORTS_KUBERNETES: Mapping[str, Support] = {
     "step.decorators.catch.print_exception": IN_TASK,
     "parameter.separator": IN_TASK,
     "parameter.multiple=True": IN_TASK,
+    "step.loops=True": Unsupported(
+        "error",
+        "an Airflow DAG is acyclic, so a step cannot run again after itself",
+        "loop inside the step (a Python loop), or run the flow on Argo or with flow run",
+    ),
     "parameter.type=file": Unsupported("error", _NOT_DEPLOYABLE, "pass its content as a str Parameter"),
     "parameter.is_text": Unsupported("error", _NOT_DEPLOYABLE, "pass its content as a str Parameter"),
     "parameter.encoding": Unsupported("error", _NOT_DEPLOYABLE, "pass its content as a str Parameter"),

@@ -25,6 +25,7 @@ from flowship.compiler.naming import stable_hash
 from flowship.compiler.targets.airflow.settings import AirflowSettings, read_settings
 from flowship.compiler.targets.base import GENERATED_MARKER
 from flowship.compiler.targets.shared import DeployOptions, deployed_step, resource_quantities
+from flowship.errors import FlowshipError
 from flowship.step_command import TIMEOUT_GRACE_SECONDS, WEBHOOK_VARIABLE, OutcomeCommand
 
 __all__ = ["compile_to_airflow", "airflow_dag_id", "flowship_run_id", "Operator"]
@@ -73,6 +74,12 @@ class _Writer:
     uses_flatten: bool = False
     uses_k8s_models: bool = False
 
+    def branch_var(self, step: StepIR) -> str:
+        """The variable holding the branch task that follows a switch step (its task id ends in -switch, which
+        no step's can: step names are identifiers)."""
+        name = f"{step.name}__switch"
+        return name if name not in {s.name for s in self.ir.steps} else f"{name}_{stable_hash(step.name)}"
+
     def children_var(self, step: StepIR) -> str:
         """The variable (and, for a nested foreach, the task id) holding a foreach's child task ids."""
         name = f"{step.name}__children"
@@ -87,6 +94,11 @@ class _Writer:
     def common_kwargs(self, step: StepIR) -> list[str]:
         d = step.decorators
         kwargs = []
+        if len(step.parents) > 1 and any(
+            self.ir.step(p).conditional or self.ir.step(p).switch_cases for p in step.parents
+        ):
+            # after a switch's branches (or a split with a switch inside): every parent done, none failed, one ran
+            kwargs.append("trigger_rule='none_failed_min_one_success'")
         if d.retry:
             kwargs.append(f"retries={d.retry.times}")
             kwargs.append(f"retry_delay=timedelta(seconds={int(d.retry.minutes_between_retries * 60)})")
@@ -110,6 +122,7 @@ class _Writer:
             splits_file=XCOM_FILE if step.transition == "foreach" else None,
             params=params,
             max_splits=MAX_SPLITS_MARK if step.transition == "foreach" else None,
+            switch_file=XCOM_FILE if step.transition == "switch" else None,
         ).to_argv()
         constants = {**_argument_constants(self.ir, self.options), f"--max-splits={MAX_SPLITS_MARK}": "MAX_SPLITS"}
         ours = set(argv[len(argv) - len(params) :]) if params else set()  # parameter tokens: Jinja Airflow renders
@@ -142,7 +155,7 @@ class _Writer:
         if not mapped:  # @environment is set by the task itself: Airflow renders env_vars, mapped ones too
             kwargs.append("env_vars=TASK_ENV")
         kwargs += [f"{keyword}={value!r}" for keyword, value in self.settings.connection.items()]
-        kwargs.append(f"do_xcom_push={step.transition == 'foreach'}")
+        kwargs.append(f"do_xcom_push={step.transition in ('foreach', 'switch')}")
         kwargs += ["get_logs=True", "on_finish_action='delete_pod'"]
         return kwargs + self.common_kwargs(step)
 
@@ -170,6 +183,11 @@ class _Writer:
                     kwargs,
                     f").expand(op_kwargs={ids}.map(_step_kwargs({step.name!r})))",
                 )
+        if step.transition == "switch":
+            self.lines.append(
+                f"    {self.branch_var(step)} = BranchPythonOperator(task_id={step.name + '-switch'!r}, "
+                f"python_callable=_picked, op_kwargs={{'step': {step.name!r}}})"
+            )
         if step.transition == "foreach":
             source = f"{var}.output"
             if ids is not None:  # a mapped foreach: its instances' id lists, joined into one
@@ -231,8 +249,11 @@ class _Writer:
     def edges(self) -> None:
         self.lines.append("")
         for step in self.ir.steps:
+            if step.transition == "switch":
+                self.lines.append(f"    {step.name} >> {self.branch_var(step)}")
             for parent in step.parents:
-                self.lines.append(f"    {parent} >> {step.name}")
+                source = self.branch_var(self.ir.step(parent)) if self.ir.step(parent).switch_cases else parent
+                self.lines.append(f"    {source} >> {step.name}")
 
 
 def _argument_constants(ir: FlowIR, options: DeployOptions) -> dict[str, str]:
@@ -279,13 +300,15 @@ def _command(kind: str, step: str, task_id: str, splits_file: str, context: dict
 
 
 def _run_step(step: str, task_id: str, **context):
-    """Run one step as a process on this worker (no shell); a foreach returns its children's task ids."""
-    kind = ("start-" if step == "start" else "") + ("foreach" if step in FOREACH_STEPS else "step")
+    """Run one step as a process on this worker (no shell); a foreach returns its children's task ids, a switch
+    the step it picked."""
+    shape = "foreach" if step in FOREACH_STEPS else "switch" if step in SWITCH_STEPS else "step"
+    kind = ("start-" if step == "start" else "") + shape
     with tempfile.TemporaryDirectory() as scratch:
-        splits_file = os.path.join(scratch, "splits.json")
-        subprocess.run(_command(kind, step, task_id, splits_file, context), check=True, env={**os.environ, **TASK_ENV})
-        if step in FOREACH_STEPS:
-            with open(splits_file, encoding="utf-8") as handle:
+        output = os.path.join(scratch, "output.json")
+        subprocess.run(_command(kind, step, task_id, output, context), check=True, env={**os.environ, **TASK_ENV})
+        if shape != "step":
+            with open(output, encoding="utf-8") as handle:
                 return json.load(handle)
     return None
 
@@ -304,6 +327,12 @@ def _environment(task_id: str) -> dict:
     return {**TASK_ENV, "FLOWSHIP_TASK_ID": task_id}
 """
 
+_PICKED_HELPER = '''
+def _picked(step: str, ti):
+    """After a switch step: the step it picked (its return value), the one branch Airflow runs."""
+    return ti.xcom_pull(task_ids=step)
+'''
+
 _FLATTEN_HELPER = '''
 @task
 def _flatten(nested) -> list:
@@ -315,7 +344,7 @@ def _flatten(nested) -> list:
 def _local_commands(ir: FlowIR, options: DeployOptions) -> dict[str, list[str]]:
     params = [(p.name, f"<param:{p.name}>") for p in ir.parameters]
     commands = {}
-    for kind in ("step", "foreach", "start-step", "start-foreach"):
+    for kind in ("step", "foreach", "switch", "start-step", "start-foreach", "start-switch"):
         commands[kind] = deployed_step(
             ir,
             options,
@@ -326,6 +355,7 @@ def _local_commands(ir: FlowIR, options: DeployOptions) -> dict[str, list[str]]:
             splits_file="<splits-file>" if kind.endswith("foreach") else None,
             params=params if kind.startswith("start") else None,
             max_splits=MAX_SPLITS_MARK if kind.endswith("foreach") else None,
+            switch_file="<splits-file>" if kind.endswith("switch") else None,
         ).to_argv()
     commands["outcome"] = OutcomeCommand(ir.name, "<run-id>", options.datastore).to_argv()
     return commands
@@ -343,6 +373,14 @@ def _tags(ir: FlowIR, options: DeployOptions) -> list[str]:
 def compile_to_airflow(ir: FlowIR, options: DeployOptions, operator: Operator = "kubernetes") -> str:
     """The text of the DAG file."""
     settings = read_settings(options.target_options)
+    switches = [s for s in ir.steps if s.transition == "switch"]
+    for step in switches:
+        if step.foreach_depth:
+            raise FlowshipError(
+                f"{ir.file}:{step.line}: the switch in step '{step.name}' is inside a foreach, and Airflow skips a "
+                "mapped task for all of its items or none; move the switch before the foreach, or run the flow on "
+                "Argo or with flow run"
+            )
     writer = _Writer(ir, options, operator, settings)
     for step in ir.steps:
         writer.task(step)
@@ -361,14 +399,17 @@ def compile_to_airflow(ir: FlowIR, options: DeployOptions, operator: Operator = 
     )
     imports.append(f"from airflow.sdk import {', '.join(sdk)}")
     imports.append("from airflow.configuration import conf")
+    python_operators = (["BranchPythonOperator"] if switches else []) + (
+        ["PythonOperator"] if operator == "local" else []
+    )
+    if python_operators:
+        imports.append(f"from airflow.providers.standard.operators.python import {', '.join(python_operators)}")
     if operator == "kubernetes":
         imports.append("from airflow.providers.cncf.kubernetes.operators.pod import KubernetesPodOperator")
         if settings.secrets or settings.failure_webhook or any(s.decorators.secrets for s in ir.steps):
             imports.append("from airflow.providers.cncf.kubernetes.secret import Secret")
         if writer.uses_k8s_models:
             imports.append("from kubernetes.client import models as k8s")
-    else:
-        imports.append("from airflow.providers.standard.operators.python import PythonOperator")
     mode = "a pod per task (KubernetesPodOperator)" if operator == "kubernetes" else "a process per task on the worker"
     code = f"code package {options.package_sha}" if options.package_sha else "the code in the image"
     # Only the flow's name (an identifier) goes into the docstring; other text is repr()'d into comments, so no
@@ -388,6 +429,7 @@ def compile_to_airflow(ir: FlowIR, options: DeployOptions, operator: Operator = 
         body.append("}")
         body.append(f"PARAMETER_TYPES = {json.dumps({p.name: p.text_type for p in ir.parameters}, sort_keys=True)}")
         body.append(f"FOREACH_STEPS = {sorted(s.name for s in ir.steps if s.transition == 'foreach')!r}")
+        body.append(f"SWITCH_STEPS = {sorted(s.name for s in ir.steps if s.transition == 'switch')!r}")
         markers = "step|task-id|splits-file|run-id|retry|max-map-length|param:[A-Za-z0-9_-]+"
         body.append(f'PLACEHOLDER = re.compile(r"<(?:{markers})>")')
         body.append(_LOCAL_HELPERS)
@@ -402,6 +444,8 @@ def compile_to_airflow(ir: FlowIR, options: DeployOptions, operator: Operator = 
             "MAX_SPLITS = f\"--max-splits={conf.getint('core', 'max_map_length')}\"",
             _KUBERNETES_HELPERS,
         ]
+    if switches:
+        body.append(_PICKED_HELPER)
     if writer.uses_flatten:
         body.append(_FLATTEN_HELPER)
     body += [

@@ -129,6 +129,28 @@ class _Linter:
                     self.error(f"template {name}", f"output '{parameter['name']}' needs valueFrom.path")
         if "dag" in template:
             self.check_dag(name, template["dag"].get("tasks", []), scope)
+        if "steps" in template:
+            self.check_steps(name, template["steps"], scope)
+
+    def check_steps(self, name: str, groups: list[list[dict[str, Any]]], scope: set[str]) -> None:
+        """Steps run group after group: a step reads the outputs and status of steps in earlier groups only."""
+        seen = set(scope)
+        for group in groups:
+            for step in group:
+                where = f"template {name} step {step.get('name')}"
+                if not _NAME.match(step.get("name", "")):
+                    self.error(where, "invalid step name")
+                self.check_call(where, step)
+                for key in ("arguments", "when"):
+                    for text_where, text in _strings(step.get(key, {}), where):
+                        self.resolve(text_where, text, seen, False)
+            for step in group:
+                target = self.templates.get(step.get("template", ""), {})
+                seen |= {f"steps.{step.get('name')}.status"}
+                seen |= {
+                    f"steps.{step.get('name')}.outputs.parameters.{p['name']}"
+                    for p in target.get("outputs", {}).get("parameters", [])
+                }
 
     def check_dag(self, name: str, tasks: list[dict[str, Any]], scope: set[str]) -> None:
         if not 1 <= len(tasks) <= 200:
@@ -146,13 +168,14 @@ class _Linter:
             outputs[task["name"]] = {p["name"] for p in target.get("outputs", {}).get("parameters", [])}
         dag_scope = set(scope)
         for task_name, produced in outputs.items():
-            dag_scope |= {f"tasks.{task_name}.{field}" for field in ("id", "startedAt", "finishedAt", "hostNodeName")}
+            fields = ("id", "startedAt", "finishedAt", "hostNodeName", "status")
+            dag_scope |= {f"tasks.{task_name}.{field}" for field in fields}
             dag_scope |= {f"tasks.{task_name}.outputs.parameters.{p}" for p in produced}
         for task in tasks:
             where = f"template {name} task {task['name']}"
             if not _NAME.match(task["name"]) or task["name"][0].isdigit():
                 self.error(where, "invalid task name")
-            depends = [d.strip() for d in task.get("depends", "").split("&&") if d.strip()]
+            depends = _depends_names(task.get("depends", ""), where, self.error)
             for dependency in depends:
                 if dependency not in outputs:
                     self.error(where, f"dependency '{dependency}' not defined")
@@ -164,7 +187,7 @@ class _Linter:
                 match = re.fullmatch(r"{{tasks\.([^.]+)\.outputs\.parameters\.[^}]+}}", task["withParam"])
                 if not match or match.group(1) not in depends:
                     self.error(where, "withParam must read the output of a task it depends on")
-            for key in ("arguments", "withParam"):
+            for key in ("arguments", "withParam", "when"):
                 for text_where, text in _strings(task.get(key, {}), where):
                     self.resolve(text_where, text, dag_scope, loop)
         if not nx.is_directed_acyclic_graph(graph):
@@ -218,6 +241,24 @@ class _Linter:
 
 
 ARGO_KINDS = ("Workflow", "WorkflowTemplate", "ClusterWorkflowTemplate", "CronWorkflow")
+
+
+# ancestry.go: a task name, optionally with the result it must have; the words the expression may use besides
+_DEPENDS_TERM = re.compile(r"([a-zA-Z0-9][-a-zA-Z0-9]*?)\.([A-Z][a-zA-Z]+)|([a-zA-Z0-9][-a-zA-Z0-9]*)")
+_DEPENDS_RESULTS = {"Succeeded", "Failed", "Errored", "Skipped", "Omitted", "Daemoned", "AnySucceeded", "AllFailed"}
+
+
+def _depends_names(depends: str, where: str, error: Any) -> list[str]:
+    """The tasks a ``depends`` expression names (Argo's grammar: names, ``.Result``, ``&&``, ``||``, ``!``, ())."""
+    names = []
+    rest = re.sub(r"&&|\|\||[!()\s]", " ", depends)
+    for token in rest.split():
+        match = _DEPENDS_TERM.fullmatch(token)
+        if not match or (match.group(2) and match.group(2) not in _DEPENDS_RESULTS):
+            error(where, f"depends: '{token}' is not a task or task.Result")
+            continue
+        names.append(match.group(1) or match.group(3))
+    return list(dict.fromkeys(names))
 
 
 def lint_argo(documents: list[dict[str, Any]], size: int | None = None) -> tuple[list[str], list[str]]:

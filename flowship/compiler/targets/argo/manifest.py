@@ -47,6 +47,10 @@ _PART_SIZE = 150  # tasks per part-DAG when a DAG must be split
 # Unique per deployment and run: a workflow's name is unique in its namespace (and starts with its template's).
 RUN_ID = "argo-{{workflow.namespace}}.{{workflow.name}}"
 SPLITS_FILE = "/tmp/flowship-splits.json"
+SWITCH_FILE = "/tmp/flowship-switch"  # a switch task writes the step it picked; its output `switch`
+# controller.go maxAllowedStackDepth: a template call nested this deep errors the workflow. A loop's repetition
+# n runs n levels below its DAG, itself one level below each enclosing foreach's.
+MAX_NESTING = 100
 CRON_HISTORY = 3  # finished workflows a CronWorkflow keeps, successful and failed each
 PRIORITY_ANNOTATION = "flowship.io/priority"
 FAILURES_LIMIT = 65536  # characters of Argo's failed-node list the exit handler is given
@@ -135,7 +139,7 @@ class _Builder:
             if step.name == "start":
                 wanted = "start"
             elif plain:
-                wanted = "foreach-step" if step.transition == "foreach" else "step"
+                wanted = {"foreach": "foreach-step", "switch": "switch-step"}.get(step.transition, "step")
             else:
                 wanted = step.k8s_name
             name = self.template_name(wanted)
@@ -165,6 +169,8 @@ class _Builder:
             params=params,
             max_splits=str(self.settings.max_splits) if step.transition == "foreach" else None,
             params_base64=True,
+            switch_file=SWITCH_FILE if step.transition == "switch" else None,
+            max_repetitions=str(MAX_NESTING - 3 - step.foreach_depth) if step.loops else None,
         ).to_argv()
         image = k.image if k and k.image else self.options.image
         container: dict[str, Any] = {"image": image, "command": argv[:1], "args": argv[1:]}
@@ -178,6 +184,9 @@ class _Builder:
         }
         if step.transition == "foreach":
             template["outputs"] = {"parameters": [{"name": "splits", "valueFrom": {"path": SPLITS_FILE}}]}
+        if step.transition == "switch":  # a skipped switch's output reads as the default: its `when`s are false
+            output = {"name": "switch", "valueFrom": {"path": SWITCH_FILE, "default": ""}}
+            template["outputs"] = {"parameters": [output]}
         if k and k.node_selector:
             template["nodeSelector"] = dict(k.node_selector)
         if k and k.tolerations:
@@ -258,13 +267,14 @@ class _Builder:
         member = {s.name for s in steps}
         tasks: list[dict[str, Any]] = []
         for step in steps:
-            task: dict[str, Any] = {"name": self.task_name(step), "template": self.container_template(step)}
-            if self.ir.joins_foreach(step):
-                depends = [self.each_name(self.ir.step(step.join_of))]  # type: ignore[arg-type]
-            else:
-                depends = [self.task_name(self.ir.step(p)) for p in step.parents if p in member]
-            if depends:
-                task["depends"] = " && ".join(depends)
+            if step.loops:
+                task: dict[str, Any] = {"name": self.task_name(step), "template": self.loop_template(step)}
+                task.update(self.conditions(step, member))
+                task["arguments"] = {"parameters": [{"name": "task-id", "value": task_id}]}
+                tasks.append(task)
+                continue
+            task = {"name": self.task_name(step), "template": self.container_template(step)}
+            task.update(self.conditions(step, member))
             task["arguments"] = {
                 "parameters": [{"name": "step", "value": step.name}]
                 + ([{"name": "task-id", "value": task_id}] if task_id != "0" else [])
@@ -273,6 +283,82 @@ class _Builder:
             if step.transition == "foreach":
                 tasks.append(self._each_task(step))
         return self._emit_dag(name, tasks, task_id)
+
+    def loop_template(self, step: StepIR) -> str:
+        """A step that picks itself again: a steps template that runs one repetition, then calls itself for the
+        next while the repetition picked the step again. Each call nests one level deeper, and Argo's controller
+        fails a workflow whose templates nest :data:`MAX_NESTING` deep: the task refuses the repetition that
+        would, with a message saying so."""
+        leaving = [t for t in step.next if t != step.name]
+        if len(leaving) != 1:
+            raise FlowshipError(
+                f"{self.ir.file}:{step.line}: the loop in step '{step.name}' may leave to {', '.join(leaving)}; on "
+                "Argo a loop leaves to one step: pick that step, and switch there"
+            )
+        name = self.template_name(f"{step.k8s_name}-loop")
+        repetition = "{{inputs.parameters.task-id}}.{{inputs.parameters.index}}"
+        self.templates.append(
+            {
+                "name": name,
+                "inputs": {"parameters": [{"name": "task-id"}, {"name": "index", "default": "0"}]},
+                "steps": [
+                    [
+                        {
+                            "name": "run",
+                            "template": self.container_template(step),
+                            "arguments": {
+                                "parameters": [
+                                    {"name": "step", "value": step.name},
+                                    {"name": "task-id", "value": repetition},
+                                ]
+                            },
+                        }
+                    ],
+                    [
+                        {
+                            "name": "again",
+                            "template": name,
+                            "when": f"'{{{{steps.run.outputs.parameters.switch}}}}' == '{step.name}'",
+                            "arguments": {
+                                "parameters": [
+                                    {"name": "task-id", "value": "{{inputs.parameters.task-id}}"},
+                                    {"name": "index", "value": "{{=sprig.add(inputs.parameters.index, 1)}}"},
+                                ]
+                            },
+                        }
+                    ],
+                ],
+            }
+        )
+        return name
+
+    def conditions(self, step: StepIR, member: set[str]) -> dict[str, str]:
+        """``depends`` (and ``when``) of a step's task. Where a switch may have skipped a parent, the task waits
+        for every parent to finish in any way, runs only if one succeeded (Argo omits it otherwise, and so what
+        follows only from it), and, after a switch, only if the switch picked it (Argo skips it otherwise)."""
+        if self.ir.joins_foreach(step):
+            split = self.ir.step(step.join_of)  # type: ignore[arg-type]
+            parents = [(self.each_name(split), split)]
+        else:
+            parents = [(self.task_name(self.ir.step(p)), self.ir.step(p)) for p in step.parents if p in member]
+        if not parents:
+            return {}
+        if not any(parent.conditional or _picks(parent) for _, parent in parents):
+            return {"depends": " && ".join(name for name, _ in parents)}
+        if len(parents) == 1:
+            depends = f"{parents[0][0]}.Succeeded"
+        else:
+            finished = [f"({name}.Succeeded || {name}.Skipped || {name}.Omitted)" for name, _ in parents]
+            depends = " && ".join(finished) + f" && ({' || '.join(f'{name}.Succeeded' for name, _ in parents)})"
+        if not any(_picks(parent) for _, parent in parents):
+            return {"depends": depends}
+        taken = [
+            f"'{{{{tasks.{name}.outputs.parameters.switch}}}}' == '{step.name}'"
+            if _picks(parent)
+            else f"'{{{{tasks.{name}.status}}}}' == 'Succeeded'"
+            for name, parent in parents
+        ]
+        return {"depends": depends, "when": " || ".join(taken)}
 
     def _each_task(self, step: StepIR) -> dict[str, Any]:
         prefix = step.split_stack + (step.name,)
@@ -285,7 +371,7 @@ class _Builder:
         return {
             "name": self.each_name(step),
             "template": template,
-            "depends": self.task_name(step),
+            "depends": f"{self.task_name(step)}.Succeeded" if step.conditional else self.task_name(step),
             "withParam": f"{{{{tasks.{self.task_name(step)}.outputs.parameters.splits}}}}",
             "arguments": {"parameters": [{"name": "task-id", "value": "{{item}}"}]},
         }
@@ -295,6 +381,12 @@ class _Builder:
         if len(tasks) <= MAX_DAG_TASKS:
             self.templates.append({"name": name, **inputs, "dag": {"tasks": tasks}})
             return name
+        if any("when" in t or "." in t.get("depends", "") for t in tasks):
+            raise FlowshipError(
+                f"{self.ir.file}: a DAG of {len(tasks)} tasks must be split into parts (Argo's limit is "
+                f"{MAX_DAG_TASKS} tasks), which flowship does not do for the steps of a switch; move steps into a "
+                "foreach or merge small steps"
+            )
         each = set(self.each_names.values())
         parts: list[list[dict[str, Any]]] = [[]]
         for task in tasks:  # a foreach task and the task fanning it out stay in one part
@@ -317,6 +409,12 @@ class _Builder:
                 call["arguments"] = {"parameters": [{"name": "task-id", "value": "{{inputs.parameters.task-id}}"}]}
             outer.append(call)
         return self._emit_dag(name, outer, task_id)
+
+
+def _picks(step: StepIR) -> bool:
+    """Whether a step's task says which of its targets runs next: a switch's, but not a loop's (its task ends
+    when a repetition leaves to its one other step)."""
+    return step.transition == "switch" and not step.loops
 
 
 def _arguments(ir: FlowIR) -> list[dict[str, str]]:
