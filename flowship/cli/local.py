@@ -285,7 +285,7 @@ def _runs(args: argparse.Namespace) -> int:
         origin = f"  resumed from {run.origin_run_id}" if run.origin_run_id else ""
         if run.promoted_from:
             origin += f"  code from {run.promoted_from}"
-        tags = f"  tags: {', '.join(run.tags)}" if run.tags else ""
+        tags = f"  tags: {', '.join(sorted(run.user_tags))}" if run.user_tags else ""
         print(f"{run.id}  {when}  {run.status:<9}  {run.namespace}{origin}{tags}")
         if run.status == "failed" and run.failure:
             print(f"    {run.failure}")
