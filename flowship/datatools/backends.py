@@ -190,16 +190,17 @@ class LocalBackend(Backend):
         folder = prefix.rstrip("/") or "/"
         if not os.path.isdir(folder):
             return
-        if recursive:
-            for here, folders, files in os.walk(folder):
-                folders.sort()
-                for name in sorted(files):
-                    if not name.startswith(".tmp-"):  # a write under way
-                        yield os.path.join(here, name), os.path.getsize(os.path.join(here, name))
+        if recursive:  # in key order, as S3 lists
+            paths = [os.path.join(here, name) for here, _, files in os.walk(folder) for name in files]
+            for path in sorted(paths):
+                if not os.path.basename(path).startswith(".tmp-"):  # a write under way
+                    yield path, os.path.getsize(path)
             return
-        for name in sorted(os.listdir(folder)):
+        names = sorted(os.listdir(folder))  # objects, then folders: the order of S3's answer
+        for name in names:
             path = os.path.join(folder, name)
-            if os.path.isdir(path):
-                yield path + "/", None
-            elif not name.startswith(".tmp-"):
+            if not os.path.isdir(path) and not name.startswith(".tmp-"):
                 yield path, os.path.getsize(path)
+        for name in names:
+            if os.path.isdir(os.path.join(folder, name)):
+                yield os.path.join(folder, name) + "/", None
