@@ -70,7 +70,10 @@ def checked_tags(tags: Iterable[str], what: str) -> list[str]:
     """``tags`` as a list, each one checked as Metaflow checks a tag."""
     if isinstance(tags, (str, bytes)):
         raise TaggingError(f"{what} must be a list of tags, not one string")
-    listed = list(tags)
+    try:
+        listed = list(tags)
+    except TypeError:
+        raise TaggingError(f"{what} must be a list of tags, got {type(tags).__name__} {tags!r}") from None
     for tag in listed:
         if not isinstance(tag, str):
             raise TaggingError(f"a tag must be a string, got {type(tag).__name__} {tag!r}")
