@@ -46,6 +46,9 @@ _METAFLOW_NAMES = {
     "default_metadata": "flowship.runtime.metadata",
     "S3": "flowship.datatools",
     "card": "flowship.cards",
+    "parallel_map": "flowship.multicore",
+    "parallel_imap_unordered": "flowship.multicore",
+    "profile": "flowship.multicore",
 }
 _METAFLOW_MODULES = ("metaflow_version", "cards", "datatools")
 

@@ -25,7 +25,7 @@ METAFLOW_NAMES = [
     "FlowSpec", "step", "Parameter", "IncludeFile", "JSONType", "current", "S3",
     "namespace", "get_namespace", "default_namespace", "metadata", "get_metadata", "default_metadata",
     "Metaflow", "Flow", "Run", "Step", "Task", "DataArtifact", "metaflow_version", "cards", "datatools",
-    "card", "retry", "catch", "timeout", "resources", "environment", "kubernetes", "secrets", "schedule", "project",
+    "card", "parallel_map", "parallel_imap_unordered", "profile", "retry", "catch", "timeout", "resources", "environment", "kubernetes", "secrets", "schedule", "project",
 ]
 
 
@@ -69,6 +69,31 @@ def test_current_outside_a_flow():
         current.run_id
     with pytest.raises(AttributeError, match="current has no attribute 'trigger'"):
         current.trigger
+
+
+def test_parallel_map_and_profile(capfd):
+    """Metaflow's multicore_utils: parallel_map keeps the items' order and takes closures (forked, not pickled);
+    a failing call raises MulticoreException; profile prints or adds milliseconds to a dict."""
+    from flowship import parallel_imap_unordered, parallel_map, profile
+    from flowship.multicore import MulticoreException
+
+    factor = 3
+    parents = {os.getpid()}
+    results = parallel_map(lambda x: (x * factor, os.getpid() not in parents), range(7), max_parallel=2)
+    assert results == [(x * 3, True) for x in range(7)]
+    assert sorted(parallel_imap_unordered(lambda x: x + 1, [1, 2, 3])) == [2, 3, 4]
+    with pytest.raises(MulticoreException, match="parallel_map: the child process [0-9]+ failed"):
+        parallel_map(lambda x: 1 / x, [1, 0, 2])
+    assert "ZeroDivisionError: division by zero" in capfd.readouterr().err
+    stats: dict = {}
+    with profile("load", stats):
+        pass
+    with profile("load", stats):
+        pass
+    with profile("train"):
+        pass
+    assert list(stats) == ["load"] and stats["load"] >= 0
+    assert capfd.readouterr().out.splitlines()[0] == "PROFILE: train starting"
 
 
 NAMES_FLOW = """
