@@ -41,6 +41,21 @@ _INSTEAD = {
     "trigger_on_finish": "event triggers are not supported; deploy with @schedule, or start runs with `flow trigger`",
     "parallel": "@parallel (multi-node) steps are not supported; use foreach",
 }
+# Names ``from metaflow import *`` binds (Metaflow's __init__.py has no __all__) beyond flowship's own; after
+# ``from flowship import *`` a use of one flowship lacks would be a NameError in the task.
+_METAFLOW_STAR = {
+    *_INSTEAD,
+    "Config",
+    "ConfigValue",
+    "config_expr",
+    "JSONTypeClass",
+    "tuple_util",
+    "yaml_parser",
+    "requirements_txt_parser",
+    "pyproject_toml_parser",
+    "conda_environment_yml_parser",
+    "namespaced_event_name",
+}
 _MODULE_INSTEAD = {
     "flowship.plugins.datatools": "from flowship.datatools import S3 (or from flowship import S3)",
     "flowship.plugins.datatools.s3": "from flowship.datatools import S3 (or from flowship import S3)",
@@ -74,6 +89,9 @@ class _ImportScan(ast.NodeVisitor):
         self.problems: list[Problem] = []
         self.modules: dict[str, ModuleType] = {}  # local name -> flowship module it is bound to
         self.current_names: set[str] = set()  # local names bound to flowship's current
+        self.star = False  # from flowship import *
+        self.bound: set[str] = set()  # names the file binds itself
+        self.loads: list[tuple[str, int]] = []  # bare names read, and where
 
     def error(self, line: int, message: str, fix: str) -> None:
         self.problems.append(Problem(self.file, line, message, fix))
@@ -106,7 +124,9 @@ class _ImportScan(ast.NodeVisitor):
             if alias.name == "*":
                 if name == "flowship":
                     self.current_names.add("current")
+                    self.star = True
                 continue
+            self.bound.add(alias.asname or alias.name)
             member = _member(module, alias.name)
             local = alias.asname or alias.name
             if member is None:
@@ -117,6 +137,7 @@ class _ImportScan(ast.NodeVisitor):
                 self.current_names.add(local)
 
     def visit_Import(self, node: ast.Import) -> None:
+        self.bound.update((a.asname or a.name).split(".")[0] for a in node.names)
         for alias in node.names:
             if alias.name.split(".")[0] not in ("flowship", "metaflow"):
                 continue
@@ -139,11 +160,11 @@ class _ImportScan(ast.NodeVisitor):
         if not isinstance(base, ast.Name):
             self.generic_visit(node)
             return
+        self.visit_Name(base)  # the chain's inner attributes are this node's own: visiting them would report twice
         if base.id in self.current_names:
             self._check_current(node.lineno, chain[0])
         elif base.id in self.modules:
             self._check_chain(node.lineno, self.modules[base.id], base.id, chain)
-        # the chain's inner attributes are this node's own: visiting them again would report twice
 
     def _check_chain(self, line: int, module: ModuleType, spelled: str, chain: list[str]) -> None:
         for index, attribute in enumerate(chain):
@@ -166,7 +187,33 @@ class _ImportScan(ast.NodeVisitor):
         fix = _INSTEAD.get(field) or f"current has {', '.join(FIELDS)}"
         self.error(line, f"current.{field}: flowship's current has no '{field}'", fix)
 
+    def visit_Name(self, node: ast.Name) -> None:
+        if isinstance(node.ctx, ast.Load):
+            self.loads.append((node.id, node.lineno))
+        else:
+            self.bound.add(node.id)
+
+    def visit_arg(self, node: ast.arg) -> None:
+        self.bound.add(node.arg)
+        self.generic_visit(node)
+
+    def visit_ClassDef(self, node: ast.ClassDef) -> None:
+        self.bound.add(node.name)
+        self.generic_visit(node)
+
+    def star_problems(self) -> None:
+        """Metaflow names a ``from flowship import *`` file reads that flowship does not bind."""
+        top = _module("flowship")
+        if not self.star or top is None:
+            return
+        for name, line in self.loads:
+            if name in _METAFLOW_STAR and name not in self.bound and _member(top, name) is None:
+                hint = _INSTEAD.get(name) or _DOCS
+                self.error(line, f"{name}: `from flowship import *` does not give '{name}' (Metaflow's does)", hint)
+                self.bound.add(name)  # once per name
+
     def visit_FunctionDef(self, node: ast.FunctionDef) -> None:
+        self.bound.add(node.name)
         for decorator in node.decorator_list:
             target = decorator.func if isinstance(decorator, ast.Call) else decorator
             name = target.attr if isinstance(target, ast.Attribute) else getattr(target, "id", None)
@@ -191,4 +238,5 @@ def import_problems(source: str, file: str) -> list[Problem]:
         return []  # reported by the parser
     scan = _ImportScan(file)
     scan.visit(tree)
+    scan.star_problems()
     return scan.problems

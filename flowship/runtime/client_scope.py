@@ -82,5 +82,9 @@ def default_namespace() -> str:
 
 
 def in_namespace(record: dict[str, Any], wanted: str | None) -> bool:
-    """As in Metaflow a namespace is a tag: ``user:ann``, ``production:...``, or a system tag such as ``project:x``."""
-    return wanted is None or record["namespace"] == wanted or wanted in system_tags(record)
+    """As in Metaflow a namespace is a tag: the run's own (``user:ann``, ``production:...``) or a project tag
+    (``project:x``, ``project_branch:y``). A deployed run's ``user:`` tag does not put it in that user's namespace:
+    the default namespace shows the user's own local runs only."""
+    if wanted is None or record["namespace"] == wanted:
+        return True
+    return not wanted.startswith("user:") and wanted in system_tags(record)

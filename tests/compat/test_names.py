@@ -251,6 +251,28 @@ def test_import_check_reports_missing_names(imports, body, expected):
     assert problems(imports, body) == [expected]
 
 
+def test_star_import_reports_metaflow_names_it_does_not_give():
+    """``from metaflow import *`` binds every public Metaflow name; after ``from flowship import *`` a use of one
+    flowship lacks is an error at check (once per name), not a NameError in the task."""
+    source = "from flowship import *\n" + two_step_flow().replace("pass", "Runner(); Runner(); print(UserStepDecorator, S3)")
+    assert [str(p) for p in check_flow_source(source, "flow.py").problems] == [
+        "flow.py:13: Runner: `from flowship import *` does not give 'Runner' (Metaflow's does) — start runs with "
+        "`flow run FLOW_FILE` (flowship has no Python Runner API yet)",
+        "flow.py:13: UserStepDecorator: `from flowship import *` does not give 'UserStepDecorator' (Metaflow's does) "
+        "— custom step decorators are not supported; use a plain Python function called by the step",
+    ]
+
+
+def test_card_decorator_marks_and_returns_the_step():
+    """Metaflow's @card works bare or with arguments (type, id, options, timeout); flowship's returns the step."""
+    from flowship import card
+
+    def body(self):
+        pass
+
+    assert card(body) is body and card(type="blank", id="summary", options={}, timeout=45)(body) is body
+
+
 def test_import_check_accepts_what_flowship_has():
     """Every implemented name, module attribute chains and current's Metaflow fields pass the check."""
     imports = """\
