@@ -114,9 +114,9 @@ def _run_root(run: Any, bucket: str | None, prefix: str | None) -> tuple[str, bo
     if isinstance(run, FlowSpec):
         if not current.is_running_flow:
             raise S3URLError("S3(run=self) works inside a running step only; outside, give S3(run=Run(...))")
-        import flowship.runtime.client as client
+        from flowship.runtime.locate import locate_store
 
-        flow, run_id, store = current.flow_name, current.run_id, client.default_datastore()
+        flow, run_id, store = current.flow_name, current.run_id, locate_store().url  # the task's own store
     else:
         flow, run_id, store = run._ds.flow_name, run.id, run._ds.storage.url
     if bucket or prefix:

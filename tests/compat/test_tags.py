@@ -115,3 +115,13 @@ def test_flow_tag_command(tagged_run, store):
     assert "tags: nightly, y, z" in runs.stdout
     verify = flow_cli("verify", store=store.url, env=store.env)
     assert verify.returncode == 0 and "checked 1 run, 3 tasks" in verify.stderr, "tag changes are not steps"
+
+
+def test_resume_carries_the_origin_tags_as_they_are_now(tagged_run, store):
+    """flowship's resume starts with the origin run's user tags (after any change made since), plus --tag."""
+    tagged_run.replace_tags(["nightly"], ["reviewed"])
+    result = flow_cli("resume", str(EXAMPLES / "hello.py"), tagged_run.id, "--tag", "again", store=store.url,
+                      env={**store.env, "FLOWSHIP_USER": "ann"})
+    assert result.returncode == 0, result.stderr
+    resumed = Flow("HelloFlow", datastore=store.url).latest_run
+    assert (resumed.origin_run_id, resumed.user_tags) == (tagged_run.id, {"reviewed", "again"})
