@@ -45,7 +45,6 @@ _METAFLOW_NAMES = {
     "get_metadata": "flowship.runtime.metadata",
     "default_metadata": "flowship.runtime.metadata",
     "S3": "flowship.datatools",
-    "card": "flowship.cards",
     "parallel_map": "flowship.multicore",
     "parallel_imap_unordered": "flowship.multicore",
     "profile": "flowship.multicore",

@@ -6,13 +6,15 @@ Cards are not rendered yet (a later release renders them): the components
 keep them, and ``current.card.append(...)``, ``current.card["id"]``,
 ``current.card.refresh()`` accept them without failing the task. What a step
 appends is kept in memory for the task only. ``flow check`` warns about every
-``@card`` so nobody expects a report to appear.
+``@card`` (``compiler/decorators.py``) so nobody expects a report to appear.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
+
+from flowship.decorators import card  # the decorator itself: accepted by flow check with a warning
 
 __all__ = [
     "card",
@@ -35,17 +37,6 @@ __all__ = [
 ]
 
 NOT_RENDERED = "cards are not rendered yet"
-
-
-def card(target: Any = None, **attributes: Any) -> Any:
-    """``@card`` / ``@card(type="blank", id="summary")``: marks the step; nothing is rendered yet."""
-    from flowship.decorators import MARK
-
-    def mark(function: Any) -> Any:
-        setattr(function, MARK, {**getattr(function, MARK, {}), "card": attributes})
-        return function
-
-    return mark(target) if callable(target) else mark
 
 
 def get_cards(task: Any, id: str | None = None, type: str | None = None, follow_resumed: bool = True) -> list[Any]:

@@ -3,13 +3,12 @@
 A Metaflow flow moves to flowship by changing its import line, so it may
 use any of Metaflow's public names. This check reads the file's imports
 (``from flowship import X``, ``from flowship.sub import Y``, ``import
-flowship`` then ``flowship.X``), the fields it reads of ``current``, and its
-``@card`` decorators, and reports each name flowship does not have as an
-error at its line, with what to do instead. Names are looked up in the
+flowship`` then ``flowship.X``), the fields it reads of ``current``, and the
+Metaflow names it uses after ``from flowship import *``, and reports each
+name flowship does not have as an error at its line, with what to do instead. Names are looked up in the
 installed flowship itself, so the check knows exactly what a task will find.
 Imports of ``metaflow`` itself are errors too: a task has flowship, not
-Metaflow. Cards are accepted but not rendered yet: each ``@card`` gets a
-warning.
+Metaflow.
 """
 
 from __future__ import annotations
@@ -214,24 +213,11 @@ class _ImportScan(ast.NodeVisitor):
 
     def visit_FunctionDef(self, node: ast.FunctionDef) -> None:
         self.bound.add(node.name)
-        for decorator in node.decorator_list:
-            target = decorator.func if isinstance(decorator, ast.Call) else decorator
-            name = target.attr if isinstance(target, ast.Attribute) else getattr(target, "id", None)
-            if name == "card":
-                self.problems.append(
-                    Problem(
-                        self.file,
-                        decorator.lineno,
-                        f"@card on step '{node.name}': cards are not rendered yet",
-                        "the step runs and current.card accepts components, but no card is produced",
-                        "warning",
-                    )
-                )
         self.generic_visit(node)
 
 
 def import_problems(source: str, file: str) -> list[Problem]:
-    """Each flowship (or Metaflow) name ``source`` imports or uses that a task would not find; @card warnings."""
+    """Each flowship (or Metaflow) name ``source`` imports or uses that a task would not find."""
     try:
         tree = ast.parse(source, filename=file)
     except SyntaxError:
