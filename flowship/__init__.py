@@ -29,15 +29,36 @@ from flowship.parameters import IncludeFile, JSONType, Parameter
 
 __version__ = "0.1.0"
 
-_CLIENT = ("Flow", "Run", "Step", "Task", "namespace", "get_namespace")
+# Metaflow's other public names (see docs/authoring.md, "Metaflow names"), each loaded on first use:
+# flow files import flowship in every task. name -> the module that defines it.
+_METAFLOW_NAMES = {
+    "Metaflow": "flowship.runtime.client",
+    "Flow": "flowship.runtime.client",
+    "Run": "flowship.runtime.client",
+    "Step": "flowship.runtime.client",
+    "Task": "flowship.runtime.client",
+    "DataArtifact": "flowship.runtime.client",
+    "namespace": "flowship.runtime.client",
+    "get_namespace": "flowship.runtime.client",
+    "default_namespace": "flowship.runtime.client",
+    "metadata": "flowship.runtime.metadata",
+    "get_metadata": "flowship.runtime.metadata",
+    "default_metadata": "flowship.runtime.metadata",
+    "S3": "flowship.datatools",
+    "parallel_map": "flowship.multicore",
+    "parallel_imap_unordered": "flowship.multicore",
+    "profile": "flowship.multicore",
+}
+_METAFLOW_MODULES = ("metaflow_version", "cards", "datatools")
 
 
 def __getattr__(name: str):
-    # The Client is loaded on first use: flow files import flowship in every task.
-    if name in _CLIENT:
-        from flowship.runtime import client
+    import importlib
 
-        return getattr(client, name)
+    if name in _METAFLOW_NAMES:
+        return getattr(importlib.import_module(_METAFLOW_NAMES[name]), name)
+    if name in _METAFLOW_MODULES:
+        return importlib.import_module(f"flowship.{name}")
     raise AttributeError(f"module 'flowship' has no attribute '{name}'")
 
 
@@ -64,10 +85,7 @@ __all__ = [
     "pypi_base",
     "FlowshipError",
     "FlowDefinitionError",
-    "Flow",
-    "Run",
-    "Step",
-    "Task",
-    "namespace",
-    "get_namespace",
+    # Metaflow's other public names
+    *_METAFLOW_NAMES,
+    *_METAFLOW_MODULES,
 ]

@@ -225,6 +225,6 @@ class TestStore:
         listing = flow_cli("runs", "HelloFlow", "--all-namespaces", store=store.url, env=store.env)
         assert listing.returncode == 0 and "succeeded" in listing.stdout and "tags: nightly" in listing.stdout
         run = Flow("HelloFlow", datastore=store.url).runs("nightly")[0]
-        assert run.tags == ("nightly",)
+        assert run.user_tags == {"nightly"} and "nightly" in run.tags
         logs = flow_cli("logs", f"HelloFlow/{run.id}/end", store=store.url, env=store.env)
         assert logs.stdout == "hello, world 10\n"

@@ -23,7 +23,7 @@ from flowship.cli.options import (
 )
 from flowship.errors import FlowshipError
 
-__all__ = ["add_commands"]
+__all__ = ["add_commands", "existing_store"]
 
 
 # check, show ------------------------------------------------------------------------------
@@ -186,7 +186,7 @@ def _record_outcome(args: argparse.Namespace, extra: list[str]) -> int:
 def _verify(args: argparse.Namespace) -> int:
     from flowship.runtime.verify import verify_store
 
-    store = _existing_store(args.datastore, "verify")
+    store = existing_store(args.datastore, "verify")
     flow, _, run = (args.pathspec or "").strip("/").partition("/")
     if "/" in run:
         raise FlowshipError(f"'{args.pathspec}' is not FLOW or FLOW/RUN")
@@ -238,7 +238,7 @@ def _logs(args: argparse.Namespace) -> int:
     if not 2 <= len(parts) <= 4:
         raise FlowshipError(f"'{args.pathspec}' is not FLOW/RUN, FLOW/RUN/STEP or FLOW/RUN/STEP/TASK")
     namespace(None)  # a pathspec names one run exactly
-    run = Flow(parts[0], datastore=_existing_store(args.datastore, "logs").url)[parts[1]]
+    run = Flow(parts[0], datastore=existing_store(args.datastore, "logs").url)[parts[1]]
     steps = [run[parts[2]]] if len(parts) > 2 else list(run)
     tasks = [steps[0][parts[3]]] if len(parts) == 4 else [t for s in steps for t in s]
     for task in tasks:
@@ -254,7 +254,7 @@ def _logs(args: argparse.Namespace) -> int:
     return 0
 
 
-def _existing_store(datastore: str | None, command: str) -> Any:
+def existing_store(datastore: str | None, command: str) -> Any:
     """The store to read: one that exists, or an error that says where stores are."""
     from flowship.runtime.locate import locate_store, stores_below
 
@@ -276,7 +276,7 @@ def _existing_store(datastore: str | None, command: str) -> Any:
 def _runs(args: argparse.Namespace) -> int:
     from flowship.runtime.client import Flow, list_flows, namespace
 
-    store = _existing_store(args.datastore, "runs")
+    store = existing_store(args.datastore, "runs")
     if args.all_namespaces:
         namespace(None)
     if args.flow_name is None:
@@ -290,7 +290,7 @@ def _runs(args: argparse.Namespace) -> int:
         origin = f"  resumed from {run.origin_run_id}" if run.origin_run_id else ""
         if run.promoted_from:
             origin += f"  code from {run.promoted_from}"
-        tags = f"  tags: {', '.join(run.tags)}" if run.tags else ""
+        tags = f"  tags: {', '.join(sorted(run.user_tags))}" if run.user_tags else ""
         print(f"{run.id}  {when}  {run.status:<9}  {run.namespace}{origin}{tags}")
         if run.status == "failed" and run.failure:
             print(f"    {run.failure}")

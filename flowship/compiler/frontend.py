@@ -19,6 +19,7 @@ from flowship.compiler.conditions import ALWAYS, run_conditions
 from flowship.compiler.decorators import normalize_flow_decorators, normalize_step_decorators
 from flowship.compiler.decospec import add_decorators
 from flowship.compiler.graph import Nesting, analyze_nesting, build_graph
+from flowship.compiler.imports import import_problems
 from flowship.compiler.ir import FlowIR, ParameterIR, ProjectIR, ScheduleIR, StepDecorators, StepIR
 from flowship.compiler.naming import unique_k8s_names
 from flowship.compiler.params import normalize_parameters
@@ -102,7 +103,7 @@ def check_flow_source(
     """
     flow = parse_flow_source(source, file, modules)
     add_decorators(flow, with_decorators)
-    problems = list(flow.problems)
+    problems = list(flow.problems) + import_problems(source, file)
     if not flow.name:
         return CheckResult(None, tuple(problems))
     graph = build_graph(flow)

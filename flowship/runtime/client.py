@@ -11,59 +11,82 @@ there raises :class:`~flowship.errors.NotFound` (a ``KeyError``) naming what is.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
-from dataclasses import dataclass
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 from flowship.errors import FlowshipError, NotFound, did_you_mean
 from flowship.providers.storage import open_storage
-from flowship.runtime.datastore import AttemptRecord, DamagedRecord, FlowDatastore, LazyArtifacts
+from flowship.runtime.client_scope import (
+    default_datastore,
+    default_namespace,
+    flow_store,
+    get_namespace,
+    in_namespace,
+    list_flows,
+    listing,
+    namespace,
+    split_pathspec,
+)
+from flowship.runtime.datastore import ArtifactRef, AttemptRecord, DamagedRecord, FlowDatastore, LazyArtifacts
 from flowship.runtime.liveness import RunStatus, run_status
-from flowship.runtime.locate import locate_store, stores_below
-from flowship.runtime.runs import user_namespace
+from flowship.runtime.locate import stores_below
+from flowship.runtime.tagging import change_user_tags, system_tags, user_tags
 
-__all__ = ["Flow", "Run", "Step", "Task", "namespace", "get_namespace", "default_datastore", "list_flows"]
-
-_UNSET = object()
-_namespace: Any = _UNSET
-
-
-def default_datastore() -> str:
-    return locate_store().url
-
-
-def list_flows(datastore: str | None = None) -> list[str]:
-    """The names of the flows with runs in the store."""
-    storage = open_storage(datastore or default_datastore())
-    return [name for name in storage.list("") if storage.list(f"{name}/runs")]
-
-
-def _listing(names: list[str], limit: int = 12) -> str:
-    shown = ", ".join(names[:limit])
-    return shown + (f" and {len(names) - limit} more" if len(names) > limit else "") if names else "none"
+__all__ = [
+    "Metaflow",
+    "Flow",
+    "Run",
+    "Step",
+    "Task",
+    "DataArtifact",
+    "namespace",
+    "get_namespace",
+    "default_namespace",
+    "default_datastore",
+    "list_flows",
+]
 
 
-def namespace(name: str | None) -> str | None:
-    """Switch the namespace the Client shows (``None``: every namespace); returns it."""
-    global _namespace
-    _namespace = name
-    return name
-
-
-def get_namespace() -> str | None:
-    return user_namespace() if _namespace is _UNSET else _namespace
-
-
-@dataclass(frozen=True)
 class DataArtifact:
-    """``task["x"]``: one artifact; its value is ``.data``."""
+    """One artifact of a task: ``task["x"]`` or ``DataArtifact("Flow/run/step/task/x")``; its value is ``.data``."""
 
-    name: str
-    data: Any
+    def __init__(self, pathspec: str, _task: Task | None = None):
+        if _task is None:
+            flow, run_id, step, task_id, name = split_pathspec(pathspec, 5, "DataArtifact")
+            _task = Task(flow_store(flow), run_id, step, task_id)
+            pathspec = f"{_task.pathspec}/{name}"
+        self.pathspec, self.id = pathspec, pathspec.rsplit("/", 1)[1]
+        self._task = _task
+        ref = _task._trusted().artifacts.get(self.id)
+        if ref is None:
+            raise NotFound(f"task {_task.pathspec} has no artifact '{self.id}'")
+        self._ref: ArtifactRef = ref
+
+    @property
+    def name(self) -> str:
+        return self.id
+
+    @property
+    def data(self) -> Any:
+        return getattr(self._task.data, self.id)
+
+    @property
+    def sha(self) -> str:
+        return self._ref.sha
+
+    @property
+    def size(self) -> int:
+        return self._ref.size
+
+    def __repr__(self) -> str:
+        return f"DataArtifact('{self.pathspec}')"
 
 
 class Task:
-    def __init__(self, datastore: FlowDatastore, run_id: str, step: str, task_id: str):
+    def __init__(self, datastore: FlowDatastore | str, run_id: str = "", step: str = "", task_id: str = ""):
+        if isinstance(datastore, str):  # Task("Flow/run/step/task")
+            flow, run_id, step, task_id = split_pathspec(datastore, 4, "Task")
+            datastore = flow_store(flow)
         self._ds, self.run_id, self.step_name, self.id = datastore, run_id, step, task_id
         self.pathspec = f"{datastore.flow_name}/{run_id}/{step}/{task_id}"
         self._record = datastore.latest_attempt(run_id, step, task_id)
@@ -86,7 +109,10 @@ class Task:
         return LazyArtifacts(self._ds, self._trusted())
 
     def __getitem__(self, name: str) -> DataArtifact:
-        return DataArtifact(name, getattr(self.data, name))
+        return DataArtifact(f"{self.pathspec}/{name}", self)
+
+    def __iter__(self) -> Iterator[DataArtifact]:
+        return (DataArtifact(f"{self.pathspec}/{name}", self) for name in sorted(self._trusted().artifacts))
 
     @property
     def attempt(self) -> int:
@@ -113,9 +139,14 @@ class Task:
 
 
 class Step:
-    def __init__(self, datastore: FlowDatastore, run_id: str, name: str, foreach_depth: int = 0):
-        self._ds, self.run_id, self.id = datastore, run_id, name
-        self._foreach_depth = foreach_depth
+    def __init__(self, datastore: FlowDatastore | str, run_id: str = "", name: str = "", foreach_depth: int = 0):
+        if isinstance(datastore, str):  # Step("Flow/run/step")
+            flow, run_id, name = split_pathspec(datastore, 3, "Step")
+            found = Run(f"{flow}/{run_id}")[name]
+            datastore, foreach_depth = found._ds, found._foreach_depth
+        self._ds: FlowDatastore = datastore
+        self.run_id, self.id = run_id, name
+        self._foreach_depth: int = foreach_depth
         self.pathspec = f"{datastore.flow_name}/{run_id}/{name}"
 
     def __iter__(self) -> Iterator[Task]:
@@ -127,7 +158,7 @@ class Step:
         outside_foreach = task_id == "0" and self._foreach_depth == 0  # its one task, whether it wrote anything yet
         if task_id not in ids and not outside_foreach:
             ids.sort(key=lambda t: [int(p) if p.isdigit() else 0 for p in t.split(".")])
-            raise NotFound(f"step {self.pathspec} has no task '{task_id}'; its tasks: {_listing(ids)}")
+            raise NotFound(f"step {self.pathspec} has no task '{task_id}'; its tasks: {listing(ids)}")
         return Task(self._ds, self.run_id, self.id, task_id)
 
     @property
@@ -142,7 +173,10 @@ class Step:
 
 
 class Run:
-    def __init__(self, datastore: FlowDatastore, run_id: str, record: dict[str, Any] | None = None):
+    def __init__(self, datastore: FlowDatastore | str, run_id: str = "", record: dict[str, Any] | None = None):
+        if isinstance(datastore, str):  # Run("Flow/run")
+            flow, run_id = split_pathspec(datastore, 2, "Run")
+            datastore = flow_store(flow)
         self._ds, self.id = datastore, run_id
         self.pathspec = f"{datastore.flow_name}/{run_id}"
         record = record or datastore.read_run(run_id)
@@ -150,14 +184,48 @@ class Run:
             runs = sorted(datastore.run_ids(), reverse=True)
             raise NotFound(
                 f"flow {datastore.flow_name} has no run '{run_id}' in {datastore.storage.url}; "
-                f"its newest runs: {_listing(runs, 5)}"
+                f"its newest runs: {listing(runs, 5)}"
             )
         self._record = record
         self._end = Task(datastore, run_id, "end", "0")
+        self._user_tags: frozenset[str] | None = None
 
     @property
-    def tags(self) -> tuple[str, ...]:
-        return tuple(self._record["tags"])
+    def user_tags(self) -> frozenset[str]:
+        """Tags given at launch (``--tag``) or added since, less those removed; as read when first asked."""
+        if self._user_tags is None:
+            self._user_tags = user_tags(self._ds, self._record)
+        return self._user_tags
+
+    @property
+    def system_tags(self) -> frozenset[str]:
+        """``user:<who>``, the run's namespace, ``project:<p>`` and ``project_branch:<b>``: never change."""
+        return system_tags(self._record)
+
+    @property
+    def tags(self) -> frozenset[str]:
+        """User and system tags, as Metaflow's ``Run.tags``."""
+        return self.user_tags | self.system_tags
+
+    def replace_tags(self, tags_to_remove: Iterable[str], tags_to_add: Iterable[str]) -> None:
+        """Remove, then add, user tags as one change (a reader sees all of it or none)."""
+        self._user_tags = change_user_tags(self._ds, self._record, tags_to_remove, tags_to_add)
+
+    def add_tag(self, tag: str | Iterable[str]) -> None:
+        self.replace_tags([], [tag] if isinstance(tag, str) else tag)
+
+    def add_tags(self, tags: Iterable[str]) -> None:
+        self.replace_tags([], tags)
+
+    def remove_tag(self, tag: str | Iterable[str]) -> None:
+        self.replace_tags([tag] if isinstance(tag, str) else tag, [])
+
+    def remove_tags(self, tags: Iterable[str]) -> None:
+        self.replace_tags(tags, [])
+
+    def replace_tag(self, tag_to_remove: str | Iterable[str], tag_to_add: str | Iterable[str]) -> None:
+        remove = [tag_to_remove] if isinstance(tag_to_remove, str) else tag_to_remove
+        self.replace_tags(remove, [tag_to_add] if isinstance(tag_to_add, str) else tag_to_add)
 
     @property
     def namespace(self) -> str:
@@ -276,7 +344,7 @@ class Flow:
             flows = list_flows(self._ds.storage.url)
             raise NotFound(
                 f"flow {name} has no runs in {self._ds.storage.url}"
-                + (did_you_mean(name, flows) or f"; flows with runs there: {_listing(flows)}")
+                + (did_you_mean(name, flows) or f"; flows with runs there: {listing(flows)}")
                 + ("" if datastore else _runs_below(name))
             )
 
@@ -291,10 +359,11 @@ class Flow:
             except DamagedRecord as exc:  # one bad record never hides the other runs
                 self.damaged.append(str(exc))
                 continue
-            if record is None or (wanted is not None and record["namespace"] != wanted):
+            if record is None or not in_namespace(record, wanted):
                 continue
-            if set(tags) <= set(record["tags"]):
-                runs.append(Run(self._ds, run_id, record))
+            run = Run(self._ds, run_id, record)
+            if not tags or set(tags) <= run.tags:
+                runs.append(run)
         return sorted(runs, key=lambda r: (r.created_at, r.id), reverse=True)
 
     def __iter__(self) -> Iterator[Run]:
@@ -314,3 +383,23 @@ class Flow:
 
     def __repr__(self) -> str:
         return f"Flow('{self.id}')"
+
+
+class Metaflow:
+    """Every flow with runs in the store: ``Metaflow().flows``, ``Metaflow()["HelloFlow"]``."""
+
+    def __init__(self, datastore: str | None = None):
+        self._store = datastore or default_datastore()
+
+    @property
+    def flows(self) -> list[Flow]:
+        return [Flow(name, self._store) for name in list_flows(self._store)]
+
+    def __iter__(self) -> Iterator[Flow]:
+        return iter(self.flows)
+
+    def __getitem__(self, name: str) -> Flow:
+        return Flow(name, self._store)
+
+    def __repr__(self) -> str:
+        return "Metaflow()"

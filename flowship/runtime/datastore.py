@@ -9,6 +9,8 @@
     <Flow>/runs/<run>/<step>/<task>/<attempt>/meta.json   one object per task attempt
     <Flow>/runs/<run>/<step>/<task>/<attempt>/stdout, stderr
     <Flow>/runs/<run>/<step>/<task>/<attempt>/DONE    completion marker, written last
+    <Flow>/runs/<run>/user-tags/<time>-<random>.json  one tag change each, created once (runtime/tagging.py)
+    <Flow>/runs/<run>/s3-objects/<key>                what S3(run=...) stores for the run (datatools/)
 
 A reader trusts an attempt only once its ``DONE`` marker exists, so a task
 killed at any point leaves nothing trusted behind. Every object has exactly
@@ -217,7 +219,8 @@ class FlowDatastore:
         self.storage.put(f"{key}/DONE", _json({"status": meta["status"]}))
 
     def steps(self, run_id: str) -> list[str]:
-        return [n for n in self.storage.list(self._run_key(run_id)) if not n.endswith(".json")]
+        """The run's step folders (named like Python identifiers; other folders beside them are not steps)."""
+        return [n for n in self.storage.list(self._run_key(run_id)) if NAME.match(n)]
 
     def task_ids(self, run_id: str, step: str) -> list[str]:
         if not NAME.match(step):

@@ -18,6 +18,7 @@ from flowship.runtime.package import build_package, upload_package
 from flowship.runtime.progress import Progress
 from flowship.runtime.runs import new_run_id, new_run_record, user_namespace
 from flowship.runtime.scheduler import LocalScheduler, TaskOutcome
+from flowship.runtime.tagging import user_tags
 
 __all__ = ["RunResult", "run_flow", "resume_flow", "LOCAL_SUPPORTS", "local_warnings"]
 
@@ -155,7 +156,7 @@ def resume_flow(
         ir,
         run_id or new_run_id(),
         origin["parameters"],
-        tags=tuple(origin["tags"]) + tags,
+        tags=tuple(user_tags(store, origin)) + tags,  # the origin's user tags as they are now
         origin_run_id=origin_run_id,
         code_package=_package(flow_file, store),
     )

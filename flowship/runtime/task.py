@@ -30,6 +30,7 @@ from flowship.errors import CaughtException, FlowshipError, user_traceback
 from flowship.flowspec import FlowSpec
 from flowship.param_codec import drop_unset, resolve_values
 from flowship.parameters import Parameter
+from flowship.runtime.current_fields import current_values
 from flowship.runtime.datastore import ArtifactRef, AttemptRecord, FlowDatastore, LazyArtifacts
 from flowship.runtime.logcapture import capture_output
 from flowship.runtime.taskids import SKIPPED, child_task_id, input_tasks
@@ -220,21 +221,7 @@ def _foreach_frames(spec: TaskSpec, ir: FlowIR, step: StepIR) -> list[tuple[str,
 
 
 def _bind_current(ir: FlowIR, run: dict[str, Any], spec: TaskSpec) -> None:
-    current._bind(
-        flow_name=ir.name,
-        run_id=spec.run_id,
-        step_name=spec.step,
-        task_id=spec.task_id,
-        retry_count=spec.retry_count,
-        username=run["user"],
-        namespace=run["namespace"],
-        tags=tuple(run["tags"]),
-        origin_run_id=run.get("origin_run_id"),
-        is_production=run["namespace"].startswith("production:"),
-        project_name=run.get("project"),
-        branch_name=run.get("branch"),
-        pathspec=f"{ir.name}/{spec.run_id}/{spec.step}/{spec.task_id}",
-    )
+    current._bind(**current_values(ir, run, spec.step, spec.task_id, spec.retry_count))
 
 
 def _call_step(flow: FlowSpec, step: StepIR) -> BaseException | None:

@@ -177,7 +177,8 @@ class S3Storage(Storage):
         return removed
 
     def list(self, prefix: str) -> list[str]:
-        base = self._key(prefix.rstrip("/") + "/")
+        folder = prefix.strip("/")
+        base = self._key(folder + "/" if folder else "")  # the store's top level is the prefix itself
         names: set[str] = set()
         paginator = self.client.get_paginator("list_objects_v2")
         pages = self._call(prefix, lambda: list(paginator.paginate(Bucket=self.bucket, Prefix=base, Delimiter="/")))
