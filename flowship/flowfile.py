@@ -6,13 +6,20 @@ import os
 import tokenize
 
 from flowship.compiler import CheckResult, FlowIR, check_flow_source
+from flowship.compiler.evaluate import EvaluationInputs, evaluate_flow
 from flowship.errors import FlowDefinitionError, FlowshipError
 
 __all__ = ["check_flow_file", "load_flow"]
 
 
-def check_flow_file(path: str) -> CheckResult:
-    """Check the flow in ``path``; problems name the file as ``path`` was given."""
+def check_flow_file(path: str, inputs: EvaluationInputs | None = None) -> CheckResult:
+    """Check the flow in ``path``; problems name the file as ``path`` was given.
+
+    Arguments that are not literals are evaluated by importing the module (``compiler/evaluate.py``), with
+    ``inputs`` (config values given, deploy time or not).
+    """
+    from flowship.runtime.package_files import project_root
+
     if not os.path.isfile(path):
         raise FlowshipError(f"{path}: no such flow file — give the path of a .py file that defines a FlowSpec")
     try:
@@ -20,12 +27,13 @@ def check_flow_file(path: str) -> CheckResult:
             source = handle.read()
     except (OSError, UnicodeDecodeError, SyntaxError) as exc:  # SyntaxError: an unknown coding line
         raise FlowshipError(f"{path}: cannot read the flow file ({exc}) — check its permissions and encoding") from None
-    return check_flow_source(source, path)
+    chosen = inputs or EvaluationInputs()
+    return check_flow_source(source, path, lambda flow: evaluate_flow(flow, chosen, project_root(path)))
 
 
-def load_flow(path: str) -> FlowIR:
+def load_flow(path: str, inputs: EvaluationInputs | None = None) -> FlowIR:
     """The IR of the flow in ``path``, or :class:`FlowDefinitionError` listing every error."""
-    result = check_flow_file(path)
+    result = check_flow_file(path, inputs)
     if result.ir is None:
         raise FlowDefinitionError(result.problems)
     return result.ir

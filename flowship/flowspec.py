@@ -9,6 +9,7 @@ command creates the flow with ``use_cli=False`` and drives one step.
 from __future__ import annotations
 
 import inspect
+import os
 import subprocess
 import sys
 from typing import Any
@@ -23,6 +24,11 @@ class FlowSpec:
 
     def __init__(self, use_cli: bool = True) -> None:
         self._transition: tuple[tuple[str, ...], str | None] | None = None
+        if use_cli and os.environ.get("FLOWSHIP_IMPORT_ONLY"):  # set while flowship imports the file to read it
+            raise FlowshipError(
+                f"the flow file creates {type(self).__name__}() when it is imported; "
+                f'put it under `if __name__ == "__main__":`'
+            )
         if use_cli:
             _hand_over_to_cli(inspect.getfile(type(self)), sys.argv[1:])
 

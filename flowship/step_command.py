@@ -105,6 +105,7 @@ class StepCommand:
     params: tuple[tuple[str, str], ...] = ()  # a start task that creates its run: NAME, VALUE text
     max_splits: str | None = None  # a foreach task fails before fanning out to more (the scheduler's own limit)
     params_base64: bool = False  # to_argv: the values are base64 of the text (or a scheduler expression giving it)
+    configs: tuple[tuple[str, str], ...] = ()  # a start task that creates its run: config NAME, its value as JSON
 
     def to_argv(self) -> list[str]:
         argv = ["flow", "step", self.flow_file, self.step, f"--run-id={self.run_id}"]
@@ -122,6 +123,8 @@ class StepCommand:
             if value:
                 argv.append(f"{option}={value}")
         argv += [f"--tag={tag}" for tag in self.context.tags]
+        # Always base64: a config's JSON may hold text a scheduler would substitute ({{...}}, $(...)).
+        argv += [f"--config-base64={name}={base64.b64encode(value.encode()).decode()}" for name, value in self.configs]
         option = "--param-base64" if self.params_base64 else "--param"
         argv += [f"{option}={name}={value}" for name, value in self.params]
         return argv
@@ -137,6 +140,7 @@ class StepCommand:
             raise FlowshipError("flow step --package needs --flow-name, to find the package in the store")
         params = [token.partition("=")[::2] for token in args.param]
         params += [_decoded(*token.partition("=")[::2]) for token in args.param_base64]
+        configs = [_decoded(*_pair(token), option="--config-base64") for token in args.config_base64]
         context = RunContext(args.namespace, args.project, args.branch, args.promoted_from, tuple(args.tag))
         return cls(
             args.flow_file,
@@ -151,6 +155,7 @@ class StepCommand:
             context,
             tuple(params),
             args.max_splits,
+            configs=tuple(configs),
         )
 
     def check_ids(self) -> None:
@@ -194,16 +199,19 @@ def encode_stored_value(text: str) -> str:
     return ENCODED_PREFIX + base64.b64encode(text.encode()).decode()
 
 
-def _decoded(name: str, value: str) -> tuple[str, str]:
+def _pair(token: str) -> tuple[str, str]:
+    name, _, value = token.partition("=")
+    return name, value
+
+
+def _decoded(name: str, value: str, option: str = "--param-base64") -> tuple[str, str]:
     try:
         text = base64.b64decode(value, validate=True).decode("utf-8")
         if text.startswith(ENCODED_PREFIX):
             text = base64.b64decode(text[len(ENCODED_PREFIX) :], validate=True).decode("utf-8")
         return name, text
     except (binascii.Error, UnicodeDecodeError):
-        raise FlowshipError(
-            f"flow step --param-base64={name}=...: not the base64 of UTF-8 text ({value[:40]!r})"
-        ) from None
+        raise FlowshipError(f"flow step {option}={name}=...: not the base64 of UTF-8 text ({value[:40]!r})") from None
 
 
 class _Parser(argparse.ArgumentParser):
@@ -239,6 +247,13 @@ def step_parser() -> argparse.ArgumentParser:
         default=[],
         metavar="NAME=VALUE",
         help="for a start task that creates its run: a parameter's value as text",
+    )
+    parser.add_argument(
+        "--config-base64",
+        action="append",
+        default=[],
+        metavar="NAME=BASE64",
+        help="for a start task that creates its run: a config's value (JSON) as base64, fixed by the deployment",
     )
     parser.add_argument(
         "--param-base64",

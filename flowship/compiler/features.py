@@ -95,6 +95,7 @@ STRUCTURE_FIELDS = frozenset(
         "flow.line",
         "flow.steps",
         "flow.parameters",
+        "flow.configs",  # resolved values every target hands to the start task (targets/shared.py)
         "flow.schedule",
         "flow.project",
         "step.name",

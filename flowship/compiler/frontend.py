@@ -9,14 +9,17 @@ finds, not the first problem only.
 
 from __future__ import annotations
 
+import dataclasses
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import networkx as nx
 
 from flowship.compiler.checks import data_flow_problems, nesting_problems, structural_problems
 from flowship.compiler.decorators import normalize_flow_decorators, normalize_step_decorators
+from flowship.compiler.evaluate import Evaluation, config_problems, needs_evaluation
 from flowship.compiler.graph import Nesting, analyze_nesting, build_graph
-from flowship.compiler.ir import FlowIR, ParameterIR, ProjectIR, ScheduleIR, StepDecorators, StepIR
+from flowship.compiler.ir import ConfigIR, FlowIR, ParameterIR, ProjectIR, ScheduleIR, StepDecorators, StepIR
 from flowship.compiler.naming import unique_k8s_names
 from flowship.compiler.params import normalize_parameters
 from flowship.compiler.parse import ParsedFlow, parse_flow_source
@@ -31,6 +34,7 @@ class CheckResult(HasProblems):
 
     ir: FlowIR | None
     problems: tuple[Problem, ...]
+    evaluated: tuple[str, ...] = ()  # the arguments (and configs) the flow module was imported to evaluate
 
 
 def _transition(targets: tuple[str, ...], foreach: str | None) -> str:
@@ -61,7 +65,9 @@ def _build_ir(flow: ParsedFlow, graph: nx.DiGraph, nesting: Nesting, parts: _Par
                 decorators=parts.decorators[name],
             )
         )
-    return FlowIR(flow.name, flow.file, flow.line, tuple(steps), parts.parameters, parts.schedule, parts.project)
+    return FlowIR(
+        flow.name, flow.file, flow.line, tuple(steps), parts.parameters, parts.schedule, parts.project, parts.configs
+    )
 
 
 @dataclass(frozen=True)
@@ -72,6 +78,7 @@ class _Parts:
     parameters: tuple[ParameterIR, ...]
     schedule: ScheduleIR | None
     project: ProjectIR | None
+    configs: tuple[ConfigIR, ...] = ()
 
 
 def _normalize_parts(flow: ParsedFlow, problems: list[Problem]) -> _Parts:
@@ -83,27 +90,40 @@ def _normalize_parts(flow: ParsedFlow, problems: list[Problem]) -> _Parts:
     return _Parts(decorators, parameters, schedule, project)
 
 
-def check_flow_source(source: str, file: str) -> CheckResult:
-    """Parse and check the flow in ``source``; ``file`` is how problems name it."""
+def check_flow_source(
+    source: str, file: str, evaluate: Callable[[ParsedFlow], Evaluation] | None = None
+) -> CheckResult:
+    """Parse and check the flow in ``source``; ``file`` is how problems name it.
+
+    ``evaluate`` imports the module for the arguments that are not literals (``compiler/evaluate.py``); without
+    it, this stays pure and such arguments are problems.
+    """
     flow = parse_flow_source(source, file)
     problems = list(flow.problems)
     if not flow.name:
         return CheckResult(None, tuple(problems))
+    problems += config_problems(flow, source)
+    evaluation = Evaluation()
+    if evaluate is not None and needs_evaluation(flow):
+        evaluation = evaluate(flow)
+        problems += evaluation.problems
     graph = build_graph(flow)
     shape_problems = structural_problems(flow, graph)
     parts = _normalize_parts(flow, problems)
+    parts = dataclasses.replace(parts, configs=evaluation.configs)
     if not any(p.is_error for p in shape_problems):
         nesting = analyze_nesting(graph, flow.file)
         shape_problems += nesting_problems(flow, graph, nesting)
     problems += shape_problems
+    evaluated = tuple(evaluation.evaluated)
     if any(p.is_error for p in shape_problems):
-        return CheckResult(None, tuple(sorted(set(problems), key=_order)))
+        return CheckResult(None, tuple(sorted(set(problems), key=_order)), evaluated)
     known = flow.class_attributes | {p.attr for p in parts.parameters}
     problems += data_flow_problems(flow, graph, nesting, known)
     problems = sorted(set(problems), key=_order)
     if any(p.is_error for p in problems):
-        return CheckResult(None, tuple(problems))
-    return CheckResult(_build_ir(flow, graph, nesting, parts), tuple(problems))
+        return CheckResult(None, tuple(problems), evaluated)
+    return CheckResult(_build_ir(flow, graph, nesting, parts), tuple(problems), evaluated)
 
 
 def _order(problem: Problem) -> tuple[int, str, str]:

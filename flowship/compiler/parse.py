@@ -46,6 +46,9 @@ class RawCall:
     line: int
     args: list[Any] = field(default_factory=list)
     kwargs: dict[str, Any] = field(default_factory=dict)
+    # The source text of each argument that is not a literal ("#0" for the first positional one): what
+    # compiler/evaluate.py gets by importing the flow module, and how `flow check` names it.
+    unevaluated: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass
@@ -74,6 +77,7 @@ class ParsedFlow:
     line: int = 0
     steps: dict[str, ParsedStep] = field(default_factory=dict)
     parameters: list[tuple[str, RawCall]] = field(default_factory=list)  # (attribute, call)
+    configs: list[tuple[str, RawCall]] = field(default_factory=list)  # Config(...): (attribute, call)
     flow_decorators: list[RawCall] = field(default_factory=list)
     class_attributes: set[str] = field(default_factory=set)
     external_bases: bool = False
@@ -98,8 +102,9 @@ def _is_self_attr(node: ast.AST) -> bool:
 class _Literals:
     """Evaluates literal expressions, module-level constants and type names."""
 
-    def __init__(self) -> None:
+    def __init__(self, source: str = "") -> None:
         self.constants: dict[str, Any] = {}
+        self.source = source
 
     def evaluate(self, node: ast.expr) -> Any:
         if isinstance(node, ast.Name):
@@ -138,12 +143,17 @@ class _Literals:
         name = _call_name(node) or "?"
         if not isinstance(node, ast.Call):
             return RawCall(name, node.lineno)
-        return RawCall(
+        raw = RawCall(
             name,
             node.lineno,
             [self.evaluate(a) for a in node.args],
             {k.arg: self.evaluate(k.value) for k in node.keywords if k.arg is not None},
         )
+        given = [(f"#{i}", a) for i, a in enumerate(node.args)] + [(k.arg, k.value) for k in node.keywords if k.arg]
+        for key, value_node in given:
+            if (raw.args[int(key[1:])] if key.startswith("#") else raw.kwargs[key]) is NOT_LITERAL:
+                raw.unevaluated[key] = ast.get_source_segment(self.source, value_node) or "..."
+        return raw
 
 
 class _BodyScan(ast.NodeVisitor):
@@ -260,7 +270,7 @@ class _FlowReader:
     def __init__(self, source: str, file: str):
         self.source = source
         self.flow = ParsedFlow(file=file)
-        self.literals = _Literals()
+        self.literals = _Literals(source)
 
     def problem(self, line: int, message: str, fix: str = "", severity: str = "error") -> None:
         self.flow.problems.append(Problem(self.flow.file, line, message, fix, severity))  # type: ignore[arg-type]
@@ -336,6 +346,8 @@ class _FlowReader:
                 self.flow.class_attributes.add(target.id)
                 if isinstance(value, ast.Call) and _call_name(value) in ("Parameter", "IncludeFile"):
                     self.flow.parameters.append((target.id, self.literals.call(value)))
+                elif isinstance(value, ast.Call) and _call_name(value) == "Config":
+                    self.flow.configs.append((target.id, self.literals.call(value)))
 
     def _helper_writes(self, helpers: dict[str, ast.FunctionDef | ast.AsyncFunctionDef]) -> dict[str, set[str]]:
         """Attributes each non-step method assigns, following calls between methods."""

@@ -23,7 +23,9 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
+from flowship.compiler.evaluate import EvaluationInputs
 from flowship.compiler.ir import FlowIR, StepIR
+from flowship.configs import ConfigValue
 from flowship.current import current
 from flowship.errors import FlowshipError
 from flowship.flowspec import FlowSpec
@@ -60,6 +62,7 @@ class TaskSpec:
     run_context: dict[str, Any] = field(default_factory=dict)  # for a start task that creates its run
     code_root: str | None = None  # the project the flow may import from: a code package's root, or its own
     max_splits: int | None = None  # the scheduler's limit on a foreach's width
+    configs: dict[str, Any] = field(default_factory=dict)  # for a start task that creates its run: values by name
 
 
 @dataclass
@@ -116,7 +119,8 @@ def _load_ir(spec: TaskSpec, flow_name: str, params: dict[str, str]) -> tuple[Fl
         from flowship.flowfile import load_flow
         from flowship.runtime.runs import new_run_record
 
-        ir = load_flow(spec.flow_file)
+        # The deployment fixed the configs and evaluated any default function: its values come with the command.
+        ir = load_flow(spec.flow_file, EvaluationInputs(resolved_configs=spec.configs, call_defaults=False))
         params = drop_unset(ir.parameters, params)
         resolve_values(ir.parameters, params)  # a bad value fails here, before the run exists
         run = new_run_record(ir, spec.run_id, params, **spec.run_context)
@@ -282,6 +286,9 @@ def _execute(spec: TaskSpec, ir: FlowIR, run: dict[str, Any], meta: dict[str, An
         flow.__dict__[parameter.attr] = (
             parameters[parameter.attr] if parameters is not None else context.load(parameter.attr)
         )
+    for config in ir.configs:  # fixed when the run started: every task sees the recorded value
+        plain = config.plain or config.value is None
+        flow.__dict__[config.attr] = config.value if plain else ConfigValue(config.value)
     _bind_current(ir, run, spec)
     caught = _call_step(flow, step)
     if caught is not None and step.transition == "foreach":
@@ -402,6 +409,7 @@ def run_step(command: StepCommand) -> int:
         context,
         code_root,
         command.split_limit,
+        {name: json.loads(value) for name, value in command.configs},
     )
     return run_task(spec, flow_name, dict(command.params))
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -46,11 +47,13 @@ def deployed_step(
     """The step command of a deployed task; values may be the target's own expressions.
 
     ``params`` (the start task only) makes the task create its run, so it also
-    carries where the run belongs.
+    carries where the run belongs and the config values the deployment fixed.
     """
     context = RunContext()
+    configs: tuple[tuple[str, str], ...] = ()
     if params is not None:
         context = RunContext(options.run_namespace, options.project, options.branch, options.promoted_from)
+        configs = tuple((c.name, json.dumps(c.value, sort_keys=True)) for c in ir.configs)  # fixed at deploy
     return StepCommand(
         options.flow_path,
         step,
@@ -65,6 +68,7 @@ def deployed_step(
         tuple(params or ()),
         max_splits,
         params_base64,
+        configs,
     )
 
 
