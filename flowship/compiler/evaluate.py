@@ -174,9 +174,8 @@ def _failure_problem(file: str, line: int, what: str, failure: dict[str, Any]) -
     message = f"{what}: {failure['message']}"
     if frames:
         message += f" (traceback, innermost last: {_frames_text(frames)})"
-    return Problem(
-        file, where, message, "fix the code; flowship imports the module as a task would, without running the flow"
-    )
+    fix = failure.get("fix") or "fix the code; flowship imports the module as a task would, without running the flow"
+    return Problem(file, where, message, fix)
 
 
 def _config_inputs(flow: ParsedFlow, inputs: EvaluationInputs, problems: list[Problem]) -> dict[str, Any]:

@@ -35,8 +35,16 @@ _TYPE_NAMES: dict[Any, str] = {str: "str", int: "int", float: "float", bool: "bo
 _CHECKED_TYPES = (bool, int, float)  # Metaflow checks a deploy-time function's value against these exactly
 
 
-class _Unrepresentable(ValueError):
+class _Unrepresentable(FlowshipError):
     """A value that JSON cannot carry back to the parent."""
+
+    fix = "give a string, a number, True/False, None, or a list or dict of those"
+
+
+class _WrongDefault(FlowshipError):
+    """A default function returned what Metaflow would refuse."""
+
+    fix = "return a str (it is converted with the parameter's type), or the exact type given as type="
 
 
 def json_safe(value: Any, where: str = "the value") -> Any:
@@ -72,7 +80,7 @@ def user_frames(exc: BaseException) -> list[list[Any]]:
 
 def _failure(exc: BaseException) -> dict[str, Any]:
     text = str(exc) if isinstance(exc, FlowshipError) else f"{type(exc).__name__}: {exc}"
-    return {"message": text, "frames": [] if isinstance(exc, FlowshipError) else user_frames(exc)}
+    return {"message": text, "frames": user_frames(exc), "fix": getattr(exc, "fix", "")}
 
 
 def _import(path: str, code_root: str | None) -> Any:
@@ -223,7 +231,7 @@ class _Evaluation:
         wrong = f"the value returned by the deploy-time function for parameter '{parameter.name}' field 'default'"
         if declared in _CHECKED_TYPES:
             if type(value) is not declared:
-                raise FlowshipError(f"{wrong} is {_short(value)}: expected a {_TYPE_NAMES[declared]}")
+                raise _WrongDefault(f"{wrong} is {_short(value)}: expected a {_TYPE_NAMES[declared]}")
         elif deploy_time and not isinstance(value, str):
             try:
                 value = json.dumps(value)
@@ -232,12 +240,12 @@ class _Evaluation:
                     f"{wrong} is {_short(value)}: expected a JSON-encodable object or a string"
                 ) from None
         elif not isinstance(value, str):
-            raise FlowshipError(f"{wrong} is {_short(value)}: expected a string")
+            raise _WrongDefault(f"{wrong} is {_short(value)}: expected a string")
         if declared is JSONType:
             try:
                 value = json.loads(value)
             except ValueError:
-                raise FlowshipError(f"{wrong} is not valid JSON: {_short(value)}") from None
+                raise _WrongDefault(f"{wrong} is not valid JSON: {_short(value)}") from None
         return {"default": value} if is_file or parameter.type else {"default": value, "type": "str"}
 
 
