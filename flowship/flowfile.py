@@ -6,8 +6,9 @@ import os
 import tokenize
 
 from flowship.compiler import CheckResult, FlowIR, check_flow_source
-from flowship.compiler.evaluate import EvaluationInputs, evaluate_flow
+from flowship.compiler.evaluate import EvaluationInputs
 from flowship.errors import FlowDefinitionError, FlowshipError
+from flowship.evaluation import evaluate_flow
 
 __all__ = ["check_flow_file", "load_flow"]
 
@@ -15,7 +16,7 @@ __all__ = ["check_flow_file", "load_flow"]
 def check_flow_file(path: str, inputs: EvaluationInputs | None = None) -> CheckResult:
     """Check the flow in ``path``; problems name the file as ``path`` was given.
 
-    Arguments that are not literals are evaluated by importing the module (``compiler/evaluate.py``), with
+    Arguments that are not literals are evaluated by importing the module (``flowship/evaluation.py``), with
     ``inputs`` (config values given, deploy time or not).
     """
     from flowship.runtime.package_files import project_root

@@ -16,7 +16,9 @@ from typing import Any
 
 from flowship.errors import FlowshipError
 
-__all__ = ["FlowSpec"]
+__all__ = ["FlowSpec", "IMPORT_ONLY_VARIABLE"]
+
+IMPORT_ONLY_VARIABLE = "FLOWSHIP_IMPORT_ONLY"  # set while flowship imports a flow file only to read its arguments
 
 
 class FlowSpec:
@@ -24,7 +26,7 @@ class FlowSpec:
 
     def __init__(self, use_cli: bool = True) -> None:
         self._transition: tuple[tuple[str, ...], str | None] | None = None
-        if use_cli and os.environ.get("FLOWSHIP_IMPORT_ONLY"):  # set while flowship imports the file to read it
+        if use_cli and os.environ.get(IMPORT_ONLY_VARIABLE):
             raise FlowshipError(
                 f"the flow file creates {type(self).__name__}() when it is imported; "
                 f'put it under `if __name__ == "__main__":`'

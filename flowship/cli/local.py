@@ -123,7 +123,7 @@ def _run_evaluation_inputs(flow_file: str, command: str, extra: list[str]) -> An
 
     --config exists only for a flow with configs, so a flow without any keeps a parameter named ``config``.
     """
-    from flowship.compiler.evaluate import declares_configs
+    from flowship.evaluation import declares_configs
 
     early = argparse.ArgumentParser(add_help=False, allow_abbrev=False)
     datastore_option(early)

@@ -1,46 +1,36 @@
-"""Arguments that are not literals: import the flow module, as Metaflow does, and read them from it.
+"""Arguments that are not literals: what to ask an import of the flow module, and how its answer is used.
 
 The front end reads decorator and Parameter arguments from the source. Real
 flows also write ``default=script_path("movies.csv")``, f-strings, functions
 as defaults and config values; Metaflow knows those because it imports the
 module. When the source has any such argument (or a ``Config``), flowship
-imports the module too, in a child process with a time limit
-(``import_flow.py``), gets the evaluated arguments back as JSON and puts them
-where the literals would have been, so they are checked and normalized the
-same way. A flow whose arguments are all literals is never imported.
+imports the module too (``flowship/evaluation.py`` runs the import in a child
+process with a time limit), gets the evaluated arguments back as JSON and
+puts them here where the literals would have been, so they are checked and
+normalized the same way. A flow whose arguments are all literals is never
+imported. This module stays pure: it builds the request and applies the answer.
 """
 
 from __future__ import annotations
 
-import json
 import os
-import signal
-import subprocess
-import sys
-import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from flowship.compiler.ir import ConfigIR
 from flowship.compiler.parse import NOT_LITERAL, ParsedFlow, RawCall
-from flowship.errors import FlowshipError, Problem
+from flowship.errors import Problem
 
 __all__ = [
     "EvaluationInputs",
     "Evaluation",
     "needs_evaluation",
-    "declares_configs",
-    "evaluate_flow",
+    "described",
+    "evaluation_request",
+    "apply_result",
     "config_problems",
-    "TIMEOUT_VARIABLE",
 ]
-
-# Importing a module that loads a large library (torch, tensorflow) from a cold disk takes tens of seconds;
-# a module that waits on a network or on input never finishes. A minute allows the first and catches the second.
-DEFAULT_TIMEOUT_SECONDS = 60
-TIMEOUT_VARIABLE = "FLOWSHIP_EVALUATE_TIMEOUT"
-_PACKAGE_PARENT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 
 @dataclass(frozen=True)
@@ -87,77 +77,9 @@ def _items(flow: ParsedFlow) -> list[tuple[str, dict[str, Any], RawCall, str]]:
     ]
 
 
-def declares_configs(flow_file: str) -> bool:
-    """Whether the flow in ``flow_file`` declares a Config (read from the source; False when it cannot be read)."""
-    import tokenize
-
-    from flowship.compiler.parse import parse_flow_source
-
-    try:
-        with tokenize.open(flow_file) as handle:
-            return bool(parse_flow_source(handle.read(), flow_file).configs)
-    except (OSError, UnicodeDecodeError, SyntaxError):
-        return False  # the check that follows says what is wrong with the file
-
-
 def needs_evaluation(flow: ParsedFlow) -> bool:
     """Whether the flow has an argument only an import can tell, or configs to resolve."""
     return bool(flow.configs) or bool(_items(flow))
-
-
-def _timeout() -> float:
-    text = os.environ.get(TIMEOUT_VARIABLE)
-    if not text:
-        return DEFAULT_TIMEOUT_SECONDS
-    try:
-        seconds = float(text)
-    except ValueError:
-        raise FlowshipError(f"{TIMEOUT_VARIABLE}={text!r}: give a number of seconds") from None
-    if seconds <= 0:
-        raise FlowshipError(f"{TIMEOUT_VARIABLE}={text!r}: give a positive number of seconds")
-    return seconds
-
-
-def _run_child(request: dict[str, Any], what: str, file: str) -> dict[str, Any]:
-    """Run the import in a child process (its own session, so a timeout stops everything it started)."""
-    seconds = _timeout()
-    env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join(p for p in (_PACKAGE_PARENT, env.get("PYTHONPATH")) if p)
-    with tempfile.TemporaryDirectory(prefix="flowship-evaluate-") as folder:
-        result_path = os.path.join(folder, "result.json")
-        child = subprocess.Popen(
-            [sys.executable, "-m", "flowship.compiler.import_flow", result_path],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            env=env,
-            start_new_session=True,
-        )
-        try:
-            _, stderr = child.communicate(json.dumps(request).encode(), timeout=seconds)
-        except subprocess.TimeoutExpired:
-            os.killpg(child.pid, signal.SIGKILL)
-            child.communicate()
-            raise _TimedOut(
-                f"importing {file} to evaluate {what} did not finish within {seconds:g} s",
-                "keep the module's top level quick (do the work in steps), or allow more time: "
-                f"{TIMEOUT_VARIABLE}=SECONDS (default {DEFAULT_TIMEOUT_SECONDS})",
-            ) from None
-        try:
-            with open(result_path, encoding="utf-8") as handle:
-                return json.load(handle)
-        except (OSError, ValueError):
-            tail = stderr.decode("utf-8", "replace").strip().splitlines()[-5:]
-            raise _TimedOut(
-                f"importing {file} to evaluate {what} ended the process (exit code {child.returncode})",
-                "what it printed last: " + " | ".join(tail)
-                if tail
-                else "run `python -c 'import ...'` on it to see why",
-            ) from None
-
-
-class _TimedOut(Exception):
-    """The child did not answer: (message, fix)."""
 
 
 def _frames_text(frames: list[list[Any]]) -> str:
@@ -178,10 +100,11 @@ def _failure_problem(file: str, line: int, what: str, failure: dict[str, Any]) -
     return Problem(file, where, message, fix)
 
 
-def _config_inputs(flow: ParsedFlow, inputs: EvaluationInputs, problems: list[Problem]) -> dict[str, Any]:
+def _given_config_problems(flow: ParsedFlow, inputs: EvaluationInputs) -> list[Problem]:
     """The config values given, checked against the flow's configs."""
     names = {call.kwargs.get("name", call.args[0] if call.args else attr) for attr, call in flow.configs}
     given = {**inputs.config_files, **inputs.config_values, **inputs.resolved_configs}
+    problems = []
     for name in sorted(set(given) - names):
         problems.append(
             Problem(
@@ -195,44 +118,52 @@ def _config_inputs(flow: ParsedFlow, inputs: EvaluationInputs, problems: list[Pr
         problems.append(
             Problem(flow.file, flow.line, f"config '{name}' is given both as a file and as a value", "give one")
         )
+    return problems
+
+
+def described(flow: ParsedFlow) -> str:
+    """What an import of the flow's module evaluates, as a person names it."""
+    return ", ".join([label for _, _, _, label in _items(flow)] + [f"config '{attr}'" for attr, _ in flow.configs])
+
+
+def evaluation_request(
+    flow: ParsedFlow, inputs: EvaluationInputs, *, user_name: str, code_root: str | None
+) -> dict[str, Any]:
+    """What the child process that imports the module is asked (JSON data; see ``flowship/evaluation_child.py``)."""
+    datastore = inputs.datastore or ""
     return {
-        "files": {k: os.path.abspath(v) for k, v in inputs.config_files.items()},
-        "values": dict(inputs.config_values),
-        "resolved": dict(inputs.resolved_configs),
-    }
-
-
-def evaluate_flow(flow: ParsedFlow, inputs: EvaluationInputs, code_root: str | None = None) -> Evaluation:
-    """Import the module in a child process and put the evaluated arguments into ``flow``'s calls."""
-    from flowship.runtime.runs import current_user
-
-    evaluation = Evaluation()
-    items = _items(flow)
-    what = ", ".join([label for _, _, _, label in items] + [f"config '{attr}'" for attr, _ in flow.configs])
-    datastore = inputs.datastore or os.environ.get("FLOWSHIP_DATASTORE") or ""
-    request = {
         "file": os.path.abspath(flow.file),
         "flow": flow.name,
         "code_root": code_root,
-        "items": [item for _, item, _, _ in items],
-        "configs": _config_inputs(flow, inputs, evaluation.problems),
+        "items": [item for _, item, _, _ in _items(flow)],
+        "configs": {
+            "files": {k: os.path.abspath(v) for k, v in inputs.config_files.items()},
+            "values": dict(inputs.config_values),
+            "resolved": dict(inputs.resolved_configs),
+        },
         "context": {
-            "user_name": current_user(),
+            "user_name": user_name,
             "ds_type": "s3" if datastore.startswith("s3://") else "local",
             "deploy_time": inputs.deploy_time,
             "call_defaults": inputs.call_defaults,
         },
     }
-    try:
-        result = _run_child(request, what, flow.file)
-    except _TimedOut as exc:
-        evaluation.problems.append(Problem(flow.file, flow.line, *exc.args))
-        result = {"values": {}, "configs": [], "problems": []}
+
+
+def apply_result(
+    flow: ParsedFlow, inputs: EvaluationInputs, result: dict[str, Any] | None, no_answer: tuple[str, str] | None
+) -> Evaluation:
+    """Put the child's values into ``flow``'s calls; its failures (or ``no_answer``: message, fix) become problems."""
+    evaluation = Evaluation(_given_config_problems(flow, inputs))
+    items = _items(flow)
+    what = described(flow)
+    if no_answer is not None:
+        evaluation.problems.append(Problem(flow.file, flow.line, *no_answer))
+    result = result or {"values": {}, "configs": [], "problems": []}
     if "error" in result:
         evaluation.problems.append(
             _failure_problem(flow.file, flow.line, f"importing {flow.file} to evaluate {what} failed", result["error"])
         )
-    failed = {p["item"]: p for p in result["problems"]}
     lines = {f"config:{attr}": call.line for attr, call in flow.configs}
     for ident, item, call, label in items:
         values = result["values"].get(ident, {})
@@ -243,7 +174,8 @@ def evaluate_flow(flow: ParsedFlow, inputs: EvaluationInputs, code_root: str | N
                 )
         _merge(call, values)
         lines[ident] = call.line
-    for ident, failure in failed.items():
+    for failure in result["problems"]:
+        ident = failure["item"]
         label = next((lbl for i, _, _, lbl in items if i == ident), ident.replace("config:", "config "))
         evaluation.problems.append(
             _failure_problem(flow.file, lines.get(ident, flow.line), f"evaluating {label}", failure)

@@ -10,7 +10,6 @@ one level deeper; a join strips the last index to find its own id.
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
 import signal
@@ -28,6 +27,7 @@ from flowship.compiler.ir import FlowIR, StepIR
 from flowship.configs import ConfigValue
 from flowship.current import current
 from flowship.errors import FlowshipError
+from flowship.evaluation_child import import_flow_class
 from flowship.flowspec import FlowSpec
 from flowship.param_codec import drop_unset, resolve_values
 from flowship.runtime.datastore import ArtifactRef, AttemptRecord, FlowDatastore, LazyArtifacts
@@ -142,20 +142,6 @@ def _adopt_own_run(spec: TaskSpec, flow_name: str, ours: dict[str, Any]) -> dict
     return theirs
 
 
-def _import_flow_class(path: str, name: str, code_root: str | None) -> type[FlowSpec]:
-    """Import the flow file as ``python FLOW_FILE`` would (its folder first), with its project importable too."""
-    folder, module_name = os.path.split(os.path.abspath(path))
-    module_name = module_name[:-3] if module_name.endswith(".py") else module_name
-    for place in (code_root, folder):  # folder ends up first
-        if place and place not in sys.path:
-            sys.path.insert(0, place)
-    spec = importlib.util.spec_from_file_location(module_name, path)
-    module = importlib.util.module_from_spec(spec)  # type: ignore[arg-type]
-    sys.modules[module_name] = module
-    spec.loader.exec_module(module)  # type: ignore[union-attr]
-    return getattr(module, name)
-
-
 def _input_records(spec: TaskSpec, ir: FlowIR, step: StepIR) -> list[AttemptRecord]:
     ds = spec.datastore
 
@@ -267,7 +253,7 @@ def _execute(spec: TaskSpec, ir: FlowIR, run: dict[str, Any], meta: dict[str, An
     step = ir.step(spec.step)
     for key, value in step.decorators.environment.items():
         os.environ[key] = value
-    cls = _import_flow_class(spec.flow_file, ir.name, spec.code_root)
+    cls = import_flow_class(spec.flow_file, ir.name, spec.code_root)
     records = _input_records(spec, ir, step)
     ds = spec.datastore
     if step.name == "start":

@@ -1,10 +1,10 @@
-"""The child process of ``compiler/evaluate.py``: import a flow module and report its arguments as JSON.
+"""The child process of ``flowship/evaluation.py``: import a flow module and report its arguments as JSON.
 
 Metaflow knows a decorator's or Parameter's arguments because it imports the
 flow; flowship reads them from the source, and imports the module only when
 some argument is not a literal. That import runs user code, so it happens
 here, in a process of its own with a time limit: ``python -m
-flowship.compiler.import_flow RESULT_FILE`` reads the request (JSON) on
+flowship.evaluation_child RESULT_FILE`` reads the request (JSON) on
 stdin and writes the result to RESULT_FILE (stdout belongs to the user's
 code). The module is imported under its own name, never as ``__main__``, so
 the ``MyFlow()`` at the bottom of a flow file does not run.
@@ -25,12 +25,12 @@ from typing import Any
 from flowship.configs import Config, config_namespace, parse_config_text, resolve_delayed, set_current_values
 from flowship.decorators import MARK
 from flowship.errors import FlowshipError
+from flowship.flowspec import IMPORT_ONLY_VARIABLE
 from flowship.parameters import IncludeFile, JSONType, Parameter, ParameterContext
 
-__all__ = ["IMPORT_ONLY_VARIABLE", "json_safe", "main"]
+__all__ = ["import_flow_class", "json_safe", "main"]
 
-IMPORT_ONLY_VARIABLE = "FLOWSHIP_IMPORT_ONLY"  # set in the child: creating the flow must not start a command
-_PACKAGE = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+_PACKAGE = os.path.dirname(os.path.abspath(__file__))
 _TYPE_NAMES: dict[Any, str] = {str: "str", int: "int", float: "float", bool: "bool", JSONType: "json"}
 _CHECKED_TYPES = (bool, int, float)  # Metaflow checks a deploy-time function's value against these exactly
 
@@ -83,18 +83,21 @@ def _failure(exc: BaseException) -> dict[str, Any]:
     return {"message": text, "frames": user_frames(exc), "fix": getattr(exc, "fix", "")}
 
 
-def _import(path: str, code_root: str | None) -> Any:
-    """Import the flow file as a task does: its folder first on sys.path, its project importable too."""
-    folder, base = os.path.split(path)
+def import_flow_class(path: str, name: str, code_root: str | None) -> Any:
+    """Import the flow file as ``python FLOW_FILE`` would (its folder first), with its project importable too.
+
+    Tasks import their flow this same way (``runtime/task.py``), so what an evaluation sees is what a task sees.
+    """
+    folder, module_name = os.path.split(os.path.abspath(path))
+    module_name = module_name[:-3] if module_name.endswith(".py") else module_name
     for place in (code_root, folder):  # the folder ends up first
         if place and place not in sys.path:
             sys.path.insert(0, place)
-    name = base[:-3] if base.endswith(".py") else base
-    spec = importlib.util.spec_from_file_location(name, path)
+    spec = importlib.util.spec_from_file_location(module_name, path)
     module = importlib.util.module_from_spec(spec)  # type: ignore[arg-type]
-    sys.modules[name] = module
+    sys.modules[module_name] = module
     spec.loader.exec_module(module)  # type: ignore[union-attr]
-    return module
+    return getattr(module, name)
 
 
 def _class_members(cls: type, kind: type) -> dict[str, Any]:
@@ -149,8 +152,7 @@ class _Evaluation:
 
     def run(self) -> dict[str, Any]:
         try:
-            module = _import(self.request["file"], self.request.get("code_root"))
-            cls = getattr(module, self.request["flow"])
+            cls = import_flow_class(self.request["file"], self.request["flow"], self.request.get("code_root"))
         except BaseException as exc:  # SystemExit too: the import must never end this process silently
             self.result["error"] = _failure(exc)
             return self.result
