@@ -89,6 +89,8 @@ def evaluate_flow(flow: ParsedFlow, inputs: EvaluationInputs, code_root: str | N
     """Import ``flow``'s module in a child process and put the evaluated arguments into its calls."""
     if inputs.datastore is None and os.environ.get("FLOWSHIP_DATASTORE"):
         inputs = dataclasses.replace(inputs, datastore=os.environ["FLOWSHIP_DATASTORE"])
+    if inputs.answer is not None:  # a deployed start task: the deployment's values, exactly
+        return apply_result(flow, inputs, dict(inputs.answer), None)
     request = evaluation_request(flow, inputs, user_name=current_user(), code_root=code_root)
     try:
         return apply_result(flow, inputs, _run_child(request, described(flow), flow.file), None)

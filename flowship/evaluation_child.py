@@ -215,11 +215,9 @@ class _Evaluation:
                         f"type={_short(value)} is not a parameter type; use str, int, float, bool or JSONType"
                     )
                 value = _TYPE_NAMES[value]
-            if key == "default" and callable(value) and self.context["call_defaults"]:
+            if key == "default" and callable(value):
                 values.update(self._deploy_time_default(parameter, value, configs))
                 continue
-            if key == "default" and callable(value):
-                value = None  # a deployed start task is always given the value the deployment evaluated
             values[key] = value
         return values
 

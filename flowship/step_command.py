@@ -105,7 +105,7 @@ class StepCommand:
     params: tuple[tuple[str, str], ...] = ()  # a start task that creates its run: NAME, VALUE text
     max_splits: str | None = None  # a foreach task fails before fanning out to more (the scheduler's own limit)
     params_base64: bool = False  # to_argv: the values are base64 of the text (or a scheduler expression giving it)
-    configs: tuple[tuple[str, str], ...] = ()  # a start task that creates its run: config NAME, its value as JSON
+    evaluated: str | None = None  # a start task that creates its run: the deployment's evaluation of the flow, JSON
 
     def to_argv(self) -> list[str]:
         argv = ["flow", "step", self.flow_file, self.step, f"--run-id={self.run_id}"]
@@ -123,8 +123,8 @@ class StepCommand:
             if value:
                 argv.append(f"{option}={value}")
         argv += [f"--tag={tag}" for tag in self.context.tags]
-        # Always base64: a config's JSON may hold text a scheduler would substitute ({{...}}, $(...)).
-        argv += [f"--config-base64={name}={base64.b64encode(value.encode()).decode()}" for name, value in self.configs]
+        if self.evaluated:  # always base64: the JSON may hold text a scheduler would substitute ({{...}}, $(...))
+            argv.append(f"--evaluated-base64={base64.b64encode(self.evaluated.encode()).decode()}")
         option = "--param-base64" if self.params_base64 else "--param"
         argv += [f"{option}={name}={value}" for name, value in self.params]
         return argv
@@ -140,7 +140,7 @@ class StepCommand:
             raise FlowshipError("flow step --package needs --flow-name, to find the package in the store")
         params = [token.partition("=")[::2] for token in args.param]
         params += [_decoded(*token.partition("=")[::2]) for token in args.param_base64]
-        configs = [_decoded(*_pair(token), option="--config-base64") for token in args.config_base64]
+        evaluated = _decoded("", args.evaluated_base64, "--evaluated-base64")[1] if args.evaluated_base64 else None
         context = RunContext(args.namespace, args.project, args.branch, args.promoted_from, tuple(args.tag))
         return cls(
             args.flow_file,
@@ -155,7 +155,7 @@ class StepCommand:
             context,
             tuple(params),
             args.max_splits,
-            configs=tuple(configs),
+            evaluated=evaluated,
         )
 
     def check_ids(self) -> None:
@@ -199,11 +199,6 @@ def encode_stored_value(text: str) -> str:
     return ENCODED_PREFIX + base64.b64encode(text.encode()).decode()
 
 
-def _pair(token: str) -> tuple[str, str]:
-    name, _, value = token.partition("=")
-    return name, value
-
-
 def _decoded(name: str, value: str, option: str = "--param-base64") -> tuple[str, str]:
     try:
         text = base64.b64decode(value, validate=True).decode("utf-8")
@@ -211,7 +206,8 @@ def _decoded(name: str, value: str, option: str = "--param-base64") -> tuple[str
             text = base64.b64decode(text[len(ENCODED_PREFIX) :], validate=True).decode("utf-8")
         return name, text
     except (binascii.Error, UnicodeDecodeError):
-        raise FlowshipError(f"flow step {option}={name}=...: not the base64 of UTF-8 text ({value[:40]!r})") from None
+        named = f"{name}=" if name else ""
+        raise FlowshipError(f"flow step {option}={named}...: not the base64 of UTF-8 text ({value[:40]!r})") from None
 
 
 class _Parser(argparse.ArgumentParser):
@@ -249,11 +245,10 @@ def step_parser() -> argparse.ArgumentParser:
         help="for a start task that creates its run: a parameter's value as text",
     )
     parser.add_argument(
-        "--config-base64",
-        action="append",
-        default=[],
-        metavar="NAME=BASE64",
-        help="for a start task that creates its run: a config's value (JSON) as base64, fixed by the deployment",
+        "--evaluated-base64",
+        metavar="BASE64",
+        help="for a start task that creates its run: what the deployment evaluated in the flow (configs, arguments "
+        "that are not literals) as base64 of JSON; the task uses it instead of evaluating the module again",
     )
     parser.add_argument(
         "--param-base64",

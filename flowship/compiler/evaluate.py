@@ -18,7 +18,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from flowship.compiler.ir import ConfigIR
+from flowship.compiler.ir import ConfigIR, FlowIR
 from flowship.compiler.parse import NOT_LITERAL, ParsedFlow, RawCall
 from flowship.errors import Problem
 
@@ -29,6 +29,7 @@ __all__ = [
     "described",
     "evaluation_request",
     "apply_result",
+    "deployed_answer",
     "config_problems",
 ]
 
@@ -40,8 +41,9 @@ class EvaluationInputs:
     config_files: Mapping[str, str] = field(default_factory=dict)  # --config NAME FILE
     config_values: Mapping[str, str] = field(default_factory=dict)  # --config-value NAME JSON
     resolved_configs: Mapping[str, Any] = field(default_factory=dict)  # values a run recorded: used as they are
+    # A deployment's own evaluation (FlowIR.evaluated and configs, see deployed_answer): used instead of an import.
+    answer: Mapping[str, Any] | None = None
     deploy_time: bool = False  # compile/deploy: a default function may return any JSON value (Metaflow's rule)
-    call_defaults: bool = True  # False in a deployed start task: it is always given the deployment's values
     datastore: str | None = None  # tells a default function the kind of store (ParameterContext.ds_type)
 
 
@@ -50,6 +52,13 @@ class Evaluation:
     problems: list[Problem] = field(default_factory=list)
     evaluated: list[str] = field(default_factory=list)  # what was evaluated, for `flow check` to say
     configs: tuple[ConfigIR, ...] = ()
+    values: dict[str, dict[str, Any]] = field(default_factory=dict)  # the answer, by call (FlowIR.evaluated)
+
+
+def deployed_answer(ir: FlowIR) -> dict[str, Any]:
+    """What a deployment's start task is given so that it evaluates nothing again (EvaluationInputs.answer)."""
+    configs = [{"name": c.name, "attr": c.attr, "value": c.value, "plain": c.plain} for c in ir.configs]
+    return {"values": {k: dict(v) for k, v in ir.evaluated.items()}, "configs": configs, "problems": []}
 
 
 def _items(flow: ParsedFlow) -> list[tuple[str, dict[str, Any], RawCall, str]]:
@@ -145,7 +154,6 @@ def evaluation_request(
             "user_name": user_name,
             "ds_type": "s3" if datastore.startswith("s3://") else "local",
             "deploy_time": inputs.deploy_time,
-            "call_defaults": inputs.call_defaults,
         },
     }
 
@@ -180,6 +188,7 @@ def apply_result(
         evaluation.problems.append(
             _failure_problem(flow.file, lines.get(ident, flow.line), f"evaluating {label}", failure)
         )
+    evaluation.values = dict(result["values"])
     evaluation.configs = tuple(ConfigIR(c["name"], c["attr"], c["value"], c["plain"]) for c in result["configs"])
     evaluation.evaluated += [f"config '{c.name}'" for c in evaluation.configs]
     return evaluation

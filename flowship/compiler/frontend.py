@@ -10,8 +10,9 @@ finds, not the first problem only.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
 
 import networkx as nx
 
@@ -66,7 +67,15 @@ def _build_ir(flow: ParsedFlow, graph: nx.DiGraph, nesting: Nesting, parts: _Par
             )
         )
     return FlowIR(
-        flow.name, flow.file, flow.line, tuple(steps), parts.parameters, parts.schedule, parts.project, parts.configs
+        flow.name,
+        flow.file,
+        flow.line,
+        tuple(steps),
+        parts.parameters,
+        parts.schedule,
+        parts.project,
+        parts.configs,
+        parts.evaluated,
     )
 
 
@@ -79,6 +88,7 @@ class _Parts:
     schedule: ScheduleIR | None
     project: ProjectIR | None
     configs: tuple[ConfigIR, ...] = ()
+    evaluated: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
 
 
 def _normalize_parts(flow: ParsedFlow, problems: list[Problem]) -> _Parts:
@@ -110,7 +120,7 @@ def check_flow_source(
     graph = build_graph(flow)
     shape_problems = structural_problems(flow, graph)
     parts = _normalize_parts(flow, problems)
-    parts = dataclasses.replace(parts, configs=evaluation.configs)
+    parts = dataclasses.replace(parts, configs=evaluation.configs, evaluated=evaluation.values)
     if not any(p.is_error for p in shape_problems):
         nesting = analyze_nesting(graph, flow.file)
         shape_problems += nesting_problems(flow, graph, nesting)

@@ -154,6 +154,9 @@ class FlowIR:
     schedule: ScheduleIR | None
     project: ProjectIR | None
     configs: tuple[ConfigIR, ...] = ()
+    # What importing the module evaluated (arguments that are not literals), by call: a deployment hands it to
+    # its start task, which then uses exactly these values instead of evaluating the module again.
+    evaluated: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
 
     def step(self, name: str) -> StepIR:
         for candidate in self.steps:

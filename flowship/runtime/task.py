@@ -62,7 +62,7 @@ class TaskSpec:
     run_context: dict[str, Any] = field(default_factory=dict)  # for a start task that creates its run
     code_root: str | None = None  # the project the flow may import from: a code package's root, or its own
     max_splits: int | None = None  # the scheduler's limit on a foreach's width
-    configs: dict[str, Any] = field(default_factory=dict)  # for a start task that creates its run: values by name
+    evaluated: dict[str, Any] | None = None  # for a deployed start task: what its deployment evaluated
 
 
 @dataclass
@@ -119,8 +119,8 @@ def _load_ir(spec: TaskSpec, flow_name: str, params: dict[str, str]) -> tuple[Fl
         from flowship.flowfile import load_flow
         from flowship.runtime.runs import new_run_record
 
-        # The deployment fixed the configs and evaluated any default function: its values come with the command.
-        ir = load_flow(spec.flow_file, EvaluationInputs(resolved_configs=spec.configs, call_defaults=False))
+        # A deployment fixed its configs and evaluated its arguments: the start task uses those values exactly.
+        ir = load_flow(spec.flow_file, EvaluationInputs(answer=spec.evaluated))
         params = drop_unset(ir.parameters, params)
         resolve_values(ir.parameters, params)  # a bad value fails here, before the run exists
         run = new_run_record(ir, spec.run_id, params, **spec.run_context)
@@ -395,7 +395,7 @@ def run_step(command: StepCommand) -> int:
         context,
         code_root,
         command.split_limit,
-        {name: json.loads(value) for name, value in command.configs},
+        json.loads(command.evaluated) if command.evaluated else None,
     )
     return run_task(spec, flow_name, dict(command.params))
 

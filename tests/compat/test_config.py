@@ -173,7 +173,7 @@ class TestRuns:
         run = Flow("ConfigFlow", datastore=str(store))["argo-ml.wf-c"]
         assert run["start"].task.data.seen == ["deployed", 5, "DEPLOYED", 5]
         assert run["train"].task.data.seen_in_train == 5
-        assert yaml.safe_dump(template).count("config-base64") == 1  # only the start task is given it
+        assert yaml.safe_dump(template).count("--evaluated-base64=") == 1  # only the start task is given it
 
 
 class TestInvalid:

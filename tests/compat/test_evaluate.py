@@ -17,11 +17,17 @@ from pathlib import Path
 
 import pytest
 import yaml
+from argo.runner import ArgoRunner
 from conftest import REPO
 
 from flowship.compiler.evaluate import EvaluationInputs
+from flowship.compiler.targets.argo.manifest import compile_to_argo
+from flowship.compiler.targets.shared import DeployOptions
 from flowship.flowfile import check_flow_file, load_flow
+from flowship.providers.storage import LocalStorage
 from flowship.runtime.client import Flow, namespace
+from flowship.runtime.datastore import FlowDatastore
+from flowship.runtime.package import build_package, upload_package
 
 TAIL = '''
     @step
@@ -257,6 +263,32 @@ class TestDeployTimeDefaults:
         path = write_flow(tmp_path, 'when = Parameter("when", default=lambda ctx, deploying: str(deploying))' + START)
         assert load_flow(str(path)).parameters[0].default == "False"
         assert load_flow(str(path), EvaluationInputs(deploy_time=True)).parameters[0].default == "True"
+
+
+def deploy_and_run(path: Path, store: Path, inputs: EvaluationInputs, name: str) -> Flow:
+    """Compile ``path`` for Argo as ``flow deploy`` does and run it in the tests' Argo runner; the run's Flow."""
+    ir = load_flow(str(path), inputs)
+    package = build_package(str(path))
+    upload_package(FlowDatastore(LocalStorage(str(store)), ir.name), package)
+    options = DeployOptions(datastore=str(store), package_sha=package.sha, flow_path=package.flow_path, image="unused")
+    ArgoRunner(compile_to_argo(ir, options)[0], name, env={"FLOWSHIP_CACHE": str(store / "cache")}).run()
+    return Flow(ir.name, datastore=str(store))
+
+
+def test_a_deployed_run_uses_the_values_evaluated_at_deploy(tmp_path, monkeypatch):
+    """Metaflow evaluates decorator arguments when it deploys (argo-workflows create); the pods do not re-evaluate
+    them: here the pod lacks the variable the deploying machine had."""
+    body = """
+    @environment(vars={"WHO": os.getenv("EVAL_TEST_DEPLOYER", "the pod")})
+    @step
+    def start(self):
+        self.who = os.environ["WHO"]
+        self.next(self.end)
+    """
+    path = write_flow(tmp_path, body)
+    monkeypatch.setenv("EVAL_TEST_DEPLOYER", "ci")
+    flow = deploy_and_run(path, tmp_path / "store", EvaluationInputs(deploy_time=True), "wf-e")
+    assert flow["argo-ml.wf-e"].data.who == "ci"
 
 
 def test_an_evaluated_tuple_is_a_list_as_a_literal_one_is(tmp_path):

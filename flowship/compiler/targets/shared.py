@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from flowship.compiler.evaluate import deployed_answer
 from flowship.compiler.ir import FlowIR, Resources
 from flowship.step_command import RunContext, StepCommand
 
@@ -47,13 +48,14 @@ def deployed_step(
     """The step command of a deployed task; values may be the target's own expressions.
 
     ``params`` (the start task only) makes the task create its run, so it also
-    carries where the run belongs and the config values the deployment fixed.
+    carries where the run belongs and what the deployment evaluated (configs, arguments that are not literals).
     """
     context = RunContext()
-    configs: tuple[tuple[str, str], ...] = ()
+    evaluated = None
     if params is not None:
         context = RunContext(options.run_namespace, options.project, options.branch, options.promoted_from)
-        configs = tuple((c.name, json.dumps(c.value, sort_keys=True)) for c in ir.configs)  # fixed at deploy
+        if ir.configs or ir.evaluated:  # fixed at deploy: the start task evaluates nothing again
+            evaluated = json.dumps(deployed_answer(ir), sort_keys=True, separators=(",", ":"))
     return StepCommand(
         options.flow_path,
         step,
@@ -68,7 +70,7 @@ def deployed_step(
         tuple(params or ()),
         max_splits,
         params_base64,
-        configs,
+        evaluated,
     )
 
 
