@@ -65,15 +65,16 @@ def _run_child(request: dict[str, Any], what: str, file: str) -> dict[str, Any]:
             start_new_session=True,
         )
         try:
-            _, stderr = child.communicate(json.dumps(request).encode(), timeout=seconds)
+            stdout, stderr = child.communicate(json.dumps(request).encode(), timeout=seconds)
         except subprocess.TimeoutExpired:
             os.killpg(child.pid, signal.SIGKILL)
-            child.communicate()
+            _relay(*child.communicate())
             raise _NoAnswer(
                 f"importing {file} to evaluate {what} did not finish within {seconds:g} s",
                 "keep the module's top level quick (do the work in steps), or allow more time: "
                 f"{TIMEOUT_VARIABLE}=SECONDS (default {DEFAULT_TIMEOUT_SECONDS})",
             ) from None
+        _relay(stdout, stderr)
         try:
             with open(result_path, encoding="utf-8") as handle:
                 return json.load(handle)
@@ -83,6 +84,15 @@ def _run_child(request: dict[str, Any], what: str, file: str) -> dict[str, Any]:
                 f"importing {file} to evaluate {what} ended its process (exit code {child.returncode})",
                 "what it printed last: " + " | ".join(tail) if tail else "import the module yourself to see why",
             ) from None
+
+
+def _relay(stdout: bytes, stderr: bytes) -> None:
+    """What the module printed while it was imported, shown as Metaflow shows it, on stderr: a command's stdout
+    (a manifest from `flow compile`) stays its own."""
+    text = (stdout + stderr).decode("utf-8", "replace")
+    if text:
+        sys.stderr.write(text if text.endswith("\n") else text + "\n")
+        sys.stderr.flush()
 
 
 def evaluate_flow(flow: ParsedFlow, inputs: EvaluationInputs, code_root: str | None = None) -> Evaluation:

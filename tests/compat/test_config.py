@@ -9,6 +9,7 @@ when the run starts (or the flow is deployed), the same in every task, readable 
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import textwrap
@@ -241,3 +242,27 @@ def test_options_only_for_flows_with_configs(tmp_path):
     result = flow_cmd("run", str(path), "--config", "y", "--datastore", str(tmp_path / "store"), cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     assert os.path.isdir(tmp_path / "store")
+
+
+def test_a_deployed_airflow_run_uses_the_config_given_at_compile(tmp_path, monkeypatch):
+    """As on Argo: the DAG's start task carries the values fixed at compile (Airflow renders none of it)."""
+    if importlib.util.find_spec("airflow") is None:
+        pytest.skip("the Airflow tests need apache-airflow (pip install 'flowship[airflow]')")
+    import airflow_harness as harness  # sets AIRFLOW_HOME before airflow is imported
+
+    from flowship.compiler.targets.airflow.dagfile import compile_to_airflow
+
+    monkeypatch.setenv("FLOWSHIP_CACHE", str(tmp_path / "cache"))
+    path = config_flow(tmp_path, value=None)
+    given = {"cpu": 1, "mode": "{{ ds }}", "model": {"depth": 6}}  # text Jinja would render, if it saw it
+    ir = load_flow(str(path), EvaluationInputs(config_values={"config": json.dumps(given)}, deploy_time=True))
+    package = build_package(str(path))
+    upload_package(FlowDatastore(LocalStorage(str(tmp_path)), ir.name), package)
+    options = DeployOptions(datastore=str(tmp_path), package_sha=package.sha, flow_path=package.flow_path,
+                            image="flowship:test")  # fmt: skip
+    dag, errors, serialization = harness.load_dag(compile_to_airflow(ir, options, "local"), ir.name)
+    assert (errors, serialization) == ({}, None)
+    assert harness.run_dag_test(dag) == "success"
+    run = Flow(dag.dag_id, datastore=str(tmp_path)).latest_run
+    assert run["start"].task.data.seen == ["{{ ds }}", 6, "{{ DS }}", 6]
+    assert run["train"].task.data.seen_in_train == 6
