@@ -236,9 +236,7 @@ class _Evaluation:
             try:
                 value = json.dumps(value)
             except TypeError:
-                raise FlowshipError(
-                    f"{wrong} is {_short(value)}: expected a JSON-encodable object or a string"
-                ) from None
+                raise _WrongDefault(f"{wrong} is {_short(value)}: expected JSON data or a string") from None
         elif not isinstance(value, str):
             raise _WrongDefault(f"{wrong} is {_short(value)}: expected a string")
         if declared is JSONType:

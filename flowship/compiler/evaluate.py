@@ -30,6 +30,7 @@ __all__ = [
     "evaluation_request",
     "apply_result",
     "deployed_answer",
+    "skip_evaluation",
     "config_problems",
 ]
 
@@ -194,6 +195,12 @@ def apply_result(
     return evaluation
 
 
+def skip_evaluation(flow: ParsedFlow) -> None:
+    """Leave out the arguments an import would have evaluated (it is not tried: a problem says why)."""
+    for _, _, call, _ in _items(flow):
+        _merge(call, {})
+
+
 def _argument(key: str) -> str:
     return "name" if key == "#0" else key
 
@@ -244,6 +251,18 @@ def config_problems(flow: ParsedFlow, source: str) -> list[Problem]:
                 )
             )
             break
+    for node in ast.walk(tree):
+        decorators = node.decorator_list if isinstance(node, (ast.ClassDef, ast.FunctionDef)) else []
+        for decorator in decorators:
+            if isinstance(decorator, ast.Call) and any(k.arg is None for k in decorator.keywords):
+                problems.append(
+                    Problem(
+                        flow.file,
+                        decorator.lineno,
+                        "`**` in decorator arguments is not supported (flowship reads each argument by its name)",
+                        "write each argument, e.g. @resources(cpu=config.cpu, memory=config.memory)",
+                    )
+                )
     parameters = {call.kwargs.get("name", call.args[0] if call.args else attr) for attr, call in flow.parameters}
     seen: set[Any] = set()
     for attr, call in flow.configs:

@@ -18,7 +18,7 @@ import networkx as nx
 
 from flowship.compiler.checks import data_flow_problems, nesting_problems, structural_problems
 from flowship.compiler.decorators import normalize_flow_decorators, normalize_step_decorators
-from flowship.compiler.evaluate import Evaluation, config_problems, needs_evaluation
+from flowship.compiler.evaluate import Evaluation, config_problems, needs_evaluation, skip_evaluation
 from flowship.compiler.graph import Nesting, analyze_nesting, build_graph
 from flowship.compiler.ir import ConfigIR, FlowIR, ParameterIR, ProjectIR, ScheduleIR, StepDecorators, StepIR
 from flowship.compiler.naming import unique_k8s_names
@@ -112,11 +112,14 @@ def check_flow_source(
     problems = list(flow.problems)
     if not flow.name:
         return CheckResult(None, tuple(problems))
-    problems += config_problems(flow, source)
+    refused = config_problems(flow, source)  # what an import could not make work: it is not tried
+    problems += refused
     evaluation = Evaluation()
-    if evaluate is not None and needs_evaluation(flow):
+    if evaluate is not None and needs_evaluation(flow) and not refused:
         evaluation = evaluate(flow)
         problems += evaluation.problems
+    elif refused:
+        skip_evaluation(flow)
     graph = build_graph(flow)
     shape_problems = structural_problems(flow, graph)
     parts = _normalize_parts(flow, problems)

@@ -212,6 +212,16 @@ class TestInvalid:
             "values in their arguments (config_expr)"
         )
 
+    def test_unpacking_a_config_into_a_decorator_is_refused(self, tmp_path):
+        """Metaflow allows @resources(**config.res); flowship reads arguments by name, so it says so."""
+        path = config_flow(tmp_path)
+        path.write_text(FLOW.replace("@resources(cpu=config.cpu)", "@resources(**config.res)"))
+        (problem,) = check_flow_file(str(path)).problems
+        assert str(problem) == (
+            f"{path}:{line_of(path, '@resources')}: `**` in decorator arguments is not supported (flowship reads "
+            "each argument by its name) — write each argument, e.g. @resources(cpu=config.cpu, memory=config.memory)"
+        )
+
     def test_a_config_is_read_only_in_a_step(self, tmp_path):
         """ConfigValue is immutable (Metaflow raises TypeError on assignment)."""
         from flowship.configs import ConfigValue
