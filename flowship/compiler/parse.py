@@ -2,13 +2,15 @@
 
 Everything the compiler knows about a flow comes from the file's AST: the
 flow class, its steps and their ``self.next(...)`` transitions, decorator and
-``Parameter`` arguments (which must be literals, or module-level constants
-bound to literals), and which ``self.<name>`` attributes each step reads and
-writes. Not importing the file keeps ``flow check`` and ``flow compile`` fast,
-deterministic, and independent of the flow's own dependencies.
+``Parameter`` arguments (literals, or module-level constants bound to
+literals; any other argument is kept as its source text, for
+``compiler/evaluate.py`` to have evaluated by an import), and which
+``self.<name>`` attributes each step reads and writes. Not importing the file
+keeps ``flow check`` and ``flow compile`` fast, deterministic, and
+independent of the flow's own dependencies.
 
-Problems found here (syntax errors, a malformed ``self.next``, a non-literal
-decorator argument) are collected, never raised one by one.
+Problems found here (syntax errors, a malformed ``self.next``) are collected,
+never raised one by one.
 """
 
 from __future__ import annotations
