@@ -5,6 +5,8 @@ The public authoring API, re-exported here so flows need one import line::
     from flowship import FlowSpec, step, Parameter, current, retry
 """
 
+# Configs (Metaflow's Config and config_expr): values fixed at run start or deploy.
+from flowship.configs import Config, config_expr
 from flowship.current import current
 from flowship.decorators import (
     card,
@@ -88,4 +90,7 @@ __all__ = [
     # Metaflow's other public names
     *_METAFLOW_NAMES,
     *_METAFLOW_MODULES,
+    # configs
+    "Config",
+    "config_expr",
 ]

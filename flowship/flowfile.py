@@ -7,8 +7,10 @@ import sys
 import tokenize
 
 from flowship.compiler import CheckResult, FlowIR, check_flow_source
+from flowship.compiler.evaluate import EvaluationInputs
 from flowship.compiler.parse import ModuleReader, RawCall
 from flowship.errors import FlowDefinitionError, FlowshipError
+from flowship.evaluation import evaluate_flow
 
 __all__ = ["check_flow_file", "load_flow", "module_reader"]
 
@@ -53,8 +55,16 @@ def module_reader(flow_file: str) -> ModuleReader:
     return read
 
 
-def check_flow_file(path: str, with_decorators: tuple[RawCall, ...] = ()) -> CheckResult:
-    """Check the flow in ``path``; problems name the file as ``path`` was given."""
+def check_flow_file(
+    path: str, inputs: EvaluationInputs | None = None, with_decorators: tuple[RawCall, ...] = ()
+) -> CheckResult:
+    """Check the flow in ``path``; problems name the file as ``path`` was given.
+
+    Arguments that are not literals are evaluated by importing the module (``flowship/evaluation.py``), with
+    ``inputs`` (config values given, deploy time or not); ``with_decorators`` are ``--with``'s.
+    """
+    from flowship.runtime.package_files import project_root
+
     if not os.path.isfile(path):
         raise FlowshipError(f"{path}: no such flow file — give the path of a .py file that defines a FlowSpec")
     try:
@@ -62,12 +72,19 @@ def check_flow_file(path: str, with_decorators: tuple[RawCall, ...] = ()) -> Che
             source = handle.read()
     except (OSError, UnicodeDecodeError, SyntaxError) as exc:  # SyntaxError: an unknown coding line
         raise FlowshipError(f"{path}: cannot read the flow file ({exc}) — check its permissions and encoding") from None
-    return check_flow_source(source, path, with_decorators, module_reader(path))
+    chosen = inputs or EvaluationInputs()
+    return check_flow_source(
+        source,
+        path,
+        lambda flow: evaluate_flow(flow, chosen, project_root(path)),
+        with_decorators,
+        module_reader(path),
+    )
 
 
-def load_flow(path: str) -> FlowIR:
+def load_flow(path: str, inputs: EvaluationInputs | None = None) -> FlowIR:
     """The IR of the flow in ``path``, or :class:`FlowDefinitionError` listing every error."""
-    result = check_flow_file(path)
+    result = check_flow_file(path, inputs)
     if result.ir is None:
         raise FlowDefinitionError(result.problems)
     return result.ir

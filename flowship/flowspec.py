@@ -9,13 +9,16 @@ command creates the flow with ``use_cli=False`` and drives one step.
 from __future__ import annotations
 
 import inspect
+import os
 import subprocess
 import sys
 from typing import Any
 
 from flowship.errors import FlowshipError
 
-__all__ = ["FlowSpec"]
+__all__ = ["FlowSpec", "IMPORT_ONLY_VARIABLE"]
+
+IMPORT_ONLY_VARIABLE = "FLOWSHIP_IMPORT_ONLY"  # set while flowship imports a flow file only to read its arguments
 
 
 class FlowSpec:
@@ -23,6 +26,11 @@ class FlowSpec:
 
     def __init__(self, use_cli: bool = True) -> None:
         self._transition: tuple[tuple[str, ...], str | None] | None = None
+        if use_cli and os.environ.get(IMPORT_ONLY_VARIABLE):
+            raise FlowshipError(
+                f"the flow file creates {type(self).__name__}() when it is imported; "
+                f'put it under `if __name__ == "__main__":`'
+            )
         if use_cli:
             _hand_over_to_cli(inspect.getfile(type(self)), sys.argv[1:])
 

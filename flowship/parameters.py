@@ -8,9 +8,21 @@ its value.
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from typing import Any, NamedTuple
 
-__all__ = ["Parameter", "IncludeFile", "JSONType"]
+__all__ = ["Parameter", "IncludeFile", "JSONType", "ParameterContext"]
+
+
+class ParameterContext(NamedTuple):
+    """What a function given as a default receives (Metaflow's deploy-time fields): ``default=lambda ctx: ...``."""
+
+    flow_name: str
+    user_name: str
+    parameter_name: str
+    logger: Callable[..., None]
+    ds_type: str  # "local" or "s3": the kind of store the run or deployment uses
+    configs: Any  # the flow's configs by name (None while a config's own default is computed)
 
 
 class JSONType:
@@ -36,6 +48,8 @@ class Parameter:
         self.type = type
         self.help = help
         self.required = required
+        self.show_default = show_default
+        self.separator = separator  # every argument is kept: compiler/evaluate.py reads them from here
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.name!r})"

@@ -107,6 +107,7 @@ class StepCommand:
     params_base64: bool = False  # to_argv: the values are base64 of the text (or a scheduler expression giving it)
     switch_file: str | None = None  # a switch task writes the step it picked here
     max_repetitions: str | None = None  # a loop's task fails before repeating more often (the scheduler's limit)
+    evaluated: str | None = None  # a start task that creates its run: the deployment's evaluation of the flow, JSON
 
     def to_argv(self) -> list[str]:
         argv = ["flow", "step", self.flow_file, self.step, f"--run-id={self.run_id}"]
@@ -128,6 +129,8 @@ class StepCommand:
             if value:
                 argv.append(f"{option}={value}")
         argv += [f"--tag={tag}" for tag in self.context.tags]
+        if self.evaluated:  # always base64: the JSON may hold text a scheduler would substitute ({{...}}, $(...))
+            argv.append(f"--evaluated-base64={base64.b64encode(self.evaluated.encode()).decode()}")
         option = "--param-base64" if self.params_base64 else "--param"
         argv += [f"{option}={name}={value}" for name, value in self.params]
         return argv
@@ -143,6 +146,7 @@ class StepCommand:
             raise FlowshipError("flow step --package needs --flow-name, to find the package in the store")
         params = [token.partition("=")[::2] for token in args.param]
         params += [_decoded(*token.partition("=")[::2]) for token in args.param_base64]
+        evaluated = _decoded("", args.evaluated_base64, "--evaluated-base64")[1] if args.evaluated_base64 else None
         context = RunContext(args.namespace, args.project, args.branch, args.promoted_from, tuple(args.tag))
         return cls(
             args.flow_file,
@@ -159,6 +163,7 @@ class StepCommand:
             args.max_splits,
             switch_file=args.switch_file,
             max_repetitions=args.max_repetitions,
+            evaluated=evaluated,
         )
 
     def check_ids(self) -> None:
@@ -201,16 +206,15 @@ def encode_stored_value(text: str) -> str:
     return ENCODED_PREFIX + base64.b64encode(text.encode()).decode()
 
 
-def _decoded(name: str, value: str) -> tuple[str, str]:
+def _decoded(name: str, value: str, option: str = "--param-base64") -> tuple[str, str]:
     try:
         text = base64.b64decode(value, validate=True).decode("utf-8")
         if text.startswith(ENCODED_PREFIX):
             text = base64.b64decode(text[len(ENCODED_PREFIX) :], validate=True).decode("utf-8")
         return name, text
     except (binascii.Error, UnicodeDecodeError):
-        raise FlowshipError(
-            f"flow step --param-base64={name}=...: not the base64 of UTF-8 text ({value[:40]!r})"
-        ) from None
+        named = f"{name}=" if name else ""
+        raise FlowshipError(f"flow step {option}={named}...: not the base64 of UTF-8 text ({value[:40]!r})") from None
 
 
 class _Parser(argparse.ArgumentParser):
@@ -259,6 +263,12 @@ def step_parser() -> argparse.ArgumentParser:
         default=[],
         metavar="NAME=VALUE",
         help="for a start task that creates its run: a parameter's value as text",
+    )
+    parser.add_argument(
+        "--evaluated-base64",
+        metavar="BASE64",
+        help="for a start task that creates its run: what the deployment evaluated in the flow (configs, arguments "
+        "that are not literals) as base64 of JSON; the task uses it instead of evaluating the module again",
     )
     parser.add_argument(
         "--param-base64",

@@ -15,8 +15,10 @@ from typing import Any
 from flowship.cli.common import print_problems
 from flowship.cli.options import (
     add_parser,
+    config_options,
     deploy_settings,
     deployer_from_args,
+    evaluation_inputs,
     load_checked_flow,
     provider_arguments,
     target_options,
@@ -80,7 +82,7 @@ def _upload_for_compile(args: argparse.Namespace, build: Any) -> None:
 def _compile(args: argparse.Namespace) -> int:
     from flowship.deploy import build_deployment
 
-    ir = load_checked_flow(args.flow_file)
+    ir = load_checked_flow(args.flow_file, evaluation_inputs(args, deploy_time=True))
     build = build_deployment(args.flow_file, ir, deploy_settings(args))
     if not _print_compiled(build.compiled):
         return 1
@@ -106,7 +108,7 @@ def _compile(args: argparse.Namespace) -> int:
 def _deploy(args: argparse.Namespace) -> int:
     from flowship.deploy import build_deployment
 
-    ir = load_checked_flow(args.flow_file)
+    ir = load_checked_flow(args.flow_file, evaluation_inputs(args, deploy_time=True))
     return _apply(args, build_deployment(args.flow_file, ir, deploy_settings(args)))
 
 
@@ -167,7 +169,8 @@ def _delete(args: argparse.Namespace) -> int:
     from flowship.deploy import build_deployment
     from flowship.flowfile import load_flow
 
-    name = build_deployment(args.flow_file, load_flow(args.flow_file), deploy_settings(args)).compiled.name
+    ir = load_flow(args.flow_file, evaluation_inputs(args, deploy_time=True))
+    name = build_deployment(args.flow_file, ir, deploy_settings(args)).compiled.name
     deployer = deployer_from_args(args, "delete")
     try:
         changes = deployer.plan_delete(name)
@@ -244,6 +247,7 @@ def add_commands(commands: Any) -> None:
         help="do not put the code package in the store (the output then runs only once it is)",
     )
     target_options(compile_)
+    config_options(compile_)
     compile_.set_defaults(handler=_compile)
 
     for name, text in (
@@ -263,6 +267,8 @@ def add_commands(commands: Any) -> None:
             sub.add_argument("flow_file", help="path of the flow's .py file")
         sub.add_argument("--dry-run", action="store_true", help="print what would change, change nothing")
         target_options(sub)
+        if name != "promote":  # a promoted run keeps the configs it ran with
+            config_options(sub)
         provider_arguments(sub, "delete" if name == "delete" else "deploy")
         sub.set_defaults(handler={"deploy": _deploy, "promote": _promote, "delete": _delete}[name])
 

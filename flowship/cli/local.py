@@ -13,8 +13,10 @@ from flowship.cli.common import count, print_problems, quote_command, relative
 from flowship.cli.options import (
     add_parser,
     compile_options_given,
+    config_options,
     datastore_option,
     deploy_settings,
+    evaluation_inputs,
     load_checked_flow,
     option_clashes,
     run_options_parser,
@@ -35,7 +37,9 @@ def _check(args: argparse.Namespace) -> int:
     given = compile_options_given(args)
     if given and not args.target:
         raise FlowshipError(f"{', '.join(given)}: these shape a target's output; give --target too")
-    result = check_flow_file(args.flow_file)
+    result = check_flow_file(args.flow_file, evaluation_inputs(args))
+    if result.evaluated:
+        print(f"{args.flow_file}: imported the flow module to evaluate: {'; '.join(result.evaluated)}")
     problems = list(result.problems)
     if result.ir is not None:
         problems += option_clashes(result.ir)
@@ -82,7 +86,7 @@ def _show(args: argparse.Namespace) -> int:
     from flowship.compiler.render import RENDERERS
     from flowship.flowfile import load_flow
 
-    sys.stdout.write(RENDERERS[args.format](load_flow(args.flow_file)))
+    sys.stdout.write(RENDERERS[args.format](load_flow(args.flow_file, evaluation_inputs(args))))
     return 0
 
 
@@ -99,7 +103,9 @@ def _run_or_resume(args: argparse.Namespace, extra: list[str]) -> int:
             raise FlowshipError(f"flow {args.command} needs FLOW_FILE, the path of the flow's .py file")
         run_options_parser(args.command, None).print_help()
         return 0
-    ir = load_checked_flow(args.flow_file, with_decorators(extra))
+    ir = load_checked_flow(
+        args.flow_file, _run_evaluation_inputs(args.flow_file, args.command, extra), with_decorators(extra)
+    )
     options = run_options_parser(args.command, ir).parse_args(extra)
     print_problems(local_warnings(ir), file=sys.stderr)
     for name in ("max_workers", "max_num_splits"):
@@ -121,6 +127,26 @@ def _run_or_resume(args: argparse.Namespace, extra: list[str]) -> int:
         }
         result = run_flow(args.flow_file, ir, given, **common, progress=progress)
     return _report(args.flow_file, result, store)
+
+
+def _run_evaluation_inputs(flow_file: str, command: str, extra: list[str]) -> Any:
+    """The options that shape the flow itself (its configs, the store) are read before its parameters are known.
+
+    --config exists only for a flow with configs, so a flow without any keeps a parameter named ``config``.
+    """
+    from flowship.evaluation import declares_configs
+
+    early = argparse.ArgumentParser(add_help=False, allow_abbrev=False)
+    datastore_option(early)
+    configs = declares_configs(flow_file)
+    if configs:
+        config_options(early)
+    known, _ = early.parse_known_args(extra)
+    if not configs:
+        known.config, known.config_value = [], []
+    elif command == "resume" and (known.config or known.config_value):
+        raise FlowshipError("flow resume takes no --config or --config-value: a resumed run keeps its origin's configs")
+    return evaluation_inputs(known)
 
 
 class Terminated(KeyboardInterrupt):
@@ -318,6 +344,7 @@ def add_commands(commands: Any) -> None:
     check = add_parser(commands, "check", "check a flow file and list every problem")
     check.add_argument("flow_file", help="path of the flow's .py file")
     target_options(check, required=False, help="also compile for this target and check the output with its own code")
+    config_options(check)
     check.set_defaults(handler=_check)
 
     show = add_parser(commands, "show", "show a flow's graph")
@@ -328,6 +355,7 @@ def add_commands(commands: Any) -> None:
         default="text",
         help="text for a terminal, mermaid or dot for docs, json for the IR (default: text)",
     )
+    config_options(show)
     show.set_defaults(handler=_show)
 
     for name, text in (

@@ -33,6 +33,8 @@ __all__ = [
     "parameter_commands",
     "option_clashes",
     "load_checked_flow",
+    "config_options",
+    "evaluation_inputs",
 ]
 
 
@@ -56,6 +58,43 @@ def datastore_option(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def config_options(parser: argparse.ArgumentParser) -> None:
+    """--config NAME FILE and --config-value NAME JSON: the values of the flow's Configs (Metaflow's options)."""
+    parser.add_argument(
+        "--config",
+        nargs=2,
+        action="append",
+        default=[],
+        metavar=("NAME", "FILE"),
+        help="read the flow's config NAME from FILE (repeatable)",
+    )
+    parser.add_argument(
+        "--config-value",
+        nargs=2,
+        action="append",
+        default=[],
+        metavar=("NAME", "JSON"),
+        help="the flow's config NAME as text, JSON unless the Config has a parser (repeatable)",
+    )
+
+
+def evaluation_inputs(args: argparse.Namespace, *, deploy_time: bool = False) -> Any:
+    """How a command's options shape the evaluation of the flow's arguments (see compiler/evaluate.py)."""
+    from flowship.compiler.evaluate import EvaluationInputs
+
+    for option, pairs in (("--config", args.config), ("--config-value", args.config_value)):
+        names = [name for name, _ in pairs]
+        repeated = sorted({name for name in names if names.count(name) > 1})
+        if repeated:
+            raise FlowshipError(f"{option} {repeated[0]} is given more than once; give each config once")
+    return EvaluationInputs(
+        config_files=dict(args.config),
+        config_values=dict(args.config_value),
+        deploy_time=deploy_time,
+        datastore=getattr(args, "datastore", None),
+    )
+
+
 def run_options_parser(command: str, ir: Any) -> argparse.ArgumentParser:
     """The options of ``flow run``/``flow resume``; with an IR, the flow's parameters too."""
     resume = command == "resume"
@@ -71,6 +110,8 @@ def run_options_parser(command: str, ir: Any) -> argparse.ArgumentParser:
     metaflow_run_options(parser)
     if resume:
         return parser
+    if ir is not None and ir.configs:
+        config_options(parser)
     group = parser.add_argument_group(
         "flow parameters"
         if ir is not None
@@ -304,12 +345,12 @@ def option_clashes(ir: Any) -> list[Problem]:
     return problems
 
 
-def load_checked_flow(flow_file: str, decorators: tuple[Any, ...] = ()) -> Any:
-    """The IR of ``flow_file`` (with ``--with`` ``decorators``); every error (the flow's own, and options its
-    parameters shadow) is raised at once."""
+def load_checked_flow(flow_file: str, inputs: Any = None, decorators: tuple[Any, ...] = ()) -> Any:
+    """The IR of ``flow_file`` (configs and deploy time as ``inputs`` say, with ``--with`` ``decorators``); every
+    error (the flow's own, and options its parameters shadow) is raised at once."""
     from flowship.flowfile import check_flow_file
 
-    result = check_flow_file(flow_file, decorators)
+    result = check_flow_file(flow_file, inputs, decorators)
     if result.ir is None:
         raise FlowDefinitionError(result.problems)
     print_problems([p for p in result.problems if not p.is_error], file=sys.stderr)

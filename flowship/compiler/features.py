@@ -98,6 +98,8 @@ STRUCTURE_FIELDS = frozenset(
         "flow.line",
         "flow.steps",
         "flow.parameters",
+        "flow.configs",  # resolved values every target hands to the start task (targets/shared.py)
+        "flow.evaluated",  # the same, for evaluated arguments
         "flow.schedule",
         "flow.project",
         "step.name",

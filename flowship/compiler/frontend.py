@@ -10,7 +10,10 @@ finds, not the first problem only.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import dataclasses
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
 
 import networkx as nx
 
@@ -18,9 +21,10 @@ from flowship.compiler.checks import data_flow_problems, nesting_problems, struc
 from flowship.compiler.conditions import ALWAYS, run_conditions
 from flowship.compiler.decorators import normalize_flow_decorators, normalize_step_decorators
 from flowship.compiler.decospec import add_decorators
+from flowship.compiler.evaluate import Evaluation, config_problems, needs_evaluation, skip_evaluation
 from flowship.compiler.graph import Nesting, analyze_nesting, build_graph
 from flowship.compiler.imports import import_problems
-from flowship.compiler.ir import FlowIR, ParameterIR, ProjectIR, ScheduleIR, StepDecorators, StepIR
+from flowship.compiler.ir import ConfigIR, FlowIR, ParameterIR, ProjectIR, ScheduleIR, StepDecorators, StepIR
 from flowship.compiler.naming import unique_k8s_names
 from flowship.compiler.params import normalize_parameters
 from flowship.compiler.parse import ModuleReader, ParsedFlow, ParsedStep, RawCall, parse_flow_source
@@ -35,6 +39,7 @@ class CheckResult(HasProblems):
 
     ir: FlowIR | None
     problems: tuple[Problem, ...]
+    evaluated: tuple[str, ...] = ()  # the arguments (and configs) the flow module was imported to evaluate
 
 
 def _transition(step: ParsedStep) -> str:
@@ -71,7 +76,17 @@ def _build_ir(flow: ParsedFlow, graph: nx.DiGraph, nesting: Nesting, parts: _Par
                 conditional=conditions[name] != ALWAYS,
             )
         )
-    return FlowIR(flow.name, flow.file, flow.line, tuple(steps), parts.parameters, parts.schedule, parts.project)
+    return FlowIR(
+        flow.name,
+        flow.file,
+        flow.line,
+        tuple(steps),
+        parts.parameters,
+        parts.schedule,
+        parts.project,
+        parts.configs,
+        parts.evaluated,
+    )
 
 
 @dataclass(frozen=True)
@@ -82,6 +97,8 @@ class _Parts:
     parameters: tuple[ParameterIR, ...]
     schedule: ScheduleIR | None
     project: ProjectIR | None
+    configs: tuple[ConfigIR, ...] = ()
+    evaluated: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
 
 
 def _normalize_parts(flow: ParsedFlow, problems: list[Problem]) -> _Parts:
@@ -94,33 +111,50 @@ def _normalize_parts(flow: ParsedFlow, problems: list[Problem]) -> _Parts:
 
 
 def check_flow_source(
-    source: str, file: str, with_decorators: tuple[RawCall, ...] = (), modules: ModuleReader | None = None
+    source: str,
+    file: str,
+    evaluate: Callable[[ParsedFlow], Evaluation] | None = None,
+    with_decorators: tuple[RawCall, ...] = (),
+    modules: ModuleReader | None = None,
 ) -> CheckResult:
     """Parse and check the flow in ``source``; ``file`` is how problems name it.
 
-    ``with_decorators`` (``--with``) are added to every step that lacks them, before any check. ``modules``
-    reads the modules base classes are imported from (see :func:`~flowship.compiler.parse.parse_flow_source`).
+    ``evaluate`` imports the module for the arguments that are not literals (``compiler/evaluate.py``); without
+    it, this stays pure and such arguments are problems. ``with_decorators`` (``--with``) are added to every
+    step that lacks them, before any check. ``modules`` reads the modules base classes are imported from (see
+    :func:`~flowship.compiler.parse.parse_flow_source`).
     """
     flow = parse_flow_source(source, file, modules)
     add_decorators(flow, with_decorators)
     problems = list(flow.problems) + import_problems(source, file)
     if not flow.name:
         return CheckResult(None, tuple(problems))
+    problems += config_problems(flow, source)
+    # the flow is imported only once it reads right: an error found so far (a name flowship lacks) would fail it
+    refused = any(p.is_error for p in problems)
+    evaluation = Evaluation()
+    if evaluate is not None and needs_evaluation(flow) and not refused:
+        evaluation = evaluate(flow)
+        problems += evaluation.problems
+    elif refused:
+        skip_evaluation(flow)
     graph = build_graph(flow)
     shape_problems = structural_problems(flow, graph)
     parts = _normalize_parts(flow, problems)
+    parts = dataclasses.replace(parts, configs=evaluation.configs, evaluated=evaluation.values)
     if not any(p.is_error for p in shape_problems):
         nesting = analyze_nesting(graph)
         shape_problems += nesting_problems(flow, graph, nesting)
     problems += shape_problems
+    evaluated = tuple(evaluation.evaluated)
     if any(p.is_error for p in shape_problems):
-        return CheckResult(None, tuple(sorted(set(problems), key=_order)))
+        return CheckResult(None, tuple(sorted(set(problems), key=_order)), evaluated)
     known = flow.class_attributes | {p.attr for p in parts.parameters}
     problems += data_flow_problems(flow, graph, nesting, known)
     problems = sorted(set(problems), key=_order)
     if any(p.is_error for p in problems):
-        return CheckResult(None, tuple(problems))
-    return CheckResult(_build_ir(flow, graph, nesting, parts), tuple(problems))
+        return CheckResult(None, tuple(problems), evaluated)
+    return CheckResult(_build_ir(flow, graph, nesting, parts), tuple(problems), evaluated)
 
 
 def _order(problem: Problem) -> tuple[int, str, str]:

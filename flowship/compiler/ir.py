@@ -27,6 +27,7 @@ __all__ = [
     "ParameterIR",
     "ScheduleIR",
     "ProjectIR",
+    "ConfigIR",
     "FlowIR",
     "Transition",
     "ParameterType",
@@ -150,6 +151,16 @@ class ProjectIR:
 
 
 @dataclass(frozen=True)
+class ConfigIR:
+    """A config's value, fixed when the run started or the flow was deployed; every task sees this value."""
+
+    name: str
+    attr: str
+    value: Any  # JSON data: an object, or anything with plain=True; None when not given and not required
+    plain: bool = False
+
+
+@dataclass(frozen=True)
 class FlowIR:
     name: str
     file: str
@@ -158,6 +169,10 @@ class FlowIR:
     parameters: tuple[ParameterIR, ...]
     schedule: ScheduleIR | None
     project: ProjectIR | None
+    configs: tuple[ConfigIR, ...] = ()
+    # What importing the module evaluated (arguments that are not literals), by call: a deployment hands it to
+    # its start task, which then uses exactly these values instead of evaluating the module again.
+    evaluated: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
 
     def step(self, name: str) -> StepIR:
         for candidate in self.steps:
@@ -204,7 +219,9 @@ def _from_plain(tp: Any, value: Any) -> Any:
         return _from_plain(inner, value)
     if isinstance(tp, type) and dataclasses.is_dataclass(tp):
         hints = typing.get_type_hints(tp)
-        return tp(**{f.name: _from_plain(hints[f.name], value[f.name]) for f in dataclasses.fields(tp)})
+        # A field missing from older data (a run recorded before the field existed) takes its default.
+        fields = [f for f in dataclasses.fields(tp) if f.name in value]
+        return tp(**{f.name: _from_plain(hints[f.name], value[f.name]) for f in fields})
     if origin is tuple:
         (inner, _ellipsis) = typing.get_args(tp)
         return tuple(_from_plain(inner, v) for v in value)

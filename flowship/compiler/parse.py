@@ -2,13 +2,15 @@
 
 Everything the compiler knows about a flow comes from the file's AST: the
 flow class, its steps and their ``self.next(...)`` transitions, decorator and
-``Parameter`` arguments (which must be literals, or module-level constants
-bound to literals), and which ``self.<name>`` attributes each step reads and
-writes. Not importing the file keeps ``flow check`` and ``flow compile`` fast,
-deterministic, and independent of the flow's own dependencies.
+``Parameter`` arguments (literals, or module-level constants bound to
+literals; any other argument is kept as its source text, for
+``compiler/evaluate.py`` to have evaluated by an import), and which
+``self.<name>`` attributes each step reads and writes. Not importing the file
+keeps ``flow check`` and ``flow compile`` fast, deterministic, and
+independent of the flow's own dependencies.
 
-Problems found here (syntax errors, a malformed ``self.next``, a non-literal
-decorator argument) are collected, never raised one by one.
+Problems found here (syntax errors, a malformed ``self.next``) are collected,
+never raised one by one.
 """
 
 from __future__ import annotations
@@ -58,6 +60,9 @@ class RawCall:
     args: list[Any] = field(default_factory=list)
     kwargs: dict[str, Any] = field(default_factory=dict)
     file: str = ""  # where it is written, when not in the flow file (a base class in another module)
+    # The source text of each argument that is not a literal ("#0" for the first positional one): what
+    # compiler/evaluate.py gets by importing the flow module, and how `flow check` names it.
+    unevaluated: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass
@@ -91,6 +96,7 @@ class ParsedFlow:
     line: int = 0
     steps: dict[str, ParsedStep] = field(default_factory=dict)
     parameters: list[tuple[str, RawCall]] = field(default_factory=list)  # (attribute, call)
+    configs: list[tuple[str, RawCall]] = field(default_factory=list)  # Config(...): (attribute, call)
     flow_decorators: list[RawCall] = field(default_factory=list)
     class_attributes: set[str] = field(default_factory=set)
     external_bases: bool = False
@@ -115,8 +121,9 @@ def _is_self_attr(node: ast.AST) -> bool:
 class _Literals:
     """Evaluates literal expressions, module-level constants and type names."""
 
-    def __init__(self) -> None:
+    def __init__(self, source: str = "") -> None:
         self.constants: dict[str, Any] = {}
+        self.source = source
 
     def evaluate(self, node: ast.expr) -> Any:
         if isinstance(node, ast.Name):
@@ -155,12 +162,17 @@ class _Literals:
         name = _call_name(node) or "?"
         if not isinstance(node, ast.Call):
             return RawCall(name, node.lineno)
-        return RawCall(
+        raw = RawCall(
             name,
             node.lineno,
             [self.evaluate(a) for a in node.args],
             {k.arg: self.evaluate(k.value) for k in node.keywords if k.arg is not None},
         )
+        given = [(f"#{i}", a) for i, a in enumerate(node.args)] + [(k.arg, k.value) for k in node.keywords if k.arg]
+        for key, value_node in given:
+            if (raw.args[int(key[1:])] if key.startswith("#") else raw.kwargs[key]) is NOT_LITERAL:
+                raw.unevaluated[key] = ast.get_source_segment(self.source, value_node) or "..."
+        return raw
 
 
 class _BodyScan(ast.NodeVisitor):
@@ -295,8 +307,8 @@ class _Module:
     literals: _Literals
 
 
-def _module(tree: ast.Module, file: str) -> _Module:
-    literals = _Literals()
+def _module(tree: ast.Module, file: str, source: str) -> _Module:
+    literals = _Literals(source)
     imports: dict[str, tuple[str, int, str | None]] = {}
     for node in tree.body:
         if isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name):
@@ -331,7 +343,7 @@ class _FlowReader:
     def __init__(self, source: str, file: str, modules: ModuleReader | None):
         self.source = source
         self.flow = ParsedFlow(file=file)
-        self.literals = _Literals()
+        self.literals = _Literals(source)
         self.file = file  # the module being read: problems name it
         self.modules = modules
         self.loaded: dict[str, _Module | None] = {}
@@ -345,7 +357,7 @@ class _FlowReader:
         except SyntaxError as exc:
             self.problem(exc.lineno or 0, f"syntax error: {exc.msg}", "fix the Python syntax")
             return self.flow
-        module = _module(tree, self.flow.file)
+        module = _module(tree, self.flow.file, self.source)
         self.literals = module.literals
         flows = {name: node for name, node in module.classes.items() if self._is_flow(node, module, 0)}
         bases_of_others = {id(r[0]) for node in flows.values() for b in node.bases if (r := self._resolve(b, module))}
@@ -397,7 +409,7 @@ class _FlowReader:
         source, path = found
         if path not in self.loaded:
             try:
-                self.loaded[path] = _module(ast.parse(source, filename=path), path)
+                self.loaded[path] = _module(ast.parse(source, filename=path), path, source)
             except SyntaxError as exc:
                 self.loaded[path] = None
                 self.flow.problems.append(
@@ -479,6 +491,8 @@ class _FlowReader:
                     call = self.literals.call(value)
                     call.file = "" if self.file == self.flow.file else self.file
                     self.flow.parameters.append((target.id, call))
+                elif isinstance(value, ast.Call) and _call_name(value) == "Config":
+                    self.flow.configs.append((target.id, self.literals.call(value)))
 
     def _helper_writes(self, classes: list[ast.ClassDef], members: set[str]) -> dict[str, set[str]]:
         """Attributes each non-step method assigns, following calls between methods (a subclass's override wins)."""

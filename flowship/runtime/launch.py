@@ -152,6 +152,12 @@ def resume_flow(
     origin = store.read_run(origin_run_id)
     if origin is None:
         raise FlowshipError(f"run {ir.name}/{origin_run_id} not found in {store.storage.url}")
+    recorded = FlowIR.from_dict(origin["ir"]).configs
+    if recorded or ir.configs:  # as in Metaflow, a resumed run keeps the configs its origin ran with
+        from flowship.compiler.evaluate import EvaluationInputs
+        from flowship.flowfile import load_flow
+
+        ir = load_flow(flow_file, EvaluationInputs(resolved_configs={c.name: c.value for c in recorded}))
     record = new_run_record(
         ir,
         run_id or new_run_id(),

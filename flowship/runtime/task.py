@@ -10,7 +10,6 @@ one level deeper; a join strips the last index to find its own id.
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
 import signal
@@ -24,9 +23,12 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
+from flowship.compiler.evaluate import EvaluationInputs
 from flowship.compiler.ir import FlowIR, StepIR
+from flowship.configs import ConfigValue
 from flowship.current import current
 from flowship.errors import CaughtException, FlowshipError, user_traceback
+from flowship.evaluation_child import import_flow_class
 from flowship.flowspec import FlowSpec
 from flowship.param_codec import drop_unset, resolve_values
 from flowship.parameters import Parameter
@@ -65,6 +67,7 @@ class TaskSpec:
     max_splits: int | None = None  # the scheduler's limit on a foreach's width
     switch_file: str | None = None  # a switch task writes the step it picked here (for a scheduler to read)
     max_repetitions: int | None = None  # the scheduler's limit on how often a loop runs
+    evaluated: dict[str, Any] | None = None  # for a deployed start task: what its deployment evaluated
 
 
 @dataclass
@@ -121,7 +124,8 @@ def _load_ir(spec: TaskSpec, flow_name: str, params: dict[str, str]) -> tuple[Fl
         from flowship.flowfile import load_flow
         from flowship.runtime.runs import new_run_record
 
-        ir = load_flow(spec.flow_file)
+        # A deployment fixed its configs and evaluated its arguments: the start task uses those values exactly.
+        ir = load_flow(spec.flow_file, EvaluationInputs(answer=spec.evaluated))
         params = drop_unset(ir.parameters, params)
         resolve_values(ir.parameters, params)  # a bad value fails here, before the run exists
         run = new_run_record(ir, spec.run_id, params, **spec.run_context)
@@ -141,20 +145,6 @@ def _adopt_own_run(spec: TaskSpec, flow_name: str, ours: dict[str, Any]) -> dict
             f"{theirs.get('namespace')}): a start task never adopts a run it did not create — give this run its own id"
         )
     return theirs
-
-
-def _import_flow_class(path: str, name: str, code_root: str | None) -> type[FlowSpec]:
-    """Import the flow file as ``python FLOW_FILE`` would (its folder first), with its project importable too."""
-    folder, module_name = os.path.split(os.path.abspath(path))
-    module_name = module_name[:-3] if module_name.endswith(".py") else module_name
-    for place in (code_root, folder):  # folder ends up first
-        if place and place not in sys.path:
-            sys.path.insert(0, place)
-    spec = importlib.util.spec_from_file_location(module_name, path)
-    module = importlib.util.module_from_spec(spec)  # type: ignore[arg-type]
-    sys.modules[module_name] = module
-    spec.loader.exec_module(module)  # type: ignore[union-attr]
-    return getattr(module, name)
 
 
 _NOT_CONSTANTS = (types.FunctionType, types.MethodType, types.ModuleType, property, type)
@@ -302,7 +292,7 @@ def _execute(spec: TaskSpec, ir: FlowIR, run: dict[str, Any], meta: dict[str, An
     step = ir.step(spec.step)
     for key, value in step.decorators.environment.items():
         os.environ[key] = value
-    cls = _import_flow_class(spec.flow_file, ir.name, spec.code_root)
+    cls = import_flow_class(spec.flow_file, ir.name, spec.code_root)
     records = _input_records(spec, ir, step)
     ds = spec.datastore
     constants = _class_constants(cls, ir)
@@ -329,6 +319,9 @@ def _execute(spec: TaskSpec, ir: FlowIR, run: dict[str, Any], meta: dict[str, An
     if step.name == "start":
         for name in constants:
             flow.__dict__[name] = getattr(cls, name)
+    for config in ir.configs:  # fixed when the run started: every task sees the recorded value
+        plain = config.plain or config.value is None
+        flow.__dict__[config.attr] = config.value if plain else ConfigValue(config.value)
     _bind_current(ir, run, spec)
     caught = _call_step(flow, step)
     splits = None if caught else _check_transition(flow, step, spec.max_splits)
@@ -339,7 +332,7 @@ def _execute(spec: TaskSpec, ir: FlowIR, run: dict[str, Any], meta: dict[str, An
     meta["artifacts"] = {name: ref.to_dict() for name, ref in sorted(context.refs.items())}
     meta["num_splits"] = splits
     if step.transition == "switch":  # the step its switch picked: where the run goes from here
-        meta["chosen"] = flow._transition[0][0]  # type: ignore[index]
+        meta["chosen"] = flow._transition[0][0]
         repetitions = int(spec.task_id.rsplit(".", 1)[1]) + 1 if step.loops else 0
         if meta["chosen"] == step.name and spec.max_repetitions is not None and repetitions >= spec.max_repetitions:
             raise FlowshipError(
@@ -453,8 +446,9 @@ def run_step(command: StepCommand) -> int:
         context,
         code_root,
         command.split_limit,
-        command.switch_file,
-        command.repetition_limit,
+        switch_file=command.switch_file,
+        max_repetitions=command.repetition_limit,
+        evaluated=json.loads(command.evaluated) if command.evaluated else None,
     )
     return run_task(spec, flow_name, dict(command.params))
 

@@ -152,7 +152,7 @@ class TestValid:
     def test_with_adds_a_decorator_only_where_the_step_has_none(self):
         """Metaflow attaches a --with decorator to steps that do not have it; a step's own decorator wins."""
         source = HEADER + textwrap.dedent(two_step_flow(start_decorators="    @retry(times=1)"))
-        ir = check_flow_source(source, "flow.py", (parse_decospec("retry:times=4"),)).ir
+        ir = check_flow_source(source, "flow.py", with_decorators=(parse_decospec("retry:times=4"),)).ir
         assert (ir.step("start").decorators.retry.times, ir.step("end").decorators.retry.times) == (1, 4)
 
 

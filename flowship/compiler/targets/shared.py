@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from flowship.compiler.evaluate import deployed_answer
 from flowship.compiler.ir import FlowIR, Resources
 from flowship.step_command import RunContext, StepCommand
 
@@ -48,11 +50,14 @@ def deployed_step(
     """The step command of a deployed task; values may be the target's own expressions.
 
     ``params`` (the start task only) makes the task create its run, so it also
-    carries where the run belongs.
+    carries where the run belongs and what the deployment evaluated (configs, arguments that are not literals).
     """
     context = RunContext()
+    evaluated = None
     if params is not None:
         context = RunContext(options.run_namespace, options.project, options.branch, options.promoted_from)
+        if ir.configs or ir.evaluated:  # fixed at deploy: the start task evaluates nothing again
+            evaluated = json.dumps(deployed_answer(ir), sort_keys=True, separators=(",", ":"))
     return StepCommand(
         options.flow_path,
         step,
@@ -67,8 +72,9 @@ def deployed_step(
         tuple(params or ()),
         max_splits,
         params_base64,
-        switch_file,
-        max_repetitions,
+        switch_file=switch_file,
+        max_repetitions=max_repetitions,
+        evaluated=evaluated,
     )
 
 
