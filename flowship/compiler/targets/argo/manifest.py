@@ -25,7 +25,7 @@ from flowship.compiler.naming import k8s_name, stable_hash
 from flowship.compiler.targets.argo.rbac import rbac_documents, rbac_names
 from flowship.compiler.targets.argo.settings import ArgoSettings, read_settings
 from flowship.compiler.targets.shared import DeployOptions, deployed_step, resource_quantities
-from flowship.errors import FlowshipError
+from flowship.errors import FlowshipError, Problem
 from flowship.param_codec import default_text
 from flowship.step_command import TIMEOUT_GRACE_SECONDS, WEBHOOK_VARIABLE, OutcomeCommand, encode_stored_value
 
@@ -38,6 +38,7 @@ __all__ = [
     "MAX_TEMPLATES",
     "SPLITS_FILE",
     "PRIORITY_ANNOTATION",
+    "shape_problems",
 ]
 
 API_VERSION = "argoproj.io/v1alpha1"
@@ -289,12 +290,6 @@ class _Builder:
         next while the repetition picked the step again. Each call nests one level deeper, and Argo's controller
         fails a workflow whose templates nest :data:`MAX_NESTING` deep: the task refuses the repetition that
         would, with a message saying so."""
-        leaving = [t for t in step.next if t != step.name]
-        if len(leaving) != 1:
-            raise FlowshipError(
-                f"{self.ir.file}:{step.line}: the loop in step '{step.name}' may leave to {', '.join(leaving)}; on "
-                "Argo a loop leaves to one step: pick that step, and switch there"
-            )
         name = self.template_name(f"{step.k8s_name}-loop")
         repetition = "{{inputs.parameters.task-id}}.{{inputs.parameters.index}}"
         self.templates.append(
@@ -411,6 +406,25 @@ class _Builder:
         return self._emit_dag(name, outer, task_id)
 
 
+def shape_problems(ir: FlowIR) -> list[Problem]:
+    """Graph shapes the manifest cannot carry: a loop that may leave to more than one step (its template tells
+    no one which it left to)."""
+    problems = []
+    for step in ir.steps:
+        leaving = [t for t in step.next if t != step.name]
+        if step.loops and len(leaving) != 1:
+            problems.append(
+                Problem(
+                    ir.file,
+                    step.line,
+                    f"the loop in step '{step.name}' may leave to {', '.join(leaving)}; on Argo a loop leaves to one "
+                    "step",
+                    "leave to one step, and switch there",
+                )
+            )
+    return problems
+
+
 def _picks(step: StepIR) -> bool:
     """Whether a step's task says which of its targets runs next: a switch's, but not a loop's (its task ends
     when a repetition leaves to its one other step)."""
@@ -510,6 +524,9 @@ def _cron_workflow(ir: FlowIR, options: DeployOptions, settings: ArgoSettings) -
 def compile_to_argo(ir: FlowIR, options: DeployOptions) -> list[dict[str, Any]]:
     """The WorkflowTemplate, then the CronWorkflow when the flow has @schedule."""
     settings = read_settings(options.target_options)
+    problems = shape_problems(ir)
+    if problems:
+        raise FlowshipError(str(problems[0]))
     template_name = argo_names(ir, options)[0]
     builder = _Builder(ir, options, settings)
     main = builder.dag(builder.template_name("main"), [s for s in ir.steps if s.foreach_depth == 0], "0")
