@@ -73,6 +73,29 @@ class TestFrontEnd:
         assert [s.name for s in ir.steps if s.conditional] == ["a", "b"]
         assert ir.step("end").parents == ("a", "b") and not ir.step("end").is_join
 
+    @pytest.mark.parametrize("path", sorted(SWITCH_FLOWS.glob("*.py")), ids=lambda p: p.stem)
+    def test_switch_flows_check_clean_and_round_trip(self, path):
+        """Each shape Metaflow's switch tests run is valid; the IR reads back from its JSON unchanged."""
+        from flowship.compiler import FlowIR
+        from flowship.flowfile import check_flow_file
+
+        result = check_flow_file(str(path))
+        assert result.problems == () and FlowIR.from_json(result.ir.to_json()) == result.ir
+
+    def test_condition_may_name_a_parameter(self):
+        """FlowSpec.next reads the condition with getattr(self, name): a Parameter is an artifact too."""
+        source = flow('{"a": self.a, "b": self.b}, condition="mode"').replace(
+            "class F(FlowSpec):\n", "class F(FlowSpec):\n    mode = Parameter('mode', default='a')\n")
+        assert messages(source) == []
+
+    def test_flow_show_labels_the_cases(self, tmp_path):
+        """Metaflow's graph output labels each switch edge with its case (output_dot)."""
+        from flowship.compiler.render import render_mermaid, render_text
+
+        ir = check_file(LOOP)
+        assert "train  line 16    -> train, end  [status: again -> train, done -> end]" in render_text(ir)
+        assert 'step_train -->|"status: done"| step_end' in render_mermaid(ir)
+
     def test_several_keys_may_pick_one_step(self):
         """Metaflow maps keys to steps in a dict: two keys may name the same step."""
         ir = check(flow('{"a": self.a, "also_a": self.a, "b": self.b}, condition="choice"')).ir
