@@ -395,10 +395,10 @@ class TestArgo:
         container = next(t for t in template["spec"]["templates"] if t["name"] == loop["steps"][0][0]["template"])
         assert "--max-repetitions=97" in container["container"]["args"]  # 3 levels above: main, the loop, the pod
 
-        import flowship.compiler.targets.argo.manifest as manifest
+        import flowship.compiler.targets.argo.switches as switches
         from test_argo import deploy_and_run
 
-        monkeypatch.setattr(manifest, "MAX_NESTING", 5)  # the same rule, reached after 2 repetitions, not 97
+        monkeypatch.setattr(switches, "MAX_NESTING", 5)  # the same rule, reached after 2 repetitions, not 97
         with pytest.raises(AssertionError, match="template switch-step failed"):
             deploy_and_run(LOOP.resolve(), tmp_path, "wf-deep", {"times": "4"})
         run = Flow("SwitchLoopFlow", datastore=str(tmp_path))["argo-ml.wf-deep"]

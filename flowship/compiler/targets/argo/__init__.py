@@ -7,8 +7,9 @@ from typing import Any
 
 from flowship.compiler.features import FEATURES
 from flowship.compiler.ir import FlowIR
-from flowship.compiler.targets.argo.manifest import argo_names, compile_to_argo, render_yaml, shape_problems
+from flowship.compiler.targets.argo.manifest import argo_names, compile_to_argo, render_yaml
 from flowship.compiler.targets.argo.settings import OPTIONS, read_settings
+from flowship.compiler.targets.argo.switches import shape_problems
 from flowship.compiler.targets.base import ALWAYS, IN_TASK, MAPPED, Document, Support, Target, Unsupported
 from flowship.compiler.targets.shared import DeployOptions
 from flowship.errors import Problem
