@@ -329,6 +329,8 @@ class TestArgo:
 
     @pytest.mark.parametrize("path", [SHAPES, IN_FOREACH, LOOP, NESTED, LOOP_IN_FOREACH], ids=lambda p: p.stem)
     def test_manifest_passes_the_crd_schema_and_lint(self, path):
+        """Metaflow's switch shapes compile to manifests Argo's CRD schema and validation accept (when, depends
+        on results, steps templates, a valueFrom default)."""
         from argo.schema import schema_errors
         from conftest import shared_dir
         from flowship.compiler.targets.argo.lint import lint_argo
@@ -458,6 +460,8 @@ class TestAirflow:
         assert (run.data.walked, [s.id for s in run]) == (walked, steps)
 
     def test_pod_mode_dag_loads_with_the_switch_output_as_xcom(self, tmp_path):
+        """As Metaflow's Argo switch task outputs the picked step, the switch pod returns it as its XCom, which
+        the branch task after it follows."""
         import airflow_harness as harness  # noqa: F401  (sets up Airflow before test_airflow imports it)
         from test_airflow import deploy
 
