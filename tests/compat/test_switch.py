@@ -28,6 +28,9 @@ IN_FOREACH = SWITCH_FLOWS / "switch_in_foreach.py"
 LOOP = SWITCH_FLOWS / "switch_loop.py"
 NESTED = SWITCH_FLOWS / "switch_nested.py"
 LOOP_IN_FOREACH = SWITCH_FLOWS / "loop_in_foreach.py"
+LOOP_EXITS = SWITCH_FLOWS / "loop_two_exits.py"
+LOOP_EXIT_CASES = [("done", "finish after 3", ["start", "train", "finish", "end"]),
+                   ("other", "other after 3", ["start", "train", "other", "end"])]
 # switch_nested: (parameters, the path the run takes, the steps that run)
 NESTED_CASES = [
     ({"route": "inner", "pick": "c"}, "start/inner/c", ["start", "inner", "c", "end"]),
@@ -296,6 +299,14 @@ class TestLocalRun:
         assert run["join"].task.data.counts == [2, 3]
         assert [t.id for t in run["body"]] == ["0.0.0", "0.0.1", "0.1.0", "0.1.1", "0.1.2"]
 
+    @pytest.mark.parametrize("leave_to, result, steps", LOOP_EXIT_CASES, ids=["done", "other"])
+    def test_a_loop_may_leave_to_one_of_several_steps(self, leave_to, result, steps, tmp_path):
+        """recursive_switch with more cases: the repetition that picks another step ends the loop there."""
+        completed = flow_cli("run", str(LOOP_EXITS), "--leave_to", leave_to, store=tmp_path)
+        assert completed.returncode == 0, completed.stderr
+        run = Flow("LoopExitsFlow", datastore=str(tmp_path)).latest_run
+        assert (run.data.result, [s.id for s in run]) == (result, steps)
+
     def test_loop_repeats_a_step_then_resume_clones_the_repetitions_before_the_failure(self, tmp_path):
         """recursive_switch and resume_recursive_switch: each repetition is a task of the looping step, in
         order; a resumed run clones the repetitions that succeeded and runs the rest again."""
@@ -327,7 +338,8 @@ class TestArgo:
     """Metaflow's Argo compiler (plugins/argo/argo_workflows.py): the switch task outputs the picked step
     (`switch-step`), its targets carry a `when` on it, and a recursive switch is a template that calls itself."""
 
-    @pytest.mark.parametrize("path", [SHAPES, IN_FOREACH, LOOP, NESTED, LOOP_IN_FOREACH], ids=lambda p: p.stem)
+    @pytest.mark.parametrize("path", [SHAPES, IN_FOREACH, LOOP, NESTED, LOOP_IN_FOREACH, LOOP_EXITS],
+                             ids=lambda p: p.stem)
     def test_manifest_passes_the_crd_schema_and_lint(self, path):
         """Metaflow's switch shapes compile to manifests Argo's CRD schema and validation accept (when, depends
         on results, steps templates, a valueFrom default)."""
@@ -410,21 +422,12 @@ class TestArgo:
             "nests each repetition one template deeper, and stops at 100) — repeat inside the step, or run the "
             "flow with flow run")
 
-    def test_a_loop_leaving_to_two_steps_is_a_compile_error(self):
-        """Metaflow allows it; on Argo flowship leaves a loop to one step (its template has no output)."""
-        from flowship.compiler.targets import get_target
-        from test_argo import OPTIONS
-
-        source = LOOP.read_text().replace('{"again": self.train, "done": self.end}',
-                                          '{"again": self.train, "done": self.end, "other": self.other}').replace(
-            "    @step\n    def end(self):", "    @step\n    def other(self):\n        self.next(self.end)\n\n"
-            "    @step\n    def end(self):")
-        result = check(source.replace("from flowship import FlowSpec, Parameter, current, step\n", ""))
-        assert result.ir is not None, result.problems
-        compiled = get_target("argo").compile(result.ir, OPTIONS)
-        assert [str(p) for p in compiled.problems] == [
-            "flow.py:18: the loop in step 'train' may leave to end, other; on Argo a loop leaves to one step — "
-            "leave to one step, and switch there"]
+    @pytest.mark.parametrize("leave_to, result, steps", LOOP_EXIT_CASES, ids=["done", "other"])
+    def test_a_loop_may_leave_to_one_of_several_steps(self, leave_to, result, steps, tmp_path):
+        """Metaflow's recursive template reports the last repetition's pick as its output; so does flowship's,
+        and the step it left to runs (the other is skipped)."""
+        run = _argo_run(LOOP_EXITS, tmp_path, "wf-exits", {"leave_to": leave_to})
+        assert (run.data.result, [s.id for s in run]) == (result, steps)
 
 
 class TestAirflow:

@@ -9,7 +9,6 @@ from flowship.compiler.features import FEATURES
 from flowship.compiler.ir import FlowIR
 from flowship.compiler.targets.argo.manifest import argo_names, compile_to_argo, render_yaml
 from flowship.compiler.targets.argo.settings import OPTIONS, read_settings
-from flowship.compiler.targets.argo.switches import shape_problems
 from flowship.compiler.targets.base import ALWAYS, IN_TASK, MAPPED, Document, Support, Target, Unsupported
 from flowship.compiler.targets.shared import DeployOptions
 from flowship.errors import Problem
@@ -44,9 +43,6 @@ class ArgoTarget(Target):
 
     def supports(self, options: DeployOptions) -> Mapping[str, Support]:
         return SUPPORTS
-
-    def unsupported(self, ir: FlowIR, options: DeployOptions) -> list[Problem]:
-        return super().unsupported(ir, options) + shape_problems(ir)
 
     def settings(self, options: DeployOptions) -> Any:
         return read_settings(options.target_options)

@@ -24,7 +24,7 @@ from flowship.compiler.ir import FlowIR, StepIR
 from flowship.compiler.naming import k8s_name, stable_hash
 from flowship.compiler.targets.argo.rbac import rbac_documents, rbac_names
 from flowship.compiler.targets.argo.settings import ArgoSettings, read_settings
-from flowship.compiler.targets.argo.switches import loop_template, max_repetitions, shape_problems, task_conditions
+from flowship.compiler.targets.argo.switches import loop_template, max_repetitions, task_conditions
 from flowship.compiler.targets.shared import DeployOptions, deployed_step, resource_quantities
 from flowship.errors import FlowshipError
 from flowship.param_codec import default_text
@@ -436,9 +436,6 @@ def _cron_workflow(ir: FlowIR, options: DeployOptions, settings: ArgoSettings) -
 def compile_to_argo(ir: FlowIR, options: DeployOptions) -> list[dict[str, Any]]:
     """The WorkflowTemplate, then the CronWorkflow when the flow has @schedule."""
     settings = read_settings(options.target_options)
-    problems = shape_problems(ir)
-    if problems:
-        raise FlowshipError(str(problems[0]))
     template_name = argo_names(ir, options)[0]
     builder = _Builder(ir, options, settings)
     main = builder.dag(builder.template_name("main"), [s for s in ir.steps if s.foreach_depth == 0], "0")

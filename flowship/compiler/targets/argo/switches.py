@@ -7,7 +7,8 @@ any way and runs only if one succeeded (Argo omits it otherwise, and so what
 follows only from it); after the switch itself, it runs only if the switch
 picked it (a false ``when``: Argo skips it). A loop is a steps template that
 runs one repetition and calls itself for the next while the repetition picks
-the step again; each call nests one template deeper, and Argo's controller
+the step again, its output ``switch`` the step the last repetition left to;
+each call nests one template deeper, and Argo's controller
 fails a workflow nested :data:`MAX_NESTING` deep, so the task refuses the
 repetition that would reach it (``--max-repetitions``).
 """
@@ -16,19 +17,18 @@ from __future__ import annotations
 
 from typing import Any
 
-from flowship.compiler.ir import FlowIR, StepIR
-from flowship.errors import Problem
+from flowship.compiler.ir import StepIR
 
-__all__ = ["MAX_NESTING", "task_conditions", "loop_template", "max_repetitions", "shape_problems"]
+__all__ = ["MAX_NESTING", "task_conditions", "loop_template", "max_repetitions"]
 
 # controller.go maxAllowedStackDepth: a template call nested this deep errors the workflow.
 MAX_NESTING = 100
 
 
 def _picks(step: StepIR) -> bool:
-    """Whether a step's task says which of its targets runs next: a switch's, but not a loop's (its task ends
-    when a repetition leaves to its one other step)."""
-    return step.transition == "switch" and not step.loops
+    """Whether a step's task says which of its targets runs next (its output ``switch``): a switch's, a loop's
+    too (the step its last repetition left to)."""
+    return step.transition == "switch"
 
 
 def task_conditions(step: StepIR, parents: list[tuple[str, StepIR]]) -> dict[str, str]:
@@ -79,23 +79,10 @@ def loop_template(name: str, step: StepIR, container: str) -> dict[str, Any]:
         },
     }
     inputs = {"parameters": [{"name": "task-id"}, {"name": "index", "default": "0"}]}
-    return {"name": name, "inputs": inputs, "steps": [[run], [again]]}
-
-
-def shape_problems(ir: FlowIR) -> list[Problem]:
-    """Graph shapes the manifest cannot carry: a loop that may leave to more than one step (its template tells
-    no one which it left to)."""
-    problems = []
-    for step in ir.steps:
-        leaving = [t for t in step.next if t != step.name]
-        if step.loops and len(leaving) != 1:
-            problems.append(
-                Problem(
-                    ir.file,
-                    step.line,
-                    f"the loop in step '{step.name}' may leave to {', '.join(leaving)}; on Argo a loop leaves to one "
-                    "step",
-                    "leave to one step, and switch there",
-                )
-            )
-    return problems
+    # the step the last repetition left to: this one's pick, or the next call's (Argo's conditional-parameters
+    # example reads a steps template's output the same way); a skipped loop's reads as "", as a switch's does
+    left_to = (
+        "steps.again.status == 'Skipped' ? steps.run.outputs.parameters.switch : steps.again.outputs.parameters.switch"
+    )
+    outputs = {"parameters": [{"name": "switch", "valueFrom": {"expression": left_to, "default": ""}}]}
+    return {"name": name, "inputs": inputs, "steps": [[run], [again]], "outputs": outputs}
