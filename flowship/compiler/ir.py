@@ -198,7 +198,10 @@ def _from_plain(tp: Any, value: Any) -> Any:
         return _from_plain(inner, value)
     if isinstance(tp, type) and dataclasses.is_dataclass(tp):
         hints = typing.get_type_hints(tp)
-        return tp(**{f.name: _from_plain(hints[f.name], value[f.name]) for f in dataclasses.fields(tp)})
+        # a field added since the JSON was written (a run recorded by an older flowship) keeps its default
+        return tp(
+            **{f.name: _from_plain(hints[f.name], value[f.name]) for f in dataclasses.fields(tp) if f.name in value}
+        )
     if origin is tuple:
         (inner, _ellipsis) = typing.get_args(tp)
         return tuple(_from_plain(inner, v) for v in value)
