@@ -34,6 +34,8 @@ class TestSubstitutionValid:
         ("{{=toBase64(workflow.parameters.msg)}}", GLOBALS, base64.b64encode(b"hi {{workflow.name}}").decode()),
         ("{{=toBase64(inputs.parameters['x'])}}", GLOBALS, "{{=toBase64(inputs.parameters['x'])}}"),  # later
         ("{{=sprig.trunc(2, workflow.name)}}", GLOBALS, "wf"),
+        ("{{=sprig.add(workflow.parameters['n'], 1)}}", {"workflow.parameters.n": "4"}, "5"),  # text as a number
+        ("{{=workflow.name == 'wf-1' ? 'yes' : workflow.missing}}", GLOBALS, "yes"),  # only the branch taken
         ("a}}b", GLOBALS, "a}}b"),
         ("x {{a{{workflow.name}}", GLOBALS, "x {{awf-1"),  # a nested tag: the outer one stays open
         ("x {{a{{b}}", GLOBALS, "x {{a{{b}}"),  # neither resolves: written back

@@ -119,3 +119,13 @@ class TestAuthoring:
             ("alpha", "alpha", "float", 0.5, False), ("n", "n", "int", 3, False), ("flag", "flag", "bool", False, False),
             ("config", "config", "json", {"a": 1}, False), ("who", "person", "str", None, True),
             ("data", "data", "file", "data.csv", False)]
+
+
+def test_ir_recorded_before_a_field_existed_reads_back_with_its_default():
+    """A run's record holds the IR of the flowship that started it: fields added since keep their defaults."""
+    ir = check_flow_file(str(FLOWS / "branch.py")).ir
+    recorded = ir.to_dict()
+    for step in recorded["steps"]:
+        for added in ("condition", "switch_cases", "conditional"):
+            del step[added]
+    assert FlowIR.from_dict(recorded) == ir

@@ -52,7 +52,7 @@ from typing import Any
 
 from argo.depends import DependsError, dependencies, evaluate_depends
 from argo.kubelet import container_environment, expand
-from argo.substitution import ArgoTemplateError, go_quote, substitute_json
+from argo.substitution import ArgoTemplateError, Missing, evaluate_expression, go_quote, substitute_json
 from argo.when import WhenError, evaluate_when
 
 MAX_STACK_DEPTH = 100  # controller.go maxAllowedStackDepth: a template call nested this deep errors
@@ -173,8 +173,7 @@ class ArgoRunner:
             self.run_dag(name, template["dag"]["tasks"], depth)
             return {}
         if "steps" in template:
-            self.run_steps(name, template["steps"], depth)
-            return {}
+            return self.run_steps(name, template, depth)
         return self.run_container(name, template, display or name)
 
     def two_passes(self, template: dict[str, Any], local: dict[str, str]) -> dict[str, Any]:
@@ -306,11 +305,12 @@ class ArgoRunner:
 
     # steps ----------------------------------------------------------------------------------
 
-    def run_steps(self, name: str, groups: list[list[dict[str, Any]]], depth: int) -> None:
+    def run_steps(self, name: str, template: dict[str, Any], depth: int) -> dict[str, str]:
         """steps.go: group after group, the steps of a group at once; a step's ``when`` and arguments read the
-        earlier steps' outputs and status (strictly), a false ``when`` skips the step."""
+        earlier steps' outputs and status (strictly), a false ``when`` skips the step. The template's outputs
+        are then read from its steps (``valueFrom.expression`` over their outputs and status)."""
         scope = {**self.globals}
-        for group in groups:
+        for group in template["steps"]:
             calls = []
             for step in group:
                 try:
@@ -327,10 +327,17 @@ class ArgoRunner:
                     raise ArgoRunError(f"template {name}: step {step['name']}: {exc}") from None
                 arguments = {p["name"]: p["value"] for p in resolved.get("arguments", {}).get("parameters", [])}
                 calls.append((step["name"], resolved["template"], arguments))
-            for step_name, template, arguments in calls:  # a group's steps run at once; flowship's have one each
-                produced = self.execute(template, arguments, step_name, depth + 1)
+            for step_name, target_template, arguments in calls:  # a group's steps run at once; flowship's: one each
+                produced = self.execute(target_template, arguments, step_name, depth + 1)
                 scope[f"steps.{step_name}.status"] = "Succeeded"
                 scope.update({f"steps.{step_name}.outputs.parameters.{k}": v for k, v in produced.items()})
+        outputs = {}
+        for parameter in template.get("outputs", {}).get("parameters", []):
+            try:
+                outputs[parameter["name"]] = str(evaluate_expression(parameter["valueFrom"]["expression"], scope))
+            except Missing as missing:
+                raise ArgoRunError(f"template {name}: output {parameter['name']}: {missing} is missing") from None
+        return outputs
 
     # pods -----------------------------------------------------------------------------------
 

@@ -22,7 +22,8 @@ simple and expression tags; ``workflow/common`` for where the passes run):
   becomes the workflow's name in the next pass.
 
 Only the expressions flowship writes are modelled (a name path, ``toBase64``
-of one); any other expression is an error of this model, said as such.
+of one, ``sprig`` arithmetic, ``==`` and ``c ? a : b``); any other expression
+is an error of this model, said as such.
 """
 
 from __future__ import annotations
@@ -34,11 +35,12 @@ import unicodedata
 from collections.abc import Mapping
 from typing import Any, Literal
 
-__all__ = ["ArgoTemplateError", "substitute_json", "substitute_text", "go_quote"]
+__all__ = ["ArgoTemplateError", "substitute_json", "substitute_text", "go_quote", "evaluate_expression", "Missing"]
 
 Strictness = Literal["allow", "strict", "strict-tasks"]
 _EXPR_TOKEN = re.compile(r"\s*(?:(?P<name>[A-Za-z_][A-Za-z0-9_]*)|(?P<number>[0-9]+)"
-                         r"|(?P<string>'(?:[^'\\]|\\.)*'|\"(?:[^\"\\]|\\.)*\")|(?P<punct>[.,()\[\]]))")
+                         r"|(?P<string>'(?:[^'\\]|\\.)*'|\"(?:[^\"\\]|\\.)*\")|(?P<op>==|!=|\?|:)"
+                         r"|(?P<punct>[.,()\[\]]))")
 _EXPR_FUNCTIONS: dict[str, Any] = {
     "toBase64": lambda text: base64.b64encode(str(text).encode()).decode(),
     "sprig.trunc": lambda length, text: str(text)[: int(length)],  # sprig: the first `length` characters
@@ -52,6 +54,9 @@ class ArgoTemplateError(AssertionError):
 
 class _Missing(Exception):
     pass
+
+
+Missing = _Missing  # an expression read a name its scope does not hold
 
 
 def go_quote(text: str) -> str:
@@ -111,6 +116,8 @@ def _parse(expression: str) -> Any:
     def term(at: int) -> tuple[Any, int]:
         if at < len(tokens) and tokens[at][0] == "number":
             return ("number", int(tokens[at][1])), at + 1
+        if at < len(tokens) and tokens[at][0] == "string":
+            return ("string", tokens[at][1][1:-1]), at + 1
         if at >= len(tokens) or tokens[at][0] != "name":
             raise fail(at)
         keys, at = [tokens[at][1]], at + 1
@@ -137,18 +144,40 @@ def _parse(expression: str) -> Any:
                 break
         return ("path", keys), at
 
-    tree, end = term(0)
+    def comparison(at: int) -> tuple[Any, int]:
+        left, at = term(at)
+        if at < len(tokens) and tokens[at][1] in ("==", "!="):
+            right, end = term(at + 1)
+            return ("compare", tokens[at][1], left, right), end
+        return left, at
+
+    def conditional(at: int) -> tuple[Any, int]:  # expr-lang's `c ? a : b`, evaluated lazily
+        condition, at = comparison(at)
+        if at < len(tokens) and tokens[at][1] == "?":
+            chosen, at = conditional(at + 1)
+            if at >= len(tokens) or tokens[at][1] != ":":
+                raise fail(at)
+            other, at = conditional(at + 1)
+            return ("if", condition, chosen, other), at
+        return condition, at
+
+    tree, end = conditional(0)
     if end != len(tokens):
         raise fail(end)
     return tree
 
 
-def _evaluate(expression: str, scope: Mapping[str, str]) -> str:
+def evaluate_expression(expression: str, scope: Mapping[str, str]) -> Any:
+    """The value of an expression (a name path, a call, ``==``/``!=``, ``c ? a : b``) over ``scope``."""
     tree, env = _parse(expression), _nested(scope)
 
     def value(node: Any) -> Any:
-        if node[0] == "number":
+        if node[0] in ("number", "string"):
             return node[1]
+        if node[0] == "compare":
+            return (value(node[2]) == value(node[3])) == (node[1] == "==")
+        if node[0] == "if":
+            return value(node[2]) if value(node[1]) is True else value(node[3])
         if node[0] == "call":
             return _EXPR_FUNCTIONS[node[1]](*(value(argument) for argument in node[2]))
         found: Any = env
@@ -158,7 +187,11 @@ def _evaluate(expression: str, scope: Mapping[str, str]) -> str:
             found = found[key]
         return found
 
-    result = value(tree)
+    return value(tree)
+
+
+def _evaluate(expression: str, scope: Mapping[str, str]) -> str:
+    result = evaluate_expression(expression, scope)
     if isinstance(result, dict):
         raise ArgoTemplateError(f"the tests' Argo model does not insert maps ({expression!r})")
     return str(result)

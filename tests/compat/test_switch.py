@@ -28,6 +28,9 @@ IN_FOREACH = SWITCH_FLOWS / "switch_in_foreach.py"
 LOOP = SWITCH_FLOWS / "switch_loop.py"
 NESTED = SWITCH_FLOWS / "switch_nested.py"
 LOOP_IN_FOREACH = SWITCH_FLOWS / "loop_in_foreach.py"
+LOOP_EXITS = SWITCH_FLOWS / "loop_two_exits.py"
+LOOP_EXIT_CASES = [("done", "finish after 3", ["start", "train", "finish", "end"]),
+                   ("other", "other after 3", ["start", "train", "other", "end"])]
 # switch_nested: (parameters, the path the run takes, the steps that run)
 NESTED_CASES = [
     ({"route": "inner", "pick": "c"}, "start/inner/c", ["start", "inner", "c", "end"]),
@@ -72,6 +75,29 @@ class TestFrontEnd:
             "switch", "choice", {"a": "a", "b": "b"}, ("a", "b"))
         assert [s.name for s in ir.steps if s.conditional] == ["a", "b"]
         assert ir.step("end").parents == ("a", "b") and not ir.step("end").is_join
+
+    @pytest.mark.parametrize("path", sorted(SWITCH_FLOWS.glob("*.py")), ids=lambda p: p.stem)
+    def test_switch_flows_check_clean_and_round_trip(self, path):
+        """Each shape Metaflow's switch tests run is valid; the IR reads back from its JSON unchanged."""
+        from flowship.compiler import FlowIR
+        from flowship.flowfile import check_flow_file
+
+        result = check_flow_file(str(path))
+        assert result.problems == () and FlowIR.from_json(result.ir.to_json()) == result.ir
+
+    def test_condition_may_name_a_parameter(self):
+        """FlowSpec.next reads the condition with getattr(self, name): a Parameter is an artifact too."""
+        source = flow('{"a": self.a, "b": self.b}, condition="mode"').replace(
+            "class F(FlowSpec):\n", "class F(FlowSpec):\n    mode = Parameter('mode', default='a')\n")
+        assert messages(source) == []
+
+    def test_flow_show_labels_the_cases(self, tmp_path):
+        """Metaflow's graph output labels each switch edge with its case (output_dot)."""
+        from flowship.compiler.render import render_mermaid, render_text
+
+        ir = check_file(LOOP)
+        assert "train  line 16    -> train, end  [status: again -> train, done -> end]" in render_text(ir)
+        assert 'step_train -->|"status: done"| step_end' in render_mermaid(ir)
 
     def test_several_keys_may_pick_one_step(self):
         """Metaflow maps keys to steps in a dict: two keys may name the same step."""
@@ -273,6 +299,14 @@ class TestLocalRun:
         assert run["join"].task.data.counts == [2, 3]
         assert [t.id for t in run["body"]] == ["0.0.0", "0.0.1", "0.1.0", "0.1.1", "0.1.2"]
 
+    @pytest.mark.parametrize("leave_to, result, steps", LOOP_EXIT_CASES, ids=["done", "other"])
+    def test_a_loop_may_leave_to_one_of_several_steps(self, leave_to, result, steps, tmp_path):
+        """recursive_switch with more cases: the repetition that picks another step ends the loop there."""
+        completed = flow_cli("run", str(LOOP_EXITS), "--leave_to", leave_to, store=tmp_path)
+        assert completed.returncode == 0, completed.stderr
+        run = Flow("LoopExitsFlow", datastore=str(tmp_path)).latest_run
+        assert (run.data.result, [s.id for s in run]) == (result, steps)
+
     def test_loop_repeats_a_step_then_resume_clones_the_repetitions_before_the_failure(self, tmp_path):
         """recursive_switch and resume_recursive_switch: each repetition is a task of the looping step, in
         order; a resumed run clones the repetitions that succeeded and runs the rest again."""
@@ -304,8 +338,11 @@ class TestArgo:
     """Metaflow's Argo compiler (plugins/argo/argo_workflows.py): the switch task outputs the picked step
     (`switch-step`), its targets carry a `when` on it, and a recursive switch is a template that calls itself."""
 
-    @pytest.mark.parametrize("path", [SHAPES, IN_FOREACH, LOOP, NESTED, LOOP_IN_FOREACH], ids=lambda p: p.stem)
+    @pytest.mark.parametrize("path", [SHAPES, IN_FOREACH, LOOP, NESTED, LOOP_IN_FOREACH, LOOP_EXITS],
+                             ids=lambda p: p.stem)
     def test_manifest_passes_the_crd_schema_and_lint(self, path):
+        """Metaflow's switch shapes compile to manifests Argo's CRD schema and validation accept (when, depends
+        on results, steps templates, a valueFrom default)."""
         from argo.schema import schema_errors
         from conftest import shared_dir
         from flowship.compiler.targets.argo.lint import lint_argo
@@ -372,10 +409,10 @@ class TestArgo:
         container = next(t for t in template["spec"]["templates"] if t["name"] == loop["steps"][0][0]["template"])
         assert "--max-repetitions=97" in container["container"]["args"]  # 3 levels above: main, the loop, the pod
 
-        import flowship.compiler.targets.argo.manifest as manifest
+        import flowship.compiler.targets.argo.switches as switches
         from test_argo import deploy_and_run
 
-        monkeypatch.setattr(manifest, "MAX_NESTING", 5)  # the same rule, reached after 2 repetitions, not 97
+        monkeypatch.setattr(switches, "MAX_NESTING", 5)  # the same rule, reached after 2 repetitions, not 97
         with pytest.raises(AssertionError, match="template switch-step failed"):
             deploy_and_run(LOOP.resolve(), tmp_path, "wf-deep", {"times": "4"})
         run = Flow("SwitchLoopFlow", datastore=str(tmp_path))["argo-ml.wf-deep"]
@@ -385,21 +422,12 @@ class TestArgo:
             "nests each repetition one template deeper, and stops at 100) — repeat inside the step, or run the "
             "flow with flow run")
 
-    def test_a_loop_leaving_to_two_steps_is_a_compile_error(self):
-        """Metaflow allows it; on Argo flowship leaves a loop to one step (its template has no output)."""
-        from flowship.compiler.targets.argo.manifest import compile_to_argo
-        from flowship.errors import FlowshipError
-        from test_argo import OPTIONS
-
-        source = LOOP.read_text().replace('{"again": self.train, "done": self.end}',
-                                          '{"again": self.train, "done": self.end, "other": self.other}').replace(
-            "    @step\n    def end(self):", "    @step\n    def other(self):\n        self.next(self.end)\n\n"
-            "    @step\n    def end(self):")
-        result = check(source.replace("from flowship import FlowSpec, Parameter, current, step\n", ""))
-        assert result.ir is not None, result.problems
-        with pytest.raises(FlowshipError, match="the loop in step 'train' may leave to end, other; on Argo a loop "
-                                                "leaves to one step: pick that step, and switch there"):
-            compile_to_argo(result.ir, OPTIONS)
+    @pytest.mark.parametrize("leave_to, result, steps", LOOP_EXIT_CASES, ids=["done", "other"])
+    def test_a_loop_may_leave_to_one_of_several_steps(self, leave_to, result, steps, tmp_path):
+        """Metaflow's recursive template reports the last repetition's pick as its output; so does flowship's,
+        and the step it left to runs (the other is skipped)."""
+        run = _argo_run(LOOP_EXITS, tmp_path, "wf-exits", {"leave_to": leave_to})
+        assert (run.data.result, [s.id for s in run]) == (result, steps)
 
 
 class TestAirflow:
@@ -435,6 +463,8 @@ class TestAirflow:
         assert (run.data.walked, [s.id for s in run]) == (walked, steps)
 
     def test_pod_mode_dag_loads_with_the_switch_output_as_xcom(self, tmp_path):
+        """As Metaflow's Argo switch task outputs the picked step, the switch pod returns it as its XCom, which
+        the branch task after it follows."""
         import airflow_harness as harness  # noqa: F401  (sets up Airflow before test_airflow imports it)
         from test_airflow import deploy
 

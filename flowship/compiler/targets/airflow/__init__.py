@@ -7,7 +7,7 @@ from typing import Any
 
 from flowship.compiler.features import FEATURES
 from flowship.compiler.ir import FlowIR
-from flowship.compiler.targets.airflow.dagfile import airflow_dag_id, compile_to_airflow
+from flowship.compiler.targets.airflow.dagfile import airflow_dag_id, compile_to_airflow, shape_problems
 from flowship.compiler.targets.airflow.settings import OPTIONS, read_settings
 from flowship.compiler.targets.base import (
     ALWAYS,
@@ -19,6 +19,7 @@ from flowship.compiler.targets.base import (
     Unsupported,
 )
 from flowship.compiler.targets.shared import DeployOptions
+from flowship.errors import Problem
 
 __all__ = ["TARGET", "AirflowTarget", "SUPPORTS_KUBERNETES", "SUPPORTS_LOCAL"]
 
@@ -73,6 +74,9 @@ class AirflowTarget(Target):
 
     def supports(self, options: DeployOptions) -> Mapping[str, Support]:
         return SUPPORTS_LOCAL if self._operator(options) == "local" else SUPPORTS_KUBERNETES
+
+    def unsupported(self, ir: FlowIR, options: DeployOptions) -> list[Problem]:
+        return super().unsupported(ir, options) + shape_problems(ir)
 
     def settings(self, options: DeployOptions) -> Any:
         return read_settings(options.target_options)

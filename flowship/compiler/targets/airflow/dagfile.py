@@ -25,10 +25,10 @@ from flowship.compiler.naming import stable_hash
 from flowship.compiler.targets.airflow.settings import AirflowSettings, read_settings
 from flowship.compiler.targets.base import GENERATED_MARKER
 from flowship.compiler.targets.shared import DeployOptions, deployed_step, resource_quantities
-from flowship.errors import FlowshipError
+from flowship.errors import FlowshipError, Problem
 from flowship.step_command import TIMEOUT_GRACE_SECONDS, WEBHOOK_VARIABLE, OutcomeCommand
 
-__all__ = ["compile_to_airflow", "airflow_dag_id", "flowship_run_id", "Operator"]
+__all__ = ["compile_to_airflow", "airflow_dag_id", "flowship_run_id", "Operator", "shape_problems"]
 
 Operator = Literal["kubernetes", "local"]
 XCOM_FILE = "/airflow/xcom/return.json"  # what KubernetesPodOperator reads back as the task's XCom
@@ -370,17 +370,29 @@ def _tags(ir: FlowIR, options: DeployOptions) -> list[str]:
     return tags
 
 
+def shape_problems(ir: FlowIR) -> list[Problem]:
+    """Graph shapes a DAG file cannot carry: a switch inside a foreach, whose targets are mapped tasks that a
+    branch skips for every item or none."""
+    return [
+        Problem(
+            ir.file,
+            step.line,
+            f"the switch in step '{step.name}' is inside a foreach, and Airflow skips a mapped task for all of its "
+            "items or none",
+            "move the switch before the foreach, or run the flow on Argo or with flow run",
+        )
+        for step in ir.steps
+        if step.transition == "switch" and step.foreach_depth
+    ]
+
+
 def compile_to_airflow(ir: FlowIR, options: DeployOptions, operator: Operator = "kubernetes") -> str:
     """The text of the DAG file."""
     settings = read_settings(options.target_options)
+    problems = shape_problems(ir)
+    if problems:
+        raise FlowshipError(str(problems[0]))
     switches = [s for s in ir.steps if s.transition == "switch"]
-    for step in switches:
-        if step.foreach_depth:
-            raise FlowshipError(
-                f"{ir.file}:{step.line}: the switch in step '{step.name}' is inside a foreach, and Airflow skips a "
-                "mapped task for all of its items or none; move the switch before the foreach, or run the flow on "
-                "Argo or with flow run"
-            )
     writer = _Writer(ir, options, operator, settings)
     for step in ir.steps:
         writer.task(step)

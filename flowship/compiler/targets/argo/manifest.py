@@ -24,6 +24,7 @@ from flowship.compiler.ir import FlowIR, StepIR
 from flowship.compiler.naming import k8s_name, stable_hash
 from flowship.compiler.targets.argo.rbac import rbac_documents, rbac_names
 from flowship.compiler.targets.argo.settings import ArgoSettings, read_settings
+from flowship.compiler.targets.argo.switches import loop_template, max_repetitions, task_conditions
 from flowship.compiler.targets.shared import DeployOptions, deployed_step, resource_quantities
 from flowship.errors import FlowshipError
 from flowship.param_codec import default_text
@@ -48,9 +49,6 @@ _PART_SIZE = 150  # tasks per part-DAG when a DAG must be split
 RUN_ID = "argo-{{workflow.namespace}}.{{workflow.name}}"
 SPLITS_FILE = "/tmp/flowship-splits.json"
 SWITCH_FILE = "/tmp/flowship-switch"  # a switch task writes the step it picked; its output `switch`
-# controller.go maxAllowedStackDepth: a template call nested this deep errors the workflow. A loop's repetition
-# n runs n levels below its DAG, itself one level below each enclosing foreach's.
-MAX_NESTING = 100
 CRON_HISTORY = 3  # finished workflows a CronWorkflow keeps, successful and failed each
 PRIORITY_ANNOTATION = "flowship.io/priority"
 FAILURES_LIMIT = 65536  # characters of Argo's failed-node list the exit handler is given
@@ -170,7 +168,7 @@ class _Builder:
             max_splits=str(self.settings.max_splits) if step.transition == "foreach" else None,
             params_base64=True,
             switch_file=SWITCH_FILE if step.transition == "switch" else None,
-            max_repetitions=str(MAX_NESTING - 3 - step.foreach_depth) if step.loops else None,
+            max_repetitions=str(max_repetitions(step)) if step.loops else None,
         ).to_argv()
         image = k.image if k and k.image else self.options.image
         container: dict[str, Any] = {"image": image, "command": argv[:1], "args": argv[1:]}
@@ -268,13 +266,15 @@ class _Builder:
         tasks: list[dict[str, Any]] = []
         for step in steps:
             if step.loops:
-                task: dict[str, Any] = {"name": self.task_name(step), "template": self.loop_template(step)}
-                task.update(self.conditions(step, member))
+                loop = self.template_name(f"{step.k8s_name}-loop")
+                self.templates.append(loop_template(loop, step, self.container_template(step)))
+                task: dict[str, Any] = {"name": self.task_name(step), "template": loop}
+                task.update(task_conditions(step, self.waits_for(step, member)))
                 task["arguments"] = {"parameters": [{"name": "task-id", "value": task_id}]}
                 tasks.append(task)
                 continue
             task = {"name": self.task_name(step), "template": self.container_template(step)}
-            task.update(self.conditions(step, member))
+            task.update(task_conditions(step, self.waits_for(step, member)))
             task["arguments"] = {
                 "parameters": [{"name": "step", "value": step.name}]
                 + ([{"name": "task-id", "value": task_id}] if task_id != "0" else [])
@@ -284,81 +284,13 @@ class _Builder:
                 tasks.append(self._each_task(step))
         return self._emit_dag(name, tasks, task_id)
 
-    def loop_template(self, step: StepIR) -> str:
-        """A step that picks itself again: a steps template that runs one repetition, then calls itself for the
-        next while the repetition picked the step again. Each call nests one level deeper, and Argo's controller
-        fails a workflow whose templates nest :data:`MAX_NESTING` deep: the task refuses the repetition that
-        would, with a message saying so."""
-        leaving = [t for t in step.next if t != step.name]
-        if len(leaving) != 1:
-            raise FlowshipError(
-                f"{self.ir.file}:{step.line}: the loop in step '{step.name}' may leave to {', '.join(leaving)}; on "
-                "Argo a loop leaves to one step: pick that step, and switch there"
-            )
-        name = self.template_name(f"{step.k8s_name}-loop")
-        repetition = "{{inputs.parameters.task-id}}.{{inputs.parameters.index}}"
-        self.templates.append(
-            {
-                "name": name,
-                "inputs": {"parameters": [{"name": "task-id"}, {"name": "index", "default": "0"}]},
-                "steps": [
-                    [
-                        {
-                            "name": "run",
-                            "template": self.container_template(step),
-                            "arguments": {
-                                "parameters": [
-                                    {"name": "step", "value": step.name},
-                                    {"name": "task-id", "value": repetition},
-                                ]
-                            },
-                        }
-                    ],
-                    [
-                        {
-                            "name": "again",
-                            "template": name,
-                            "when": f"'{{{{steps.run.outputs.parameters.switch}}}}' == '{step.name}'",
-                            "arguments": {
-                                "parameters": [
-                                    {"name": "task-id", "value": "{{inputs.parameters.task-id}}"},
-                                    {"name": "index", "value": "{{=sprig.add(inputs.parameters.index, 1)}}"},
-                                ]
-                            },
-                        }
-                    ],
-                ],
-            }
-        )
-        return name
-
-    def conditions(self, step: StepIR, member: set[str]) -> dict[str, str]:
-        """``depends`` (and ``when``) of a step's task. Where a switch may have skipped a parent, the task waits
-        for every parent to finish in any way, runs only if one succeeded (Argo omits it otherwise, and so what
-        follows only from it), and, after a switch, only if the switch picked it (Argo skips it otherwise)."""
+    def waits_for(self, step: StepIR, member: set[str]) -> list[tuple[str, StepIR]]:
+        """(task, step) of what a step's task waits for in its DAG: its parents, or the task fanning its foreach
+        out for a foreach's join."""
         if self.ir.joins_foreach(step):
             split = self.ir.step(step.join_of)  # type: ignore[arg-type]
-            parents = [(self.each_name(split), split)]
-        else:
-            parents = [(self.task_name(self.ir.step(p)), self.ir.step(p)) for p in step.parents if p in member]
-        if not parents:
-            return {}
-        if not any(parent.conditional or _picks(parent) for _, parent in parents):
-            return {"depends": " && ".join(name for name, _ in parents)}
-        if len(parents) == 1:
-            depends = f"{parents[0][0]}.Succeeded"
-        else:
-            finished = [f"({name}.Succeeded || {name}.Skipped || {name}.Omitted)" for name, _ in parents]
-            depends = " && ".join(finished) + f" && ({' || '.join(f'{name}.Succeeded' for name, _ in parents)})"
-        if not any(_picks(parent) for _, parent in parents):
-            return {"depends": depends}
-        taken = [
-            f"'{{{{tasks.{name}.outputs.parameters.switch}}}}' == '{step.name}'"
-            if _picks(parent)
-            else f"'{{{{tasks.{name}.status}}}}' == 'Succeeded'"
-            for name, parent in parents
-        ]
-        return {"depends": depends, "when": " || ".join(taken)}
+            return [(self.each_name(split), split)]
+        return [(self.task_name(self.ir.step(p)), self.ir.step(p)) for p in step.parents if p in member]
 
     def _each_task(self, step: StepIR) -> dict[str, Any]:
         prefix = step.split_stack + (step.name,)
@@ -409,12 +341,6 @@ class _Builder:
                 call["arguments"] = {"parameters": [{"name": "task-id", "value": "{{inputs.parameters.task-id}}"}]}
             outer.append(call)
         return self._emit_dag(name, outer, task_id)
-
-
-def _picks(step: StepIR) -> bool:
-    """Whether a step's task says which of its targets runs next: a switch's, but not a loop's (its task ends
-    when a repetition leaves to its one other step)."""
-    return step.transition == "switch" and not step.loops
 
 
 def _arguments(ir: FlowIR) -> list[dict[str, str]]:
