@@ -32,6 +32,9 @@ __all__ = ["import_flow_class", "json_safe", "main"]
 
 _PACKAGE = os.path.dirname(os.path.abspath(__file__))
 _TYPE_NAMES: dict[Any, str] = {str: "str", int: "int", float: "float", bool: "bool", JSONType: "json"}
+# The arguments of a Parameter (and an IncludeFile) made by code, read back from the object ("#0": its name).
+_PARAMETER_KEYS = ("#0", "default", "type", "help", "required", "separator", "multiple")
+_FILE_KEYS = ("#0", "default", "help", "required", "is_text", "encoding")
 _CHECKED_TYPES = (bool, int, float)  # Metaflow checks a deploy-time function's value against these exactly
 
 
@@ -169,6 +172,18 @@ class _Evaluation:
                 self.result["values"][item["id"]] = {k: json_safe(v, f"'{k}'") for k, v in values.items()}
             except Exception as exc:
                 self.problem(item["id"], exc)
+        for attr in self.request.get("discover", []):
+            found = getattr(cls, attr, None)
+            if isinstance(found, Parameter):
+                ident = f"parameter-made-by-code:{attr}"
+                try:
+                    keys = _FILE_KEYS if isinstance(found, IncludeFile) else _PARAMETER_KEYS
+                    given = [k for k in keys if getattr(found, "name" if k == "#0" else k, None) is not None]
+                    values = self._parameter(found, given, configs)
+                    values["call"] = type(found).__name__
+                    self.result["values"][ident] = {k: json_safe(v, f"'{k}'") for k, v in values.items()}
+                except Exception as exc:
+                    self.problem(ident, exc)
         return self.result
 
     def _parameter_context(self, configs: dict[str, Any] | None) -> ParameterContext:

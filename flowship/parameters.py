@@ -50,6 +50,7 @@ class Parameter:
         self.required = required
         self.show_default = show_default
         self.separator = separator  # every argument is kept: compiler/evaluate.py reads them from here
+        self.multiple = multiple
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.name!r})"

@@ -88,8 +88,8 @@ def _items(flow: ParsedFlow) -> list[tuple[str, dict[str, Any], RawCall, str]]:
 
 
 def needs_evaluation(flow: ParsedFlow) -> bool:
-    """Whether the flow has an argument only an import can tell, or configs to resolve."""
-    return bool(flow.configs) or bool(_items(flow))
+    """Whether the flow has an argument only an import can tell, configs to resolve, or attributes to look at."""
+    return bool(flow.configs) or bool(_items(flow)) or bool(flow.computed)
 
 
 def _frames_text(frames: list[list[Any]]) -> str:
@@ -146,6 +146,7 @@ def evaluation_request(
         "flow": flow.name,
         "code_root": code_root,
         "items": [item for _, item, _, _ in _items(flow)],
+        "discover": sorted(flow.computed),
         "configs": {
             "files": {k: os.path.abspath(v) for k, v in inputs.config_files.items()},
             "values": dict(inputs.config_values),
@@ -169,9 +170,21 @@ def apply_result(
     if no_answer is not None:
         evaluation.problems.append(Problem(flow.file, flow.line, *no_answer))
     result = result or {"values": {}, "configs": [], "problems": []}
-    if "error" in result:
+    if "error" in result and (items or flow.configs):
         evaluation.problems.append(
             _failure_problem(flow.file, flow.line, f"importing {flow.file} to evaluate {what} failed", result["error"])
+        )
+    elif "error" in result:  # only to look at computed attributes: the flow may well have no Parameter among them
+        failed = _failure_problem(flow.file, flow.line, f"importing {flow.file} failed", result["error"])
+        evaluation.problems.append(
+            Problem(
+                failed.file,
+                failed.line,
+                f"{failed.message}; so flow check cannot tell whether {', '.join(sorted(flow.computed))} "
+                "(computed at class level) are Parameters — if one is, the run stops in its start task",
+                failed.fix,
+                "warning",
+            )
         )
     lines = {f"config:{attr}": call.line for attr, call in flow.configs}
     for ident, item, call, label in items:
@@ -189,10 +202,19 @@ def apply_result(
         evaluation.problems.append(
             _failure_problem(flow.file, lines.get(ident, flow.line), f"evaluating {label}", failure)
         )
+    for ident, found in result["values"].items():  # Parameters a call made: declared as if written out
+        if ident.startswith(_DISCOVERED):
+            attr, kwargs = ident[len(_DISCOVERED) :], dict(found)
+            call = RawCall(kwargs.pop("call"), flow.computed.get(attr, flow.line), [kwargs.pop("#0")], kwargs)
+            flow.parameters.append((attr, call))
+            evaluation.evaluated.append(f"{call.name} '{attr}' made by code (line {call.line})")
     evaluation.values = dict(result["values"])
     evaluation.configs = tuple(ConfigIR(c["name"], c["attr"], c["value"], c["plain"]) for c in result["configs"])
     evaluation.evaluated += [f"config '{c.name}'" for c in evaluation.configs]
     return evaluation
+
+
+_DISCOVERED = "parameter-made-by-code:"  # how the child names a Parameter it found among computed attributes
 
 
 def skip_evaluation(flow: ParsedFlow) -> None:

@@ -97,6 +97,8 @@ class ParsedFlow:
     steps: dict[str, ParsedStep] = field(default_factory=dict)
     parameters: list[tuple[str, RawCall]] = field(default_factory=list)  # (attribute, call)
     configs: list[tuple[str, RawCall]] = field(default_factory=list)  # Config(...): (attribute, call)
+    # class attributes a call computes (``a, b = shared_parameters()``): only an import tells if they are Parameters
+    computed: dict[str, int] = field(default_factory=dict)  # attribute -> line
     flow_decorators: list[RawCall] = field(default_factory=list)
     class_attributes: set[str] = field(default_factory=set)
     external_bases: bool = False
@@ -483,10 +485,19 @@ class _FlowReader:
         elif isinstance(stmt, ast.AnnAssign) and stmt.value is not None:
             targets, value = [stmt.target], stmt.value
         for target in targets:
+            names = [e for e in target.elts if isinstance(e, ast.Name)] if isinstance(target, ast.Tuple) else []
+            computed = isinstance(value, ast.Call) and _call_name(value) not in ("Parameter", "IncludeFile", "Config")
+            for element in names:  # a, b = make_parameters()
+                self.flow.class_attributes.add(element.id)
+                if computed:
+                    self.flow.computed[element.id] = stmt.lineno
             if isinstance(target, ast.Name):
                 self.flow.class_attributes.add(target.id)
                 # a subclass's attribute replaces a base's Parameter of that name
                 self.flow.parameters = [(a, c) for a, c in self.flow.parameters if a != target.id]
+                self.flow.computed.pop(target.id, None)
+                if computed and value is not None and self.literals.evaluate(value) is NOT_LITERAL:
+                    self.flow.computed[target.id] = stmt.lineno
                 if isinstance(value, ast.Call) and _call_name(value) in ("Parameter", "IncludeFile"):
                     call = self.literals.call(value)
                     call.file = "" if self.file == self.flow.file else self.file

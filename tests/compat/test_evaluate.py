@@ -295,3 +295,51 @@ def test_an_evaluated_tuple_is_a_list_as_a_literal_one_is(tmp_path):
     """The values come back as JSON data: a tuple arrives as a list, which every list argument accepts."""
     path = write_flow(tmp_path, '@secrets(sources=tuple(f"db-{n}" for n in ("a", "b")))' + START)
     assert load_flow(str(path)).step("start").decorators.secrets == ("db-a", "db-b")
+
+
+class TestParametersMadeByCode:
+    """Metaflow finds Parameters by looking at the class (``_get_parameters`` walks ``dir(cls)``), so a helper
+    that returns them works: ``param_a, param_b = parameterize_flow()`` (Outerbounds' guide to reusing
+    parameters across flows)."""
+
+    HELPER = """
+        from flowship import Parameter
+
+        def parameterize_flow():
+            return Parameter("a", default=11), Parameter("b", default=77, help="made by a helper")
+    """
+    BODY = """
+    param_a, param_b = parameterize_flow()
+    LABELS = sorted({"y", "x"})
+
+    @step
+    def start(self):
+        self.seen = (self.param_a, self.param_b, self.LABELS)
+        self.next(self.end)
+    """
+
+    def flow(self, folder: Path) -> Path:
+        (folder / "shared_params.py").write_text(textwrap.dedent(self.HELPER))
+        return write_flow(folder, self.BODY, head="from shared_params import parameterize_flow")
+
+    def test_check_declares_them_and_says_so(self, tmp_path):
+        result = check_flow_file(str(self.flow(tmp_path)))
+        assert [(p.name, p.attr, p.default, p.help) for p in result.ir.parameters] == [
+            ("a", "param_a", 11, ""), ("b", "param_b", 77, "made by a helper")]
+        assert result.evaluated == ("Parameter 'param_a' made by code (line 7)", "Parameter 'param_b' made by code (line 7)")
+
+    def test_run_and_deployed_run(self, tmp_path):
+        path = self.flow(tmp_path)
+        result = flow_cmd("run", str(path), "--a", "5", "--datastore", str(tmp_path / "local"), cwd=tmp_path)
+        assert result.returncode == 0, result.stderr
+        assert Flow("EvalFlow", datastore=str(tmp_path / "local")).latest_run.data.seen == (5, 77, ["x", "y"])
+        flow = deploy_and_run(path, tmp_path / "store", EvaluationInputs(deploy_time=True), "wf-made")
+        assert flow["argo-ml.wf-made"]["start"].task.data.seen == (11, 77, ["x", "y"])
+
+    def test_a_module_that_cannot_be_imported_leaves_a_warning(self, tmp_path):
+        """Computed class attributes need not be Parameters: an import failure is then no reason to refuse the flow."""
+        path = write_flow(tmp_path, self.BODY, head="from shared_params import parameterize_flow")
+        result = check_flow_file(str(path))
+        assert result.ir is not None and [p.severity for p in result.problems] == ["warning"]
+        assert "so flow check cannot tell whether LABELS, param_a, param_b (computed at class level) are Parameters" in (
+            result.problems[0].message)
