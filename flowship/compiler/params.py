@@ -121,13 +121,11 @@ def _one(attr: str, call: RawCall, file: str, problems: list[Problem]) -> Parame
         fail(f"parameter '{name}': multiple must be True or False", "write multiple=True")
         return None
     if multiple:  # as click's multiple options: the default is a list, the type is its items'
-        if default is not None and not isinstance(default, (list, tuple)):
-            fail(f"parameter '{name}' takes several values, but its default is not a list", "write default=[...]")
-            return None
         if kwargs.get("separator") is not None:
             fail(f"parameter '{name}': multiple=True and separator= both make a list", "keep one of them")
             return None
-        default = list(default) if default is not None else None
+        # a single default is a list of one (click would refuse it, but only when the option is not given)
+        default = None if default is None else list(default) if isinstance(default, (list, tuple)) else [default]
     item = default[0] if multiple and default else (None if multiple else default)
     kind = "file" if is_file else kwargs.get("type") or _infer_type(item)
     if kind not in ("str", "int", "float", "bool", "json", "file"):

@@ -84,6 +84,7 @@ class TestValid:
         ("Parameter('n', multiple=True, default=[1, 2])", ("int", [1, 2], True)),
         ("Parameter('n', multiple=True, type=float, default=[1])", ("float", [1.0], True)),
         ("Parameter('n', multiple=True)", ("str", None, True)),
+        ("Parameter('val', default=2, multiple=True)", ("int", [2], True)),  # Outerbounds' guide writes this
     ])
     def test_multiple_parameters(self, declaration, expected):
         """Metaflow passes multiple=True to click: the option is given once per value, the step gets a tuple."""
@@ -164,8 +165,6 @@ class TestInvalid:
         (two_step_flow("    workers = Parameter('max-workers', default=2)"),
          "error: parameter name 'max-workers' is reserved by flowship"),
         (two_step_flow("    bad = Parameter('-depth', default=2)"), "error: parameter name '-depth' is invalid"),
-        (two_step_flow("    n = Parameter('n', multiple=True, default=3)"),
-         "error: parameter 'n' takes several values, but its default is not a list"),
         (two_step_flow("    n = Parameter('n', multiple=True, separator=',')"),
          "error: parameter 'n': multiple=True and separator= both make a list"),
     ])
