@@ -546,6 +546,14 @@ class _FlowReader:
                 f"step '{func.name}' takes ({', '.join(arg_names)})",
                 "a step takes (self), or (self, inputs) when it is a join (any name works for inputs)",
             )
+        for marker in (d for d in func.decorator_list if isinstance(d, ast.Call) and _call_name(d) == "step"):
+            role = next((k.arg for k in marker.keywords if k.arg in ("start", "end")), None)
+            self.problem(
+                marker.lineno,
+                f"@step({role or '...'}=True) on step '{func.name}': steps other than 'start' and 'end' cannot "
+                "begin or end a flow in flowship",
+                f"name the step {role}: def {role}(self)" if role else "write @step without arguments",
+            )
         if isinstance(func, ast.AsyncFunctionDef):
             self.problem(func.lineno, f"step '{func.name}' is async", "define steps with plain `def`")
         scan = _BodyScan(members)

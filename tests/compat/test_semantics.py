@@ -165,6 +165,9 @@ class TestInvalid:
         (two_step_flow("    workers = Parameter('max-workers', default=2)"),
          "error: parameter name 'max-workers' is reserved by flowship"),
         (two_step_flow("    bad = Parameter('-depth', default=2)"), "error: parameter name '-depth' is invalid"),
+        (two_step_flow().replace("@step\n    def start", "@step(start=True)\n    def start"),
+         "error: @step(start=True) on step 'start': steps other than 'start' and 'end' cannot begin or end a flow "
+         "in flowship"),
         (two_step_flow("    n = Parameter('n', multiple=True, separator=',')"),
          "error: parameter 'n': multiple=True and separator= both make a list"),
     ])
