@@ -55,9 +55,7 @@ def graph_info(ir: FlowIR) -> dict[str, Any]:
 
 def current_values(ir: FlowIR, run: dict[str, Any], step: str, task_id: str, retry_count: int) -> dict[str, Any]:
     """Every field ``current`` binds for one task of ``run``."""
-    project, branch = run.get("project"), run.get("branch")
-    if project and not branch:  # a local run of a @project flow is on the user's branch, as in Metaflow
-        branch = f"user.{run['user']}"
+    project, branch = run.get("project"), run.get("branch")  # a local run's branch is user.<name> (runs.py)
     return {
         "flow_name": ir.name,
         "run_id": run["run_id"],
