@@ -234,6 +234,11 @@ def problems(imports: str, body: str = "pass") -> list[str]:
     ("from metaflow.cards import Markdown\n", "pass",
      "flow.py:2: `from metaflow.cards import Markdown`: this flow imports Metaflow — import the same names from "
      "flowship.cards"),
+    ("from metaflow.plugins.datatools.s3 import S3\n", "pass",
+     "flow.py:2: `from metaflow.plugins.datatools.s3 import S3`: this flow imports Metaflow — from flowship.datatools "
+     "import S3 (or from flowship import S3)"),
+    ("import metaflow\n", "pass",
+     "flow.py:2: `import metaflow`: this flow imports Metaflow — import the same names from flowship"),
     ("import flowship\n", "print(flowship.Deployer)",
      "flow.py:14: `flowship.Deployer`: flowship has no 'Deployer' — deploy with `flow deploy FLOW_FILE --target "
      "argo|airflow`"),
