@@ -131,6 +131,8 @@ def test_missing_objects_and_wrong_keys(bucket, tmp_path):
         S3(run=FlowSpec.__new__(FlowSpec))
     with pytest.raises(S3URLError, match="get_all\\(\\) needs a client with a root"), S3() as s3:
         s3.get_all()
+    with pytest.raises(S3URLError, match=r"^S3\(role=...\): not supported yet; flowship uses the standard AWS "):
+        S3(role="arn:aws:iam::1:role/x")
 
 
 def test_run_with_bucket_and_prefix_uses_metaflows_layout(bucket, tmp_path):
