@@ -300,3 +300,33 @@ def test_card_decorator_is_warned_not_rendered():
     assert [str(p) for p in result.problems] == [
         "flow.py:7: warning: @card is accepted but not applied yet: no card is rendered — the flow runs without it; "
         "remove it to silence this warning"]
+
+
+def test_current_graph_names_a_switch(tmp_path):
+    """Metaflow 2.17's current.graph gives a switch step the type split-switch with its condition and cases."""
+    result = run_flow(tmp_path, """
+        from flowship import FlowSpec, step, current
+
+        class SwitchGraphFlow(FlowSpec):
+            @step
+            def start(self):
+                self.mode = "a"
+                self.node = current.graph["steps"]["start"]
+                self.next({"a": self.a, "b": self.b}, condition="mode")
+
+            @step
+            def a(self):
+                self.next(self.end)
+
+            @step
+            def b(self):
+                self.next(self.end)
+
+            @step
+            def end(self):
+                pass
+    """)
+    assert result.returncode == 0, result.stderr
+    node = Flow("SwitchGraphFlow", datastore=str(tmp_path / "store")).latest_run["start"].task.data.node
+    assert (node["type"], node["condition"], node["switch_cases"], node["next"]) == (
+        "split-switch", "mode", {"a": "a", "b": "b"}, ["a", "b"])
