@@ -103,7 +103,8 @@ class _ImportScan(ast.NodeVisitor):
     def _resolve_module(self, line: int, name: str, spelled: str) -> ModuleType | None:
         if name.split(".")[0] == "metaflow":
             local = "flowship" + name[len("metaflow") :]
-            self.error(line, f"`{spelled}`: this flow imports Metaflow", f"import the same names from {local}")
+            fix = _MODULE_INSTEAD.get(local) or (f"import the same names from {local}" if _module(local) else _DOCS)
+            self.error(line, f"`{spelled}`: this flow imports Metaflow", fix)
             return None
         module = _module(name)
         if module is None:

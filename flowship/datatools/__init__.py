@@ -140,6 +140,11 @@ class S3:
         encryption: str | None = None,
         **kwargs: Any,
     ):
+        if kwargs:  # Metaflow's role, session_vars, client_params: ignoring them would use other credentials
+            raise S3URLError(
+                f"S3({', '.join(f'{k}=...' for k in sorted(kwargs))}): not supported yet; flowship uses the "
+                "standard AWS credentials (environment, profile, instance role)"
+            )
         self._backend: Backend
         self._root: str | None
         if run is not None:

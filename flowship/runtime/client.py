@@ -10,7 +10,6 @@ there raises :class:`~flowship.errors.NotFound` (a ``KeyError``) naming what is.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterable, Iterator
 from typing import Any
 
@@ -25,11 +24,11 @@ from flowship.runtime.client_scope import (
     list_flows,
     listing,
     namespace,
+    runs_below,
     split_pathspec,
 )
 from flowship.runtime.datastore import ArtifactRef, AttemptRecord, DamagedRecord, FlowDatastore, LazyArtifacts
 from flowship.runtime.liveness import RunStatus, run_status
-from flowship.runtime.locate import stores_below
 from flowship.runtime.tagging import change_user_tags, system_tags, user_tags
 
 __all__ = [
@@ -326,15 +325,6 @@ class Run:
         return f"Run('{self.pathspec}')"
 
 
-def _runs_below(name: str) -> str:
-    """Where runs made from a subfolder of here went (``flow run sub/flow.py`` stores beside the file)."""
-    for store in stores_below(os.getcwd()):
-        if FlowDatastore(open_storage(store), name).run_ids():
-            shown = os.path.relpath(store)
-            return f"; it has runs in {shown}: Flow({name!r}, datastore={shown!r})"
-    return ""
-
-
 class Flow:
     def __init__(self, name: str, datastore: str | None = None):
         self.id = self.pathspec = name
@@ -345,7 +335,7 @@ class Flow:
             raise NotFound(
                 f"flow {name} has no runs in {self._ds.storage.url}"
                 + (did_you_mean(name, flows) or f"; flows with runs there: {listing(flows)}")
-                + ("" if datastore else _runs_below(name))
+                + ("" if datastore else runs_below(name))
             )
 
     def runs(self, *tags: str) -> list[Run]:

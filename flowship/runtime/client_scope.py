@@ -9,12 +9,13 @@ objects themselves.
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 from flowship.errors import NotFound
 from flowship.providers.storage import open_storage
 from flowship.runtime.datastore import FlowDatastore
-from flowship.runtime.locate import locate_store
+from flowship.runtime.locate import locate_store, stores_below
 from flowship.runtime.metadata import selected_store
 from flowship.runtime.runs import user_namespace
 from flowship.runtime.tagging import system_tags
@@ -29,6 +30,7 @@ __all__ = [
     "split_pathspec",
     "in_namespace",
     "listing",
+    "runs_below",
 ]
 
 _UNSET = object()
@@ -88,3 +90,12 @@ def in_namespace(record: dict[str, Any], wanted: str | None) -> bool:
     if wanted is None or record["namespace"] == wanted:
         return True
     return not wanted.startswith("user:") and wanted in system_tags(record)
+
+
+def runs_below(name: str) -> str:
+    """Where runs made from a subfolder of here went (``flow run sub/flow.py`` stores beside the file)."""
+    for store in stores_below(os.getcwd()):
+        if FlowDatastore(open_storage(store), name).run_ids():
+            shown = os.path.relpath(store)
+            return f"; it has runs in {shown}: Flow({name!r}, datastore={shown!r})"
+    return ""

@@ -16,11 +16,14 @@ __all__ = ["current_values", "graph_info"]
 
 
 def _step_type(step: StepIR) -> str:
-    """Metaflow's word for a node in ``current.graph``: start, end, linear, join, split-static, split-foreach."""
+    """Metaflow's word for a node in ``current.graph``: start, end, linear, join, split-static, split-foreach,
+    split-switch."""
     if step.transition == "foreach":
         return "split-foreach"
     if step.transition == "split":
         return "split-static"
+    if step.transition == "switch":
+        return "split-switch"
     if step.is_join:
         return "join"
     return step.name if step.name in ("start", "end") else "linear"
@@ -40,6 +43,8 @@ def graph_info(ir: FlowIR) -> dict[str, Any]:
         }
         if step.foreach_var:
             entry["foreach_artifact"] = step.foreach_var
+        if step.transition == "switch":
+            entry["condition"], entry["switch_cases"] = step.condition, dict(step.switch_cases)
         if step.name in joins:
             entry["matching_join"] = joins[step.name]
         steps[step.name] = entry
@@ -55,9 +60,7 @@ def graph_info(ir: FlowIR) -> dict[str, Any]:
 
 def current_values(ir: FlowIR, run: dict[str, Any], step: str, task_id: str, retry_count: int) -> dict[str, Any]:
     """Every field ``current`` binds for one task of ``run``."""
-    project, branch = run.get("project"), run.get("branch")
-    if project and not branch:  # a local run of a @project flow is on the user's branch, as in Metaflow
-        branch = f"user.{run['user']}"
+    project, branch = run.get("project"), run.get("branch")  # a local run's branch is user.<name> (runs.py)
     return {
         "flow_name": ir.name,
         "run_id": run["run_id"],

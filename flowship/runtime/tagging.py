@@ -43,7 +43,8 @@ def system_tags(record: dict[str, Any]) -> frozenset[str]:
     project, branch = record.get("project"), record.get("branch")
     if project:
         tags.add(f"project:{project}")
-        tags.add(f"project_branch:{branch or 'user.' + record['user']}")
+    if branch:
+        tags.add(f"project_branch:{branch}")
     return frozenset(tags)
 
 

@@ -234,6 +234,11 @@ def problems(imports: str, body: str = "pass") -> list[str]:
     ("from metaflow.cards import Markdown\n", "pass",
      "flow.py:2: `from metaflow.cards import Markdown`: this flow imports Metaflow — import the same names from "
      "flowship.cards"),
+    ("from metaflow.plugins.datatools.s3 import S3\n", "pass",
+     "flow.py:2: `from metaflow.plugins.datatools.s3 import S3`: this flow imports Metaflow — from flowship.datatools "
+     "import S3 (or from flowship import S3)"),
+    ("import metaflow\n", "pass",
+     "flow.py:2: `import metaflow`: this flow imports Metaflow — import the same names from flowship"),
     ("import flowship\n", "print(flowship.Deployer)",
      "flow.py:14: `flowship.Deployer`: flowship has no 'Deployer' — deploy with `flow deploy FLOW_FILE --target "
      "argo|airflow`"),
@@ -295,3 +300,33 @@ def test_card_decorator_is_warned_not_rendered():
     assert [str(p) for p in result.problems] == [
         "flow.py:7: warning: @card is accepted but not applied yet: no card is rendered — the flow runs without it; "
         "remove it to silence this warning"]
+
+
+def test_current_graph_names_a_switch(tmp_path):
+    """Metaflow 2.17's current.graph gives a switch step the type split-switch with its condition and cases."""
+    result = run_flow(tmp_path, """
+        from flowship import FlowSpec, step, current
+
+        class SwitchGraphFlow(FlowSpec):
+            @step
+            def start(self):
+                self.mode = "a"
+                self.node = current.graph["steps"]["start"]
+                self.next({"a": self.a, "b": self.b}, condition="mode")
+
+            @step
+            def a(self):
+                self.next(self.end)
+
+            @step
+            def b(self):
+                self.next(self.end)
+
+            @step
+            def end(self):
+                pass
+    """)
+    assert result.returncode == 0, result.stderr
+    node = Flow("SwitchGraphFlow", datastore=str(tmp_path / "store")).latest_run["start"].task.data.node
+    assert (node["type"], node["condition"], node["switch_cases"], node["next"]) == (
+        "split-switch", "mode", {"a": "a", "b": "b"}, ["a", "b"])

@@ -131,3 +131,21 @@ def test_missing_objects_and_wrong_keys(bucket, tmp_path):
         S3(run=FlowSpec.__new__(FlowSpec))
     with pytest.raises(S3URLError, match="get_all\\(\\) needs a client with a root"), S3() as s3:
         s3.get_all()
+    with pytest.raises(S3URLError, match=r"^S3\(role=...\): not supported yet; flowship uses the standard AWS "):
+        S3(role="arn:aws:iam::1:role/x")
+
+
+def test_run_with_bucket_and_prefix_uses_metaflows_layout(bucket, tmp_path):
+    """Metaflow: ``S3(run=..., bucket=..., prefix=...)`` overrides parts of its root and keys go under
+    ``s3://bucket/prefix/<Flow>/<run>/``; flowship does the same (a run in a local store, objects on S3)."""
+    from conftest import EXAMPLES
+
+    result = subprocess.run([sys.executable, "-m", "flowship", "run", str(EXAMPLES / "hello.py"), "--datastore",
+                             str(tmp_path / "store")], cwd=REPO, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr
+    run = Flow("HelloFlow", datastore=str(tmp_path / "store")).latest_run
+    with S3(run=run, bucket=bucket, prefix="/tmp/") as s3:
+        assert s3.put("k", "v") == f"s3://{bucket}/tmp/HelloFlow/{run.id}/k"
+        assert s3.get("k").text == "v"
+    with pytest.raises(S3URLError, match=r"^S3\(run=..., prefix=...\) on a local store needs bucket= too$"):
+        S3(run=run, prefix="tmp")
