@@ -10,11 +10,21 @@ too, so library code can ask whether it runs inside a flow, as in Metaflow.
 from __future__ import annotations
 
 import tempfile
-from typing import Any
+from typing import Any, NamedTuple
 
 from flowship.errors import FlowshipError
 
-__all__ = ["current", "Current", "FIELDS"]
+__all__ = ["current", "Current", "FIELDS", "Parallel"]
+
+
+class Parallel(NamedTuple):
+    """``current.parallel`` in a step that ``num_parallel=`` started, as Metaflow's: node 0 is the control node."""
+
+    main_ip: str
+    num_nodes: int
+    node_index: int
+    control_task_id: str
+
 
 # Fields bound per task by the step command (runtime/task.py).
 BOUND = (
@@ -35,6 +45,7 @@ BOUND = (
     "pathspec",
     "graph",
     "parameter_names",
+    "parallel",
 )
 # Fields derived from the bound ones, or answering outside a step too.
 DERIVED = ("is_running_flow", "tempdir", "run", "task", "card")

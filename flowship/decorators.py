@@ -34,7 +34,8 @@ def _marker(name: str) -> Callable[..., Any]:
         return mark(target) if callable(target) else mark
 
     decorator.__name__ = decorator.__qualname__ = name
-    defaults = dict(STEP_DECORATORS.get(name) or FLOW_DECORATORS.get(name) or NOT_YET_APPLIED[name][1])
+    tables = (STEP_DECORATORS, FLOW_DECORATORS, {k: v[1] for k, v in NOT_YET_APPLIED.items()})
+    defaults = dict(next(table[name] for table in tables if name in table))
     decorator.__doc__ = f"@{name}: see docs/authoring.md; arguments and defaults {defaults}"
     return decorator
 
@@ -46,6 +47,7 @@ catch = _marker("catch")
 environment = _marker("environment")
 kubernetes = _marker("kubernetes")
 secrets = _marker("secrets")
+parallel = _marker("parallel")
 schedule = _marker("schedule")
 project = _marker("project")
 # accepted, not applied yet: `flow check` says so (compiler/decorators.py)

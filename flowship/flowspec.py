@@ -14,6 +14,7 @@ import subprocess
 import sys
 from typing import Any
 
+from flowship.compiler.parse import PARALLEL_ARTIFACT
 from flowship.errors import FlowshipError
 
 __all__ = ["FlowSpec", "IMPORT_ONLY_VARIABLE"]
@@ -38,7 +39,9 @@ class FlowSpec:
     def name(self) -> str:
         return type(self).__name__
 
-    def next(self, *steps: Any, foreach: str | None = None, condition: str | None = None) -> None:
+    def next(
+        self, *steps: Any, foreach: str | None = None, condition: str | None = None, num_parallel: int | None = None
+    ) -> None:
         """Record where the flow goes after this step; must be the step's last call.
 
         ``self.next({"a": self.a, "b": self.b}, condition="choice")`` goes to the one step whose key equals
@@ -55,6 +58,11 @@ class FlowSpec:
             if not callable(target) or not getattr(target, "__flowship_step__", False):
                 raise FlowshipError(f"self.next() got {target!r}; pass steps as self.<step>")
             names.append(target.__name__)
+        if num_parallel is not None:  # Metaflow's gang of nodes: a foreach over their indexes
+            if isinstance(num_parallel, bool) or not isinstance(num_parallel, int) or num_parallel < 1:
+                raise FlowshipError(f"num_parallel={num_parallel!r}: give the number of nodes, a whole number >= 1")
+            self.__dict__[PARALLEL_ARTIFACT] = list(range(num_parallel))
+            foreach = PARALLEL_ARTIFACT
         self._transition = (tuple(names), foreach)
 
     def _switch_target(self, cases: dict[Any, Any], condition: str) -> Any:

@@ -127,9 +127,9 @@ class F(FlowSpec):
         assert messages(flow("""
     @step
     def start(self):
-        self.next(self.end, num_parallel=4)
-""")) == ["flow.py:9: self.next() in step 'start' has unsupported argument 'num_parallel' — "
-          "self.next takes steps, optionally foreach=\"<artifact>\", or one dict of cases with "
+        self.next(self.end, parallel=4)
+""")) == ["flow.py:9: self.next() in step 'start' has unsupported argument 'parallel' — "
+          "self.next takes steps, optionally foreach=\"<artifact>\", num_parallel=N, or one dict of cases with "
               "condition=\"<artifact>\""]
 
 

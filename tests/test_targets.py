@@ -69,7 +69,8 @@ SAMPLES = {
     "flow.project.name": ("flow", "", "@project(name='demo')"),
 }
 # Transitions are the graph itself: every target compiles every shape, and the runner tests execute them.
-TRANSITIONS = {f.key for f in FEATURES if f.path in ("transition", "loops")}
+# graph shapes: tested by running every shape (tests/compat/test_switch.py, test_parallel.py), not by a sample
+TRANSITIONS = {f.key for f in FEATURES if f.path in ("transition", "loops", "foreach_var")}
 MODES = [(name, dict(mode)) for name in target_names() for mode in get_target(name).modes]
 
 

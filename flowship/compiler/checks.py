@@ -15,7 +15,7 @@ import networkx as nx
 
 from flowship.compiler.conditions import edge_condition, exclusive, run_conditions
 from flowship.compiler.graph import Nesting, loops, step_of
-from flowship.compiler.parse import ParsedFlow
+from flowship.compiler.parse import PARALLEL_ARTIFACT, ParsedFlow
 from flowship.errors import Problem
 
 __all__ = ["structural_problems", "nesting_problems", "data_flow_problems"]
@@ -189,6 +189,27 @@ def check_catch_placement(flow: ParsedFlow, graph: nx.DiGraph) -> Iterator[Probl
             )
 
 
+def check_parallel(flow: ParsedFlow, graph: nx.DiGraph) -> Iterator[Problem]:
+    """Metaflow's rules: the step num_parallel= starts is @parallel, and only such a step is."""
+    started = {s.next_targets[0]: s for s in flow.steps.values() if s.foreach == PARALLEL_ARTIFACT and s.next_targets}
+    for name, step in flow.steps.items():
+        marked = next((d for d in step.decorators if d.name == "parallel"), None)
+        if name in started and marked is None:
+            yield Problem(
+                step.file,
+                step.line,
+                f"step '{name}' is started with num_parallel= in step '{started[name].name}' but is not @parallel",
+                f"put @parallel above @step on def {name}",
+            )
+        elif marked is not None and name not in started:
+            yield Problem(
+                step.file,
+                marked.line,
+                f"@parallel on step '{name}', which no self.next(..., num_parallel=N) starts",
+                f"start it with self.next(self.{name}, num_parallel=N) in the step before, or remove @parallel",
+            )
+
+
 # Reachability and join checks only mean something once every transition is sound;
 # run on a broken graph they would restate the first phase's errors as noise.
 FIRST_PHASE: tuple[Check, ...] = (
@@ -197,6 +218,7 @@ FIRST_PHASE: tuple[Check, ...] = (
     check_transitions,
     check_cycles,
     check_catch_placement,
+    check_parallel,
     check_switches,
 )
 SECOND_PHASE: tuple[Check, ...] = (check_reachability, check_join_parents)
@@ -309,7 +331,11 @@ def data_flow_problems(flow: ParsedFlow, graph: nx.DiGraph, nesting: Nesting, kn
                     "warning" if uncertain_flow or step.condition in maybe else "error",
                 )
             )
-        if step.foreach is not None and step.foreach not in out[name] and step.foreach not in known:
+        if (
+            step.foreach not in (None, PARALLEL_ARTIFACT)
+            and step.foreach not in out[name]
+            and step.foreach not in known
+        ):
             problems.append(
                 Problem(
                     step.file,

@@ -52,6 +52,7 @@ STEP_DECORATORS: dict[str, dict[str, Any]] = {
         "disk": None,
     },
     "secrets": {"sources": []},
+    "parallel": {},  # marks the step num_parallel= starts; checked with the graph (compiler/checks.py)
 }
 FLOW_DECORATORS: dict[str, dict[str, Any]] = {
     "schedule": {"hourly": False, "daily": True, "weekly": False, "cron": None, "timezone": None},
@@ -277,6 +278,7 @@ _NORMALIZERS: dict[str, Callable[[_Args], Any]] = {
     "environment": _environment,
     "kubernetes": _kubernetes,
     "secrets": _secrets,
+    "parallel": lambda a: True,
     "schedule": _schedule,
     "project": _project,
 }

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from flowship.compiler.ir import FlowIR
+from flowship.compiler.parse import PARALLEL_ARTIFACT
 
 __all__ = ["Feature", "FEATURES", "UsedFeature", "used_features", "STRUCTURE_FIELDS"]
 
@@ -45,6 +46,7 @@ FEATURES: tuple[Feature, ...] = (
     Feature("step", "transition", "a foreach (self.next(..., foreach=))", "foreach"),
     Feature("step", "transition", "a switch (self.next({...}, condition=))", "switch"),
     Feature("step", "loops", "a switch that picks its own step again (a loop)", True),
+    Feature("step", "foreach_var", "num_parallel= (a gang of @parallel nodes)", PARALLEL_ARTIFACT),
     Feature("step", "transition", "the end step", "end"),
     _decorator("resources.cpu_millicores", "@resources(cpu=)"),
     _decorator("resources.memory_mib", "@resources(memory=)"),

@@ -31,6 +31,7 @@ __all__ = [
     "parse_flow_source",
     "NOT_LITERAL",
     "FLOWSPEC_MEMBERS",
+    "PARALLEL_ARTIFACT",
 ]
 
 
@@ -45,6 +46,8 @@ NOT_LITERAL: Any = _NotLiteral()
 FLOWSPEC_MEMBERS = frozenset(
     {"next", "merge_artifacts", "foreach_stack", "input", "index", "name", "script_name", "cmd"}
 )
+# self.next(self.train, num_parallel=N) is, as in Metaflow, a foreach over this artifact: list(range(N)).
+PARALLEL_ARTIFACT = "_parallel_ubf_iter"
 _TYPE_NAMES = {"str": "str", "int": "int", "float": "float", "bool": "bool", "JSONType": "json"}
 _DYNAMIC_BUILTINS = {"setattr", "delattr", "vars"}
 _GUARD_BUILTINS = {"hasattr", "getattr"}
@@ -616,7 +619,15 @@ class _FlowReader:
                 )
         for keyword in final.keywords:
             value = self.literals.evaluate(keyword.value)
-            if keyword.arg == "foreach" and isinstance(value, str):
+            if keyword.arg == "num_parallel" and not isinstance(value, (str, float, bool, list, dict)):
+                step.foreach = PARALLEL_ARTIFACT  # a whole number, or an expression the step evaluates
+            elif keyword.arg == "num_parallel":
+                self.problem(
+                    final.lineno,
+                    f"num_parallel= in step '{func.name}' is not a whole number",
+                    "give the number of nodes, e.g. self.next(self.train, num_parallel=4)",
+                )
+            elif keyword.arg == "foreach" and isinstance(value, str):
                 step.foreach = value
             elif keyword.arg == "foreach":
                 self.problem(
@@ -628,7 +639,7 @@ class _FlowReader:
                 self.problem(
                     final.lineno,
                     f"self.next() in step '{func.name}' has unsupported argument '{keyword.arg}'",
-                    'self.next takes steps, optionally foreach="<artifact>", or one dict of cases with '
+                    'self.next takes steps, optionally foreach="<artifact>", num_parallel=N, or one dict of cases with '
                     'condition="<artifact>"',
                 )
         if not targets:

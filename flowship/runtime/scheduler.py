@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from flowship.compiler.ir import FlowIR
+from flowship.compiler.parse import PARALLEL_ARTIFACT
 from flowship.runtime.datastore import AttemptRecord, DamagedRecord, FlowDatastore
 from flowship.runtime.liveness import Heartbeat
 from flowship.runtime.processes import TaskProcesses, start_task_processes
@@ -42,6 +43,9 @@ from flowship.step_command import TIMEOUT_GRACE_SECONDS, StepCommand
 __all__ = ["LocalScheduler", "TaskOutcome", "STOP_GRACE_SECONDS"]
 
 STOP_GRACE_SECONDS = 10.0  # a stopped run's tasks get this long to record that they were stopped
+
+# Nodes of a num_parallel= gang start together whatever --max-workers says; beyond this many, the rest wait.
+MAX_GANG_NODES = 256
 
 
 @dataclass
@@ -113,7 +117,7 @@ class LocalScheduler:
         return failures
 
     def _schedule(self, scratch: str, failures: list[TaskOutcome]) -> None:
-        with ThreadPoolExecutor(max_workers=self.max_workers) as pool:
+        with ThreadPoolExecutor(max_workers=self.max_workers + MAX_GANG_NODES) as pool:
             try:
                 self._launch_ready(pool, scratch, failures)
             except BaseException:  # Ctrl-C, SIGTERM, a fault of our own: the run stops, and so do its tasks
@@ -126,7 +130,7 @@ class LocalScheduler:
         running: dict[Future[TaskOutcome], tuple[str, str]] = {}
         ready = [("start", ROOT_TASK_ID)]
         while ready or running:
-            while ready and len(running) < self.max_workers and not failures:
+            while ready and not failures and (len(running) < self.max_workers or self._in_gang(ready[0][0])):
                 task = ready.pop(0)
                 self._launched.add(task)
                 self.progress.started(*task)
@@ -143,6 +147,10 @@ class LocalScheduler:
                     ready += self._successors(outcome.step, outcome.task_id)
                 else:
                     failures.append(outcome)
+
+    def _in_gang(self, step: str) -> bool:
+        """A node num_parallel= started: its nodes may wait for each other, so all start at once."""
+        return any(self.ir.step(parent).foreach_var == PARALLEL_ARTIFACT for parent in self.ir.step(step).parents)
 
     # what runs next ------------------------------------------------------------
 

@@ -25,8 +25,9 @@ from typing import Any
 
 from flowship.compiler.evaluate import EvaluationInputs
 from flowship.compiler.ir import FlowIR, StepIR
+from flowship.compiler.parse import PARALLEL_ARTIFACT
 from flowship.configs import ConfigValue
-from flowship.current import current
+from flowship.current import Parallel, current
 from flowship.errors import CaughtException, FlowshipError, user_traceback
 from flowship.evaluation_child import import_flow_class
 from flowship.flowspec import FlowSpec
@@ -210,8 +211,13 @@ def _foreach_frames(spec: TaskSpec, ir: FlowIR, step: StepIR) -> list[tuple[str,
     return frames
 
 
-def _bind_current(ir: FlowIR, run: dict[str, Any], spec: TaskSpec) -> None:
-    current._bind(**current_values(ir, run, spec.step, spec.task_id, spec.retry_count))
+def _bind_current(ir: FlowIR, run: dict[str, Any], spec: TaskSpec, frames: list[tuple[str, int, int, Any]]) -> None:
+    parallel = None
+    if frames and ir.step(frames[-1][0]).foreach_var == PARALLEL_ARTIFACT:  # a node of num_parallel's gang
+        _, index, nodes, _ = frames[-1]
+        control = spec.task_id.rsplit(".", 1)[0] + ".0"
+        parallel = Parallel("127.0.0.1", nodes, index, control)  # a local gang's nodes share this machine
+    current._bind(**current_values(ir, run, spec.step, spec.task_id, spec.retry_count), parallel=parallel)
 
 
 def _call_step(flow: FlowSpec, step: StepIR) -> BaseException | None:
@@ -322,10 +328,10 @@ def _execute(spec: TaskSpec, ir: FlowIR, run: dict[str, Any], meta: dict[str, An
     for config in ir.configs:  # fixed when the run started: every task sees the recorded value
         plain = config.plain or config.value is None
         flow.__dict__[config.attr] = config.value if plain else ConfigValue(config.value)
-    _bind_current(ir, run, spec)
+    _bind_current(ir, run, spec, context.foreach)
     caught = _call_step(flow, step)
     splits = None if caught else _check_transition(flow, step, spec.max_splits)
-    values = [(name, value) for name, value in vars(flow).items() if not name.startswith("_")]
+    values = [(n, v) for n, v in vars(flow).items() if not n.startswith("_") or n == PARALLEL_ARTIFACT]
     with ThreadPoolExecutor(max_workers=8) as pool:  # many small artifacts upload in parallel on S3
         for (name, _), ref in zip(values, pool.map(lambda item: ds.save_artifact(*item), values), strict=False):
             context.refs[name] = ref

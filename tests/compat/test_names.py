@@ -247,9 +247,6 @@ def problems(imports: str, body: str = "pass") -> list[str]:
     ("from flowship import current\n", "print(current.trigger)",
      "flow.py:14: current.trigger: flowship's current has no 'trigger' — event triggers are not supported; deploy "
      "with @schedule, or start runs with `flow trigger`"),
-    ("import flowship\n", "print(flowship.current.parallel)",
-     "flow.py:14: current.parallel: flowship's current has no 'parallel' — @parallel (multi-node) steps are not "
-     "supported; use foreach"),
 ])
 def test_import_check_reports_missing_names(imports, body, expected):
     """A name a Metaflow flow may import but flowship lacks is an error at flow check, with its file:line."""

@@ -178,7 +178,7 @@ class TestInvalid:
     @pytest.mark.parametrize("spec, message", [
         ("retry:tims=3", "--with 'retry:tims=3': @retry has no argument 'tims' — use one of: times, minutes_between_retries"),
         ("retry:times", "--with 'retry:times': 'times' is not NAME=VALUE, e.g. retry:times=3"),
-        ("batch", "--with 'batch': use a step decorator: resources, retry, timeout, catch, environment, kubernetes, secrets, card, conda, pypi"),
+        ("batch", "--with 'batch': use a step decorator: resources, retry, timeout, catch, environment, kubernetes, secrets, parallel, card, conda, pypi"),
         ("retry:times=-1", "--with 'retry:times=-1': @retry: times must be zero or more, got -1 — fix the argument"),
     ])
     def test_with_spec(self, spec, message):

@@ -7,6 +7,7 @@ from typing import Any
 
 from flowship.compiler.features import FEATURES
 from flowship.compiler.ir import FlowIR
+from flowship.compiler.parse import PARALLEL_ARTIFACT
 from flowship.compiler.targets.airflow.dagfile import airflow_dag_id, compile_to_airflow, shape_problems
 from flowship.compiler.targets.airflow.settings import OPTIONS, read_settings
 from flowship.compiler.targets.base import (
@@ -32,6 +33,12 @@ SUPPORTS_KUBERNETES: Mapping[str, Support] = {
     "step.decorators.catch.print_exception": IN_TASK,
     "parameter.separator": IN_TASK,
     "parameter.multiple=True": IN_TASK,
+    f"step.foreach_var={PARALLEL_ARTIFACT}": Unsupported(
+        "error",
+        "a gang needs its nodes started together and able to reach each other (Metaflow uses a JobSet); "
+        "Airflow runs a foreach's tasks independently",
+        "run the flow with flow run, or make the nodes independent: self.next(self.<step>, foreach=...)",
+    ),
     "step.loops=True": Unsupported(
         "error",
         "an Airflow DAG is acyclic, so a step cannot run again after itself",

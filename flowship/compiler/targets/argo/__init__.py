@@ -7,6 +7,7 @@ from typing import Any
 
 from flowship.compiler.features import FEATURES
 from flowship.compiler.ir import FlowIR
+from flowship.compiler.parse import PARALLEL_ARTIFACT
 from flowship.compiler.targets.argo.manifest import argo_names, compile_to_argo, render_yaml
 from flowship.compiler.targets.argo.settings import OPTIONS, read_settings
 from flowship.compiler.targets.base import ALWAYS, IN_TASK, MAPPED, Document, Support, Target, Unsupported
@@ -26,6 +27,12 @@ SUPPORTS: Mapping[str, Support] = {
         "Argo runs every pod of a workflow in the workflow's namespace",
         "deploy with --namespace {value}, or remove namespace= from @kubernetes",
         when=lambda value, options: value != options.namespace,
+    ),
+    f"step.foreach_var={PARALLEL_ARTIFACT}": Unsupported(
+        "error",
+        "a gang needs its nodes started together and able to reach each other (Metaflow uses a JobSet); "
+        "Argo runs a foreach's tasks independently",
+        "run the flow with flow run, or make the nodes independent: self.next(self.<step>, foreach=...)",
     ),
     "parameter.separator": IN_TASK,
     "parameter.multiple=True": IN_TASK,
