@@ -1,16 +1,22 @@
-"""Reading flow files from disk for the compiler, with errors a user can act on."""
+"""Reading flow files from disk for the compiler, with errors a user can act on.
+
+Every task reads its flow file (:func:`module_reader`), so the front end (and networkx with it) is imported only
+by the functions that check a whole flow.
+"""
 
 from __future__ import annotations
 
 import os
 import sys
 import tokenize
+from typing import TYPE_CHECKING
 
-from flowship.compiler import CheckResult, FlowIR, check_flow_source
-from flowship.compiler.evaluate import EvaluationInputs
 from flowship.compiler.parse import ModuleReader, RawCall
 from flowship.errors import FlowDefinitionError, FlowshipError
-from flowship.evaluation import evaluate_flow
+
+if TYPE_CHECKING:
+    from flowship.compiler import CheckResult, FlowIR
+    from flowship.compiler.evaluate import EvaluationInputs
 
 __all__ = ["check_flow_file", "load_flow", "module_reader"]
 
@@ -72,6 +78,10 @@ def check_flow_file(
             source = handle.read()
     except (OSError, UnicodeDecodeError, SyntaxError) as exc:  # SyntaxError: an unknown coding line
         raise FlowshipError(f"{path}: cannot read the flow file ({exc}) — check its permissions and encoding") from None
+    from flowship.compiler import check_flow_source
+    from flowship.compiler.evaluate import EvaluationInputs
+    from flowship.evaluation import evaluate_flow
+
     chosen = inputs or EvaluationInputs()
     return check_flow_source(
         source,

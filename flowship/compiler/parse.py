@@ -365,7 +365,12 @@ class _FlowReader:
         module = _module(tree, self.flow.file, self.source)
         self.literals = module.literals
         flows = {name: node for name, node in module.classes.items() if self._is_flow(node, module, 0)}
-        bases_of_others = {id(r[0]) for node in flows.values() for b in node.bases if (r := self._resolve(b, module))}
+        bases_of_others = {
+            id(r[0])
+            for node in flows.values()
+            for b in node.bases
+            if not _names_flowspec(b) and (r := self._resolve(b, module))  # FlowSpec itself is never read
+        }
         leaves = {name for name, node in flows.items() if id(node) not in bases_of_others}
         if not leaves:
             self._no_flow_class(module)
