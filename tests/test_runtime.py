@@ -228,3 +228,12 @@ class TestStore:
         assert run.user_tags == {"nightly"} and "nightly" in run.tags
         logs = flow_cli("logs", f"HelloFlow/{run.id}/end", store=store.url, env=store.env)
         assert logs.stdout == "hello, world 10\n"
+
+
+def test_a_task_never_imports_the_front_end():
+    """Every task reads its flow file; the front end (networkx) costs ~100 ms to import, per task."""
+    code = ("import sys; from flowship.runtime.task import run_step_argv; from flowship.flowfile import module_reader;"
+            "from flowship.compiler.parse import parse_flow_source; import flowship.runtime.scheduler;"
+            "print(sorted(m for m in sys.modules if m.split('.')[0] == 'networkx' or m == 'flowship.compiler.frontend'))")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO, check=True)
+    assert result.stdout.strip() == "[]"
