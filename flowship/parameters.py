@@ -42,6 +42,7 @@ class Parameter:
         show_default: bool = True,
         separator: str | None = None,
         multiple: bool = False,
+        **other: Any,
     ):
         self.name = name
         self.default = default
@@ -51,6 +52,9 @@ class Parameter:
         self.show_default = show_default
         self.separator = separator  # every argument is kept: compiler/evaluate.py reads them from here
         self.multiple = multiple
+        # Metaflow hands other keywords to click; flow check names each one flowship does not take, so the
+        # import that evaluates a flow's arguments must not fail on them first
+        self.other = other
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.name!r})"

@@ -278,3 +278,16 @@ def test_multiple_values_checked(text, message):
     with pytest.raises(ParameterError) as caught:
         parse_text(parameter, text)
     assert str(caught.value) == message
+
+
+def test_an_argument_flowship_does_not_take_is_named_even_when_the_module_is_imported(tmp_path):
+    """Metaflow hands a Parameter's other keywords to click (external_trigger=, ...): the import that evaluates
+    the flow must not fail on one before flow check can name it."""
+    from flowship.flowfile import check_flow_file
+
+    flow = tmp_path / "flow.py"
+    flow.write_text(HEADER + "import os\n\n" + textwrap.dedent(two_step_flow(
+        "    x = Parameter('x', default=1, external_trigger=True)",
+        class_decorators="@project(name=os.environ.get('NO_SUCH_VARIABLE', 'demo'))")))
+    assert [p.message for p in check_flow_file(str(flow)).problems if p.is_error] == [
+        "Parameter 'x' has unknown argument(s) external_trigger"]
