@@ -14,7 +14,7 @@ import subprocess
 import sys
 from typing import Any
 
-from flowship.compiler.parse import PARALLEL_ARTIFACT
+from flowship.compiler.parse import MAX_GANG_NODES, PARALLEL_ARTIFACT
 from flowship.errors import FlowshipError
 
 __all__ = ["FlowSpec", "IMPORT_ONLY_VARIABLE"]
@@ -61,6 +61,11 @@ class FlowSpec:
         if num_parallel is not None:  # Metaflow's gang of nodes: a foreach over their indexes
             if isinstance(num_parallel, bool) or not isinstance(num_parallel, int) or num_parallel < 1:
                 raise FlowshipError(f"num_parallel={num_parallel!r}: give the number of nodes, a whole number >= 1")
+            if num_parallel > MAX_GANG_NODES:
+                raise FlowshipError(
+                    f"num_parallel={num_parallel}: a gang's nodes all start together, and flowship starts at most "
+                    f"{MAX_GANG_NODES} — use fewer nodes"
+                )
             self.__dict__[PARALLEL_ARTIFACT] = list(range(num_parallel))
             foreach = PARALLEL_ARTIFACT
         self._transition = (tuple(names), foreach)

@@ -87,8 +87,8 @@ def format_text(parameter: ParameterIR, value: Any) -> str:
 def _step_value(parameter: ParameterIR, declared: Any) -> Any:
     if parameter.type == "file" and declared is not None:
         return _read_file(parameter, declared)
-    if parameter.multiple and declared is not None:
-        return tuple(declared)  # what Metaflow's step sees: click's tuple
+    if parameter.multiple:
+        return tuple(declared or ())  # what Metaflow's step sees: click's tuple, empty when not given
     if parameter.separator and isinstance(declared, str) and declared:
         return declared.split(parameter.separator)
     return declared

@@ -132,9 +132,10 @@ def _one(attr: str, call: RawCall, file: str, problems: list[Problem]) -> Parame
         fail(f"parameter '{name}' has unsupported type {kind!r}", "use str, int, float, bool or JSONType")
         return None
     try:
-        default = (
-            [_coerce_default(kind, v) for v in default] if multiple and default else _coerce_default(kind, default)
-        )
+        if multiple:  # an empty list is a default too (click's empty tuple)
+            default = None if default is None else [_coerce_default(kind, v) for v in default]
+        else:
+            default = _coerce_default(kind, default)
     except (TypeError, ValueError) as exc:
         fail(f"parameter '{name}': {exc}", f"give a default of type {kind}, or change type=")
         return None

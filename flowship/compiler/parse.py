@@ -32,6 +32,7 @@ __all__ = [
     "NOT_LITERAL",
     "FLOWSPEC_MEMBERS",
     "PARALLEL_ARTIFACT",
+    "MAX_GANG_NODES",
 ]
 
 
@@ -48,6 +49,7 @@ FLOWSPEC_MEMBERS = frozenset(
 )
 # self.next(self.train, num_parallel=N) is, as in Metaflow, a foreach over this artifact: list(range(N)).
 PARALLEL_ARTIFACT = "_parallel_ubf_iter"
+MAX_GANG_NODES = 256  # a local gang's nodes all start together: beyond this, they would not
 _TYPE_NAMES = {"str": "str", "int": "int", "float": "float", "bool": "bool", "JSONType": "json"}
 _DYNAMIC_BUILTINS = {"setattr", "delattr", "vars"}
 _GUARD_BUILTINS = {"hasattr", "getattr"}
@@ -363,6 +365,14 @@ class _FlowReader:
             self.problem(exc.lineno or 0, f"syntax error: {exc.msg}", "fix the Python syntax")
             return self.flow
         module = _module(tree, self.flow.file, self.source)
+        for node in tree.body:  # tasks import the flow file by its path, as `python flow.py` runs it: no package
+            if isinstance(node, ast.ImportFrom) and node.level:
+                self.problem(
+                    node.lineno,
+                    f"the flow file imports relatively (from {'.' * node.level}{node.module or ''} import ...), "
+                    "which fails when its tasks import it as a script",
+                    "import absolutely, e.g. from pkg.module import Name (the flow's project root is importable)",
+                )
         self.literals = module.literals
         flows = {name: node for name, node in module.classes.items() if self._is_flow(node, module, 0)}
         bases_of_others = {

@@ -13,6 +13,8 @@ import glob
 import os
 from dataclasses import dataclass
 
+from flowship.errors import FlowshipError
+
 __all__ = ["STORE_FOLDER", "StoreLocation", "locate_store", "stores_below"]
 
 STORE_FOLDER = ".flowship"
@@ -38,6 +40,11 @@ def _nearest(start: str) -> str | None:
 
 
 def locate_store(explicit: str | None = None, flow_file: str | None = None) -> StoreLocation:
+    if explicit in ("local", "s3"):  # Metaflow's --datastore names a kind of store; flowship's names where it is
+        raise FlowshipError(
+            f"--datastore {explicit}: give where runs are stored — a folder, or s3://bucket/prefix "
+            "(Metaflow's --datastore names a kind of store; flowship's names the store itself)"
+        )
     if explicit:
         return StoreLocation(explicit if "://" in explicit else os.path.abspath(explicit), "--datastore")
     from_environment = os.environ.get("FLOWSHIP_DATASTORE")

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from flowship.compiler.ir import FlowIR
-from flowship.compiler.parse import PARALLEL_ARTIFACT
+from flowship.compiler.parse import MAX_GANG_NODES, PARALLEL_ARTIFACT
 from flowship.runtime.datastore import AttemptRecord, DamagedRecord, FlowDatastore
 from flowship.runtime.liveness import Heartbeat
 from flowship.runtime.processes import TaskProcesses, start_task_processes
@@ -43,9 +43,6 @@ from flowship.step_command import TIMEOUT_GRACE_SECONDS, StepCommand
 __all__ = ["LocalScheduler", "TaskOutcome", "STOP_GRACE_SECONDS"]
 
 STOP_GRACE_SECONDS = 10.0  # a stopped run's tasks get this long to record that they were stopped
-
-# Nodes of a num_parallel= gang start together whatever --max-workers says; beyond this many, the rest wait.
-MAX_GANG_NODES = 256
 
 
 @dataclass

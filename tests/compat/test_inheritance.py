@@ -119,6 +119,19 @@ class TestInvalid:
             f"{tmp_path}/pkg/base.py:6: @retry: times must be zero or more, got -1 — fix the argument"
         ]
 
+    def test_a_relative_import_in_the_flow_file_is_refused(self, tmp_path):
+        """Tasks import the flow file by its path, as `python flow.py` does: a relative import there cannot work."""
+        files = dict(PACKAGE)
+        files["pkg/flow.py"] = files.pop("flow.py").replace("import pkg.base", "from . import base as pkgbase")
+        files["pkg/flow.py"] = files["pkg/flow.py"].replace("(pkg.base.Base)", "(pkgbase.Base)")
+        write(tmp_path, files)
+        problems = [str(p) for p in check_flow_file(str(tmp_path / "pkg" / "flow.py")).problems if p.is_error]
+        assert problems[0] == (
+            f"{tmp_path}/pkg/flow.py:2: the flow file imports relatively (from . import ...), which fails when its "
+            "tasks import it as a script — import absolutely, e.g. from pkg.module import Name (the flow's project "
+            "root is importable)"
+        )
+
     def test_a_flow_whose_base_cannot_be_found_says_which_base(self, tmp_path):
         flow = write(tmp_path, {"flow.py": """
             from missing_module import BaseFlow

@@ -90,3 +90,15 @@ def test_targets_refuse_a_gang_at_compile(target, extra):
         "nodes started together and able to reach each other (Metaflow uses a JobSet); "
         f"{'Argo' if target == 'argo' else 'Airflow'} runs a foreach's tasks independently"
     ]
+
+
+def test_a_gang_larger_than_flowship_starts_together_fails_before_fanning_out(tmp_path):
+    result = subprocess.run(
+        [sys.executable, "-m", "flowship", "run", str(FIXTURE), "--nodes", "257", "--rendezvous", str(tmp_path),
+         "--datastore", str(tmp_path / "store"), "--quiet"],
+        cwd=REPO, capture_output=True, text=True, timeout=300,
+    )
+    assert result.returncode == 1
+    start = Flow("GangFlow", datastore=str(tmp_path / "store")).latest_run["start"].task
+    assert start.exception.endswith("num_parallel=257: a gang's nodes all start together, and flowship starts at "
+                                    "most 256 — use fewer nodes\n")

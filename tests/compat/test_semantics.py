@@ -85,6 +85,7 @@ class TestValid:
         ("Parameter('n', multiple=True, type=float, default=[1])", ("float", [1.0], True)),
         ("Parameter('n', multiple=True)", ("str", None, True)),
         ("Parameter('val', default=2, multiple=True)", ("int", [2], True)),  # Outerbounds' guide writes this
+        ("Parameter('t', multiple=True, default=[])", ("str", [], True)),
     ])
     def test_multiple_parameters(self, declaration, expected):
         """Metaflow passes multiple=True to click: the option is given once per value, the step gets a tuple."""
@@ -291,3 +292,22 @@ def test_an_argument_flowship_does_not_take_is_named_even_when_the_module_is_imp
         class_decorators="@project(name=os.environ.get('NO_SUCH_VARIABLE', 'demo'))")))
     assert [p.message for p in check_flow_file(str(flow)).problems if p.is_error] == [
         "Parameter 'x' has unknown argument(s) external_trigger"]
+
+
+def test_a_multiple_parameter_not_given_is_an_empty_tuple():
+    """click gives a multiple option that was not given as an empty tuple."""
+    from flowship.param_codec import resolve_values
+
+    parameters = check(two_step_flow("    t = Parameter('t', multiple=True)\n    u = Parameter('u', multiple=True, "
+                                     "default=[])")).ir.parameters
+    assert resolve_values(parameters, {}) == {"t": (), "u": ()}
+
+
+@pytest.mark.parametrize("kind", ["local", "s3"])
+def test_metaflows_datastore_kinds_are_refused_with_what_flowship_takes(kind, tmp_path):
+    result = subprocess.run([sys.executable, "-m", "flowship", "run", str(FIXTURE), "--datastore", kind],
+                            cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    assert (result.returncode, result.stderr.splitlines()[-1]) == (1, (
+        f"error: --datastore {kind}: give where runs are stored — a folder, or s3://bucket/prefix (Metaflow's "
+        "--datastore names a kind of store; flowship's names the store itself)"))
+    assert not (tmp_path / kind).exists()
