@@ -18,7 +18,7 @@ from __future__ import annotations
 import ast
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeGuard
 
 from flowship.compiler.switches import read_switch
 from flowship.errors import Problem
@@ -342,6 +342,10 @@ def _dotted(node: ast.expr) -> list[str]:
     return [node.id, *parts] if isinstance(node, ast.Name) else []
 
 
+def _is_step(node: ast.stmt) -> TypeGuard[ast.FunctionDef | ast.AsyncFunctionDef]:
+    return isinstance(node, _FUNCTIONS) and any(_call_name(d) == "step" for d in node.decorator_list)
+
+
 def _names_flowspec(base: ast.expr) -> bool:
     return _call_name(base) == "FlowSpec"
 
@@ -404,9 +408,7 @@ class _FlowReader:
     def _no_flow_class(self, module: _Module) -> None:
         """Say why: most often a class with steps whose base class lives in a module that cannot be found."""
         for node in module.classes.values():
-            steps = any(
-                isinstance(f, _FUNCTIONS) and any(_call_name(d) == "step" for d in f.decorator_list) for f in node.body
-            )
+            steps = any(_is_step(f) for f in node.body)
             unread = [ast.unparse(b) for b in node.bases if not self._resolve(b, module)]
             if steps and unread:
                 self.problem(
@@ -492,7 +494,7 @@ class _FlowReader:
         for stmt in node.body:
             self._read_class_attribute(stmt)
         for func in node.body:
-            if isinstance(func, _FUNCTIONS) and any(_call_name(d) == "step" for d in func.decorator_list):
+            if _is_step(func):
                 self.flow.steps[func.name] = self._read_step(func, members, helper_writes)
 
     def _read_class_attribute(self, stmt: ast.stmt) -> None:
@@ -525,12 +527,7 @@ class _FlowReader:
 
     def _helper_writes(self, classes: list[ast.ClassDef], members: set[str]) -> dict[str, set[str]]:
         """Attributes each non-step method assigns, following calls between methods (a subclass's override wins)."""
-        helpers = {
-            f.name: f
-            for node in classes
-            for f in node.body
-            if isinstance(f, _FUNCTIONS) and not any(_call_name(d) == "step" for d in f.decorator_list)
-        }
+        helpers = {f.name: f for node in classes for f in node.body if isinstance(f, _FUNCTIONS) and not _is_step(f)}
         direct: dict[str, tuple[set[str], set[str], bool]] = {}
         for name, func in helpers.items():
             scan = _BodyScan(members)
