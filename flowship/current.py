@@ -86,7 +86,7 @@ class Current:
 
     @property
     def card(self) -> Any:
-        """Cards are not rendered yet: components appended here are accepted and kept in memory only."""
+        """The step's cards: ``current.card.append(Markdown(...))``, ``current.card["id"]`` (flowship/cards/)."""
         from flowship.cards import task_cards
 
         return task_cards()

@@ -45,6 +45,7 @@ SAMPLES = {
     "step.decorators.kubernetes.node_selector": ("step", "", "@kubernetes(node_selector={'pool': 'gpu'})"),
     "step.decorators.kubernetes.tolerations": ("step", "", "@kubernetes(tolerations=[{'key': 'gpu'}])"),
     "step.decorators.secrets": ("step", "", "@secrets(sources=['db-creds'])"),
+    "step.decorators.cards": ("step", "", "@card(type='blank')"),
     "parameter.type=str": ("member", "", "p = Parameter('p', default='a')"),
     "parameter.type=int": ("member", "", "p = Parameter('p', default=1)"),
     "parameter.type=float": ("member", "", "p = Parameter('p', default=1.5)"),
@@ -101,7 +102,10 @@ def _leaf_fields(cls: type, prefix: str) -> set[str]:
     hints = typing.get_type_hints(cls, vars(ir_module))
     leaves = set()
     for f in dataclasses.fields(cls):
-        inner = [a for a in typing.get_args(hints[f.name]) if a is not type(None)] or [hints[f.name]]
+        # a record or an optional record is walked into; a tuple of records (a step's cards) is one feature
+        optional = typing.get_origin(hints[f.name]) is not tuple
+        inner = [a for a in typing.get_args(hints[f.name]) if a is not type(None)] if optional else []
+        inner = inner or [hints[f.name]]
         if dataclasses.is_dataclass(inner[0]) and f"{prefix}.{f.name}" not in STRUCTURE_FIELDS | {"step.decorators"}:
             leaves |= _leaf_fields(inner[0], f"{prefix}.{f.name}")
         elif f"{prefix}.{f.name}" == "step.decorators":

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from flowship.compiler.cron import CronError, check_timezone, normalize_cron
-from flowship.compiler.ir import Catch, Kubernetes, ProjectIR, Resources, Retry, ScheduleIR, StepDecorators
+from flowship.compiler.ir import Card, Catch, Kubernetes, ProjectIR, Resources, Retry, ScheduleIR, StepDecorators
 from flowship.compiler.parse import NOT_LITERAL, RawCall
 from flowship.errors import Problem
 
@@ -53,7 +53,20 @@ STEP_DECORATORS: dict[str, dict[str, Any]] = {
     },
     "secrets": {"sources": []},
     "parallel": {},  # marks the step num_parallel= starts; checked with the graph (compiler/checks.py)
+    "card": {
+        "type": "default",
+        "id": None,
+        "options": {},
+        "timeout": 45,
+        "save_errors": True,
+        "refresh_interval": 5,
+        "customize": False,
+    },
 }
+# Decorators a step may carry more than once, as in Metaflow (each @card is one more card).
+REPEATABLE = frozenset({"card"})
+CARD_TYPES = ("default", "blank", "html")
+_CARD_ID = re.compile(r"^[a-zA-Z0-9_]+$")  # Metaflow's pattern for a card id usable as current.card[id]
 FLOW_DECORATORS: dict[str, dict[str, Any]] = {
     "schedule": {"hourly": False, "daily": True, "weekly": False, "cron": None, "timezone": None},
     "project": {"name": None},
@@ -62,11 +75,6 @@ FLOW_DECORATORS: dict[str, dict[str, Any]] = {
 # Metaflow decorators whose absence changes how a step looks or where its libraries come from, never what it
 # computes: accepted with a warning until flowship applies them. name -> (scope, Metaflow's arguments, effect).
 NOT_YET_APPLIED: dict[str, tuple[str, dict[str, Any], str]] = {
-    "card": (
-        "step",
-        {"type": "default", "id": None, "options": {}, "timeout": 45, "save_errors": True, "refresh_interval": 5},
-        "no card is rendered",
-    ),
     "conda": (
         "step",
         {"libraries": {}, "packages": {}, "python": None, "disabled": None},
@@ -241,6 +249,21 @@ def _secrets(a: _Args) -> tuple[str, ...]:
     return _names(a["sources"], "sources", _DNS_SUBDOMAIN)
 
 
+def _card(a: _Args) -> Card:
+    if a["type"] not in CARD_TYPES:
+        raise _Invalid(f"type {a['type']!r} is not a card type flowship renders; use one of {', '.join(CARD_TYPES)}")
+    if a["id"] is not None and (not isinstance(a["id"], str) or not _CARD_ID.match(a["id"])):
+        raise _Invalid(f"id {a['id']!r} is not a card id; use letters, digits and '_' (it names current.card[id])")
+    if not isinstance(a["options"], dict) or not all(isinstance(k, str) for k in a["options"]):
+        raise _Invalid(f"options must be a dict with string keys, got {a['options']!r}")
+    for flag in ("save_errors", "customize"):
+        if not isinstance(a[flag], bool):
+            raise _Invalid(f"{flag} must be True or False, got {a[flag]!r}")
+    timeout = _number(a["timeout"], "timeout", integer=True)
+    refresh = _number(a["refresh_interval"], "refresh_interval", integer=True)
+    return Card(a["type"], a["id"], dict(a["options"]), timeout, a["save_errors"], refresh, a["customize"])
+
+
 def _schedule(a: _Args) -> ScheduleIR:
     timezone = a["timezone"]
     try:
@@ -279,6 +302,7 @@ _NORMALIZERS: dict[str, Callable[[_Args], Any]] = {
     "kubernetes": _kubernetes,
     "secrets": _secrets,
     "parallel": lambda a: True,
+    "card": _card,
     "schedule": _schedule,
     "project": _project,
 }
@@ -355,6 +379,8 @@ def _normalize_calls(
                     f"remove it, or use one of: {', '.join('@' + k for k in accepted_decorators(scope))}",
                 )
             )
+        elif call.name in REPEATABLE:
+            values.setdefault(call.name, []).append(_normalize(call, table[call.name], file, problems))
         elif call.name in values:
             problems.append(Problem(file, call.line, f"@{call.name} appears twice on {where}", "keep one"))
         else:
@@ -387,7 +413,24 @@ def normalize_step_decorators(step: str, calls: list[RawCall], file: str, proble
         environment=values.get("environment") or {},
         kubernetes=kubernetes,
         secrets=tuple(dict.fromkeys((values.get("secrets") or ()) + _kubernetes_secrets(calls, file, problems))),
+        cards=_cards(step, values.get("card") or [], calls, file, problems),
     )
+
+
+def _cards(step: str, cards: list[Card | None], calls: list[RawCall], file: str, problems: list[Problem]) -> tuple:
+    """A step's cards in written order; two with one id could not both be ``current.card[id]``."""
+    lines = [c.line for c in calls if c.name == "card"]
+    ids: set[str] = set()
+    for card, line in zip(cards, lines, strict=True):
+        if card is not None and card.id is not None:
+            if card.id in ids:
+                problems.append(
+                    Problem(
+                        file, line, f"@card: two cards with id '{card.id}' on step '{step}'", "give each its own id"
+                    )
+                )
+            ids.add(card.id)
+    return tuple(c for c in cards if c is not None)
 
 
 def _kubernetes_secrets(calls: list[RawCall], file: str, problems: list[Problem]) -> tuple[str, ...]:

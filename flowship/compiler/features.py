@@ -65,6 +65,7 @@ FEATURES: tuple[Feature, ...] = (
     _decorator("kubernetes.node_selector", "@kubernetes(node_selector=)"),
     _decorator("kubernetes.tolerations", "@kubernetes(tolerations=)"),
     _decorator("secrets", "@secrets"),
+    _decorator("cards", "@card"),
     *(
         Feature("parameter", "type", spelling, kind)
         for kind, spelling in (

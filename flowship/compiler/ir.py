@@ -22,6 +22,7 @@ __all__ = [
     "Retry",
     "Catch",
     "Kubernetes",
+    "Card",
     "StepDecorators",
     "StepIR",
     "ParameterIR",
@@ -69,6 +70,19 @@ class Kubernetes:
 
 
 @dataclass(frozen=True)
+class Card:
+    """One ``@card`` on a step: the task renders it after the step body (``flowship/cards/``)."""
+
+    type: str  # default, blank or html
+    id: str | None
+    options: Mapping[str, Any] = field(default_factory=dict)
+    timeout: int = 45
+    save_errors: bool = True
+    refresh_interval: int = 5
+    customize: bool = False
+
+
+@dataclass(frozen=True)
 class StepDecorators:
     """Normalized step decorators; ``None`` or empty means the decorator is absent."""
 
@@ -79,6 +93,7 @@ class StepDecorators:
     environment: Mapping[str, str] = field(default_factory=dict)
     kubernetes: Kubernetes | None = None
     secrets: tuple[str, ...] = ()
+    cards: tuple[Card, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -32,6 +32,8 @@ def _decorator_summary(d: StepDecorators) -> list[str]:
         parts.append("@kubernetes" + (f"(image={d.kubernetes.image!r})" if d.kubernetes.image else ""))
     if d.secrets:
         parts.append(f"@secrets({', '.join(d.secrets)})")
+    for card in d.cards:
+        parts.append(f"@card(type={card.type!r}" + (f", id={card.id!r})" if card.id else ")"))
     return parts
 
 

@@ -8,6 +8,7 @@
     <Flow>/runs/<run>/outcome.json                    a local run's scheduler: written once, when it ends
     <Flow>/runs/<run>/<step>/<task>/<attempt>/meta.json   one object per task attempt
     <Flow>/runs/<run>/<step>/<task>/<attempt>/stdout, stderr
+    <Flow>/runs/<run>/<step>/<task>/<attempt>/cards/<i>-<type>[-<id>].html   its @cards, before meta.json
     <Flow>/runs/<run>/<step>/<task>/<attempt>/DONE    completion marker, written last
     <Flow>/runs/<run>/user-tags/<time>-<random>.json  one tag change each, created once (runtime/tagging.py)
     <Flow>/runs/<run>/s3-objects/<key>                what S3(run=...) stores for the run (datatools/)
@@ -217,6 +218,19 @@ class FlowDatastore:
             self.storage.put(f"{key}/{stream}", content.encode() if isinstance(content, str) else content)
         self.storage.put(f"{key}/meta.json", _json(meta))
         self.storage.put(f"{key}/DONE", _json({"status": meta["status"]}))
+
+    def put_card(self, run_id: str, step: str, task_id: str, attempt: int, file: str, html: str) -> None:
+        """A card of an attempt (``file`` as its ``meta["cards"]`` entry names it), written before meta.json."""
+        self.storage.put(f"{self.attempt_key(run_id, step, task_id, attempt)}/{file}", html.encode("utf-8"))
+
+    def read_card(self, record: AttemptRecord, file: str) -> str:
+        key = f"{self.attempt_key(record.run_id, record.step, record.task_id, record.attempt)}/{file}"
+        try:
+            return self.storage.get(key).decode("utf-8", "replace")
+        except KeyError:
+            raise DamagedRecord(
+                f"the card {file} of {record.pathspec} attempt {record.attempt} is missing ({key})"
+            ) from None
 
     def steps(self, run_id: str) -> list[str]:
         """The run's step folders (named like Python identifiers; other folders beside them are not steps)."""

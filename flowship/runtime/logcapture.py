@@ -24,6 +24,12 @@ class CapturedLogs:
     stderr: bytes = b""
     _parts: dict[int, bytearray] = field(default_factory=dict)
 
+    def so_far(self, stream: str) -> str:
+        """What ``stream`` (stdout or stderr) has captured until now, while the task still runs."""
+        captured = self.stdout if stream == "stdout" else self.stderr
+        part = self._parts.get(1 if stream == "stdout" else 2)
+        return bytes(part if part is not None and not captured else captured).decode("utf-8", "replace")
+
 
 def _pump(read_fd: int, original_fd: int, sink: bytearray) -> None:
     while True:

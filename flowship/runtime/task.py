@@ -36,6 +36,7 @@ from flowship.parameters import Parameter
 from flowship.runtime.current_fields import current_values
 from flowship.runtime.datastore import ArtifactRef, AttemptRecord, FlowDatastore, LazyArtifacts
 from flowship.runtime.logcapture import capture_output
+from flowship.runtime.taskcards import TaskCards
 from flowship.runtime.taskids import SKIPPED, child_task_id, input_tasks
 from flowship.step_command import StepCommand
 
@@ -294,7 +295,8 @@ def _check_transition(flow: FlowSpec, step: StepIR, max_splits: int | None) -> i
     return count
 
 
-def _execute(spec: TaskSpec, ir: FlowIR, run: dict[str, Any], meta: dict[str, Any]) -> None:
+def _execute(spec: TaskSpec, ir: FlowIR, run: dict[str, Any], meta: dict[str, Any], cards: TaskCards) -> FlowSpec:
+    """Run the step and save what it set; return the flow object (its artifacts, for the task's cards)."""
     step = ir.step(spec.step)
     for key, value in step.decorators.environment.items():
         os.environ[key] = value
@@ -329,6 +331,7 @@ def _execute(spec: TaskSpec, ir: FlowIR, run: dict[str, Any], meta: dict[str, An
         plain = config.plain or config.value is None
         flow.__dict__[config.attr] = config.value if plain else ConfigValue(config.value)
     _bind_current(ir, run, spec, context.foreach)
+    cards.start(ir, flow, meta)
     caught = _call_step(flow, step)
     splits = None if caught else _check_transition(flow, step, spec.max_splits)
     values = [(n, v) for n, v in vars(flow).items() if not n.startswith("_") or n == PARALLEL_ARTIFACT]
@@ -354,6 +357,7 @@ def _execute(spec: TaskSpec, ir: FlowIR, run: dict[str, Any], meta: dict[str, An
     if splits is not None and spec.splits_file:
         with open(spec.splits_file, "w", encoding="utf-8") as handle:
             json.dump([child_task_id(spec.task_id, i) for i in range(splits)], handle)
+    return flow
 
 
 def _describe(exc: BaseException) -> str:
@@ -372,6 +376,7 @@ def run_task(spec: TaskSpec, flow_name: str, params: dict[str, str]) -> int:
         "started_at": time.time(),
         "artifacts": {},
         "num_splits": None,
+        "cards": [],
     }
     claim = {"host": socket.gethostname(), "pid": os.getpid(), "started_at": meta["started_at"]}
     # A SIGTERM between the claim and the try below would kill the task without a record: held until inside it.
@@ -383,11 +388,13 @@ def run_task(spec: TaskSpec, flow_name: str, params: dict[str, str]) -> int:
             f"an attempt is never overwritten — run attempt {spec.retry_count + 1} instead"
         )
     signal.signal(signal.SIGTERM, _on_terminate)
+    cards = TaskCards(spec.datastore, spec.step, logs=None)
     with capture_output() as logs:
+        cards.logs = logs
         try:
             signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGTERM})
             ir, run = _load_ir(spec, flow_name, params)
-            _execute(spec, ir, run, meta)
+            cards.flow = _execute(spec, ir, run, meta, cards)
             meta["status"] = "succeeded"
         except Exception as exc:  # the step's own failure: recorded, reported, never half-saved
             meta["status"] = "failed"
@@ -404,6 +411,8 @@ def run_task(spec: TaskSpec, flow_name: str, params: dict[str, str]) -> int:
             meta["exception"] = f"step '{spec.step}' was stopped ({name}) with its run\n"
             sys.stderr.write(meta["exception"])
     meta["finished_at"] = time.time()
+    if meta["status"] == "succeeded":  # as in Metaflow, a failed task renders no card
+        meta["cards"] = cards.write(meta)
     spec.datastore.write_attempt(meta, {"stdout": logs.stdout, "stderr": logs.stderr})
     return 0 if meta["status"] == "succeeded" else 1
 

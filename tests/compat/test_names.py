@@ -288,15 +288,13 @@ def test_import_check_accepts_what_flowship_has():
     assert problems(imports, body) == []
 
 
-def test_card_decorator_is_warned_not_rendered():
-    """Metaflow's @card renders a report; flowship accepts it and the components but renders nothing yet, and
-    flow check says so once (the decorator check's warning; the import check adds nothing)."""
+def test_card_decorator_is_applied_without_a_warning():
+    """Metaflow's @card renders a card after the step; flowship renders it too (tests/test_cards.py), so flow check
+    has nothing to warn about and the IR carries the card."""
     source = HEADER + "from flowship import card\n" + two_step_flow(start_decorators="    @card(type='blank')")
     result = check_flow_source(source, "flow.py")
-    assert result.ir is not None
-    assert [str(p) for p in result.problems] == [
-        "flow.py:7: warning: @card is accepted but not applied yet: no card is rendered — the flow runs without it; "
-        "remove it to silence this warning"]
+    assert result.ir is not None and result.problems == ()
+    assert [(c.type, c.id) for c in result.ir.step("start").decorators.cards] == [("blank", None)]
 
 
 def test_current_graph_names_a_switch(tmp_path):

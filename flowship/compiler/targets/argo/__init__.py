@@ -22,6 +22,7 @@ SUPPORTS: Mapping[str, Support] = {
     "step.decorators.catch.var": IN_TASK,
     "step.decorators.environment": IN_TASK,  # never in a pod spec, where Argo would substitute {{...}} in it
     "step.decorators.catch.print_exception": IN_TASK,
+    "step.decorators.cards": IN_TASK,  # the step command renders them into the store
     "step.decorators.kubernetes.namespace": Unsupported(
         "error",
         "Argo runs every pod of a workflow in the workflow's namespace",

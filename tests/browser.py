@@ -1,0 +1,104 @@
+"""Headless Chromium for the tests that look at a page after its scripts ran (cards, the run report).
+
+``chromium()`` finds a Chromium, installing Debian's ``chromium`` package once per test session when
+none is installed and we may (root, apt-get present); otherwise the test is skipped with the reason, or
+fails under CI (the CI set-up must provide one). ``render_page(path)`` loads a local HTML file with the
+network off and returns the DOM after its scripts ran and what the page logged to its console as errors;
+``screenshot=`` also saves a PNG of the page. Chromium is driven through its command line only
+(``--dump-dom``, ``--screenshot``, ``--enable-logging``): no extra Python package.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import tempfile
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+
+import pytest
+
+__all__ = ["chromium", "render_page", "RenderedPage"]
+
+_NAMES = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
+_FLAGS = (
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-extensions",
+    "--hide-scrollbars",
+    "--allow-file-access-from-files",
+)
+# Chromium logs a page's console as: [..:INFO:CONSOLE(12)] "message", source: file:///... (12)
+_CONSOLE = re.compile(r':(?:INFO|WARNING|ERROR):CONSOLE[^\]]*\] "(?P<message>.*)", source: (?P<source>.*)$')
+_ERROR_WORDS = ("Error", "error", "Uncaught", "Failed", "failed", "Refused")
+
+
+@dataclass
+class RenderedPage:
+    dom: str  # the document's HTML after scripts ran
+    console_errors: list[str]  # errors the page reported (uncaught exceptions, console.error, refused loads)
+
+
+def _found() -> str | None:
+    return next((path for path in map(shutil.which, _NAMES) if path), None)
+
+
+@cache
+def _install() -> str | None:
+    """Install Debian's chromium once; None when that is not possible here."""
+    if os.geteuid() != 0 or not shutil.which("apt-get"):
+        return None
+    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+    install = ["apt-get", "install", "-y", "--no-install-recommends", "chromium"]
+    if subprocess.run(install, env=env, capture_output=True).returncode != 0:
+        subprocess.run(["apt-get", "update"], env=env, capture_output=True)
+        subprocess.run(install, env=env, capture_output=True)
+    return _found()
+
+
+def chromium() -> str:
+    """The path of a Chromium to run; installs one when possible, else skips the test (fails it under CI)."""
+    path = _found() or _install()
+    if path is None:
+        reason = "no Chromium found (chromium, chromium-browser, google-chrome) and none could be installed"
+        if os.environ.get("CI"):
+            pytest.fail(f"{reason}; CI must provide one (apt-get install chromium)")
+        pytest.skip(f"{reason}: the browser tests need it (as root, they install Debian's chromium package)")
+    return path
+
+
+def _run(args: list[str], profile: str) -> subprocess.CompletedProcess[str]:
+    command = [chromium(), *_FLAGS, f"--user-data-dir={profile}", *args]
+    return subprocess.run(command, capture_output=True, text=True, timeout=120)
+
+
+def render_page(html_path: str | Path, screenshot: str | Path | None = None, *, width: int = 1200) -> RenderedPage:
+    """Load ``html_path`` in headless Chromium; the DOM after its scripts ran, and its console errors."""
+    url = Path(html_path).resolve().as_uri()
+    with tempfile.TemporaryDirectory(prefix="flowship-chromium-") as profile:
+        budget = "--virtual-time-budget=10000"  # timers and promises settle before the DOM is read
+        logging = ["--enable-logging=stderr", "--v=0"]
+        dumped = _run([budget, *logging, "--dump-dom", url], profile)
+        if dumped.returncode != 0 and not dumped.stdout:
+            raise RuntimeError(f"chromium could not load {url}: {dumped.stderr[-2000:]}")
+        errors = []
+        for line in dumped.stderr.splitlines():
+            match = _CONSOLE.search(line)
+            if match and any(word in match.group("message") for word in _ERROR_WORDS):
+                errors.append(f"{match.group('message')} ({match.group('source')})")
+        if screenshot is not None:
+            with tempfile.TemporaryDirectory(prefix="flowship-chromium-") as second:
+                target = Path(screenshot).resolve()
+                shot = _run([budget, f"--screenshot={target}", f"--window-size={width},1600", url], second)
+                if not target.exists():
+                    raise RuntimeError(f"chromium made no screenshot of {url}: {shot.stderr[-2000:]}")
+        return RenderedPage(dumped.stdout, errors)
