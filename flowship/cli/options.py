@@ -21,6 +21,7 @@ __all__ = [
     "parser_for",
     "add_parser",
     "datastore_option",
+    "card_options",
     "run_options_parser",
     "metaflow_run_options",
     "with_decorators",
@@ -56,6 +57,14 @@ def datastore_option(parser: argparse.ArgumentParser) -> None:
         help="where runs are stored: a folder or s3://bucket/prefix (default: $FLOWSHIP_DATASTORE, "
         "else the nearest .flowship folder here or above, else a new one beside the flow file)",
     )
+
+
+def card_options(parser: argparse.ArgumentParser, *, output: bool = False) -> None:
+    """``flow card get|view``: which of a task's cards, and (get) where to write it."""
+    parser.add_argument("--id", default=None, help="the card's id (@card(id=...))")
+    parser.add_argument("--type", default=None, help="the card's type: default, blank or html")
+    if output:
+        parser.add_argument("-o", "--output", default=None, metavar="FILE", help="write the HTML here, not to stdout")
 
 
 def config_options(parser: argparse.ArgumentParser) -> None:

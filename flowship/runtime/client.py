@@ -126,6 +126,13 @@ class Task:
         return self._trusted().meta.get("exception")
 
     @property
+    def cards(self) -> Any:
+        """The task's cards (``flowship.cards.get_cards(task)``): each has ``.type``, ``.id``, ``.get()``."""
+        from flowship.cards.client import get_cards
+
+        return get_cards(self)
+
+    @property
     def stdout(self) -> str:
         return self._ds.read_log(self.run_id, self.step_name, self.id, self._trusted().attempt, "stdout")
 
