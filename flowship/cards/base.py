@@ -14,7 +14,11 @@ from typing import Any
 
 from flowship.cards.page import escape
 
-__all__ = ["MetaflowCardComponent", "RenderContext", "render_component", "error_box"]
+__all__ = ["MetaflowCardComponent", "RenderContext", "render_component", "error_box", "CardTimeout"]
+
+
+class CardTimeout(BaseException):
+    """A card took longer than its @card(timeout=...): it stops the whole card, not only one component."""
 
 
 @dataclass

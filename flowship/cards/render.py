@@ -19,17 +19,13 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from flowship.cards.base import error_box
+from flowship.cards.base import CardTimeout, error_box
 from flowship.cards.cardtypes import TaskSnapshot, render_card
 from flowship.cards.collector import CardCollector
 from flowship.cards.page import escape, page
 from flowship.compiler.ir import Card
 
 __all__ = ["card_file", "render_task_cards", "write_task_cards", "CardTimeout"]
-
-
-class CardTimeout(Exception):
-    """A card took longer than its @card(timeout=...)."""
 
 
 def card_file(index: int, card: Card) -> str:
@@ -71,7 +67,7 @@ def render_task_cards(snapshot: TaskSnapshot, collector: CardCollector) -> Itera
         try:
             with _deadline(card.timeout):
                 html = render_card(card, snapshot, list(contents), collector.warnings)
-        except Exception as exc:  # a card never fails its task: the error is recorded in its place
+        except (Exception, CardTimeout) as exc:  # a card never fails its task: the error is recorded in its place
             entry["error"] = f"{type(exc).__name__}: {exc}"
             html = _error_card(card, snapshot, entry["error"], traceback.format_exc()) if card.save_errors else None
             if html is None:
