@@ -212,5 +212,5 @@ def test_a_card_type_flowship_does_not_render_is_an_error_at_check(tmp_path):
     path.write_text(textwrap.dedent(DEFAULT_CARD_FLOW).replace("@card\n", "@card(type='scatter3d')\n"))
     result = flow_command("check", str(path))
     assert result.returncode == 1 and result.stderr == f"{path}: 1 error\n"
-    assert result.stdout.splitlines()[0] == (f"{path}:6: @card: type 'scatter3d' is not a card type flowship "
+    assert result.stdout.splitlines()[0] == (f"{path}:5: @card: type 'scatter3d' is not a card type flowship "
                                              "renders; use one of default, blank, html — fix the argument")
