@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import ast
 import importlib.util
+import subprocess
+import sys
 from dataclasses import replace
 from pathlib import Path
 
@@ -13,7 +15,7 @@ if importlib.util.find_spec("airflow") is None:  # not importorskip: airflow mus
     pytest.skip("the Airflow tests need apache-airflow (pip install 'flowship[airflow]')", allow_module_level=True)
 
 import airflow_harness as harness  # noqa: E402  (sets AIRFLOW_HOME before airflow is imported)
-from conftest import EXAMPLES, FLOWS, check, two_step_flow  # noqa: E402
+from conftest import EXAMPLES, FLOWS, REPO, check, two_step_flow  # noqa: E402
 from flowship.compiler.targets.airflow.dagfile import compile_to_airflow  # noqa: E402
 from flowship.compiler.targets.shared import DeployOptions  # noqa: E402
 from flowship.flowfile import load_flow  # noqa: E402
@@ -102,6 +104,21 @@ class TestLocalMode:
         assert harness.run_dag_test(dag, {"text": text, "count": 3}) == "success"
         seen = Flow("ParamsFlow", datastore=str(tmp_path)).latest_run["start"].task.data.seen
         assert seen[:2] == (text, 3) and seen[5] is None and seen[6] == ["a", "b"]
+
+    def test_cards_are_read_with_flow_card_get_and_named_in_the_task_docs(self, tmp_path, monkeypatch):
+        """@card is rendered by the step command under Airflow too; each task with cards says where they are in its
+        docs (doc_md), since an extra link would need an Airflow plugin."""
+        monkeypatch.setenv("FLOWSHIP_CACHE", str(tmp_path / "cache"))
+        dag = deploy(FLOWS / "behaviour" / "cards.py", tmp_path, "local")
+        assert f"`flow card view CardsFlow/RUN/each/TASK --datastore {tmp_path}`" in dag.task_dict["each"].doc_md
+        assert dag.task_dict["join"].doc_md is None
+        assert harness.run_dag_test(dag) == "success"
+        run = Flow("CardsFlow", datastore=str(tmp_path)).latest_run
+        got = subprocess.run([sys.executable, "-m", "flowship", "card", "get", f"{run.pathspec}/each/0.2",
+                              "--datastore", str(tmp_path)], capture_output=True, text=True, cwd=REPO, timeout=120)
+        assert got.returncode == 0, got.stderr
+        assert "<strong>3</strong> squared is <strong>9</strong>" in got.stdout
+        assert [c.type for c in run["end"].task.cards] == ["html"]
 
     def test_failing_step_fails_the_run(self, tmp_path, monkeypatch):
         monkeypatch.setenv("FLOWSHIP_CACHE", str(tmp_path / "cache"))

@@ -445,3 +445,18 @@ def test_compile_command_writes_yaml(tmp_path):
     assert result.returncode == 0, result.stderr
     written = tmp_path / "foreach-flow.yaml"
     assert [d["kind"] for d in yaml.safe_load_all(written.read_text())] == ["WorkflowTemplate"]
+
+
+def test_cards_made_under_argo_are_read_with_flow_card_get(tmp_path):
+    """The step command renders @card into the store on every scheduler: flow card get reads Argo's the same way."""
+    deploy_and_run(FLOWS / "behaviour" / "cards.py", tmp_path, "wf-cards")
+    pathspec = "CardsFlow/argo-ml.wf-cards"
+    got = subprocess.run([sys.executable, "-m", "flowship", "card", "get", f"{pathspec}/start", "--id", "summary",
+                          "--datastore", str(tmp_path)], capture_output=True, text=True, cwd=REPO, timeout=120)
+    assert got.returncode == 0, got.stderr
+    assert "<h1>Items</h1>" in got.stdout and "<td>3</td><td>9</td>" in got.stdout
+    listed = subprocess.run([sys.executable, "-m", "flowship", "card", "list", pathspec, "--datastore", str(tmp_path)],
+                            capture_output=True, text=True, cwd=REPO, timeout=120)
+    assert sorted(line.split("  ")[0].split("/", 2)[2] + " " + line.split("  ")[1] for line in listed.stdout.splitlines()) == [
+        "each/0.0 blank", "each/0.1 blank", "each/0.2 blank", "end/0 html", "start/0 blank id=summary",
+        "start/0 default"]

@@ -31,7 +31,7 @@ SUPPORTS_KUBERNETES: Mapping[str, Support] = {
     "step.decorators.catch.var": IN_TASK,
     "step.decorators.environment": IN_TASK,  # never in a templated field: Airflow renders env_vars, mapped too
     "step.decorators.catch.print_exception": IN_TASK,
-    "step.decorators.cards": IN_TASK,  # the step command renders them into the store
+    "step.decorators.cards": MAPPED,  # rendered by the step command; each task's docs say where its cards are
     "parameter.separator": IN_TASK,
     "parameter.multiple=True": IN_TASK,
     f"step.foreach_var={PARALLEL_ARTIFACT}": Unsupported(

@@ -105,7 +105,22 @@ class _Writer:
         if d.timeout_seconds:
             kwargs.append(f"execution_timeout=timedelta(seconds={d.timeout_seconds + TIMEOUT_GRACE_SECONDS})")
         kwargs += [f"{keyword}={value!r}" for keyword, value in self.settings.task.items()]
+        if d.cards:
+            kwargs.append(f"doc_md={self.card_doc(step)!r}")
         return kwargs
+
+    def card_doc(self, step: StepIR) -> str:
+        """Where the step's cards are, in the task's docs (Airflow shows ``doc_md`` on the task's page): an extra
+        link would need an Airflow plugin, and the cards live in the flowship store, not in Airflow."""
+        cards = ", ".join(c.type + (f" (id `{c.id}`)" if c.id else "") for c in step.decorators.cards)
+        store = self.options.datastore
+        return (
+            f"**Cards**: {cards}, written by each task of this step into the flowship store `{store}`.\n\n"
+            f"Open one: `flow card view {self.ir.name}/RUN/{step.name}/TASK --datastore {store}` "
+            "(`flow card get ... -o card.html` saves it; `flow card list` lists a run's cards), where RUN is "
+            "`airflow-<DAG id>.<Airflow run id>` with `:`, `+` and `/` written as `-`, and TASK is `0` "
+            "outside a foreach (the map index path inside one)."
+        )
 
     def kubernetes_kwargs(self, step: StepIR, mapped: bool) -> list[str]:
         d = step.decorators
