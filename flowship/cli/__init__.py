@@ -15,7 +15,7 @@ import os
 import sys
 from collections.abc import Sequence
 
-from flowship.cli import deploying, local, tagging
+from flowship.cli import deploying, local, reporting, tagging
 from flowship.cli.options import parser_for
 from flowship.errors import FlowshipError
 
@@ -31,6 +31,7 @@ def _parser() -> argparse.ArgumentParser:
     local.add_commands(commands)
     deploying.add_commands(commands)
     tagging.add_commands(commands)
+    reporting.add_commands(commands)
     return parser
 
 
