@@ -44,10 +44,10 @@ class Page(HTMLParser):
         return "".join(self.text)
 
 
-def flow(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+def flow(*args: str, cwd: Path, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "flowship", *args], cwd=cwd, capture_output=True, text=True, timeout=300,
-        env={**os.environ, "PYTHONPATH": str(REPO)},
+        env={**os.environ, "PYTHONPATH": str(REPO), **(env or {})},
     )
 
 
@@ -99,6 +99,18 @@ class TestValidRun:
         assert result.stdout.strip() == "again.html"
         again = Page((here / "again.html").read_text())
         assert again.having(**{"class": "task"}) == page.having(**{"class": "task"})
+
+
+def test_a_run_in_either_store_reports_the_same(tmp_path: Path, store) -> None:
+    """The report reads through the store's interface only: an S3 store (a real server on loopback) works too."""
+    result = flow("run", str(FLOW), "--datastore", store.url, "--quiet", cwd=tmp_path, env=store.env)
+    assert result.returncode == 0, result.stderr
+    run_id = result.stdout.split()[0].split("/")[1]
+    made = flow("report", f"RetriedForeachFlow/{run_id}", "--datastore", store.url, cwd=tmp_path, env=store.env)
+    assert made.returncode == 0, made.stderr
+    page = Page((tmp_path / made.stdout.strip()).read_text())
+    assert len(page.having(**{"class": "task"})) == 6
+    assert len(page.having(**{"class": "task", "data-critical": "true"})) == 4
 
 
 class TestFailedRun:

@@ -17,8 +17,8 @@ from flowship.report.run_view import RunView, TaskView
 
 __all__ = ["timeline_svg", "duration_text"]
 
-_LABEL = 220
-_CHART = 860
+_LABEL = 200
+_CHART = 840
 _ROW = 14
 _AXIS = 26
 _TICKS = (0.1, 0.2, 0.5, 1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 14400, 43200, 86400)
@@ -66,7 +66,7 @@ def timeline_svg(view: RunView, now: float | None = None) -> str:
     span = max(t1 - t0, 0.001)
     scale = _CHART / span
     height = _AXIS + _ROW * len(view.tasks) + 6
-    width = _LABEL + _CHART + 20
+    width = _LABEL + _CHART + 40
     parts = [
         f'<svg xmlns="http://www.w3.org/2000/svg" class="timeline" width="{width}" height="{height}" '
         f'viewBox="0 0 {width} {height}" font-family="sans-serif" font-size="11" role="img" aria-label="timeline">'
