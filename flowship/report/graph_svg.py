@@ -24,6 +24,7 @@ STATUS_COLOURS: dict[str, tuple[str, str]] = {
     "succeeded": ("#dcf5e3", "#2f9e55"),
     "failed": ("#fde0e0", "#d03b3b"),
     "running": ("#dde9fd", "#3b6fd0"),
+    "unfinished": ("#fdf0d5", "#c98a12"),  # started, no record of its end yet: running, or killed
     "not run": ("#f1f1f1", "#9a9a9a"),
     "": ("#ffffff", "#5a5a5a"),
 }

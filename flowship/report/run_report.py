@@ -65,7 +65,7 @@ def _step_status(tasks: list[TaskView]) -> str:
     states = {t.status for t in tasks}
     if not tasks:
         return "not run"
-    return next(s for s in ("failed", "unfinished", "succeeded") if s in states).replace("unfinished", "running")
+    return next(s for s in ("failed", "unfinished", "succeeded") if s in states)
 
 
 def _header(view: RunView) -> str:

@@ -46,7 +46,7 @@ def _bars(task: TaskView, t0: float, scale: float, y: float, now: float) -> str:
         end = attempt.finished_at if attempt.finished_at is not None else now
         x = _LABEL + (attempt.started_at - t0) * scale
         width = max(1.5, (end - attempt.started_at) * scale)
-        fill, stroke = STATUS_COLOURS.get(attempt.status, STATUS_COLOURS["running"])
+        fill, stroke = STATUS_COLOURS[attempt.status]
         line = "#1b1b1b" if task.critical else stroke
         took = duration_text(end - attempt.started_at)
         said = f"{task.pathspec_tail} attempt {attempt.number}: {attempt.status}, {took}"
