@@ -115,14 +115,28 @@ def test_a_run_in_either_store_reports_the_same(tmp_path: Path, store) -> None:
 
 class TestFailedRun:
     def test_a_run_that_failed_says_where_and_why(self, tmp_path: Path) -> None:
-        result = flow("run", str(FLOW), "--datastore", "store", "--fail_for_good", "true", "--report", cwd=tmp_path)
+        result = flow("run", str(FLOW), "--datastore", "store", "--report", cwd=tmp_path, env={"FAIL_FOR_GOOD": "1"})
         assert result.returncode == 1
         (path,) = tmp_path.glob("RetriedForeachFlow-*.html")
         page = Page(path.read_text())
         statuses = {a["data-step"]: a["data-status"] for a in page.having(**{"class": "step"})}
         assert statuses["work"] == "failed" and statuses["end"] == "not run"
-        assert "work/0.1 attempt 1" in page.visible and "1 failed" in page.visible
+        assert "work/0.1 attempt 1" in page.visible and "× 3, 1 failed" in page.visible
         assert page.having(**{"class": "status failed"})
+        path.unlink()
+
+        resumed = flow("resume", str(FLOW), "--datastore", "store", "--report", cwd=tmp_path)
+        assert resumed.returncode == 0, resumed.stderr
+        (path,) = tmp_path.glob("RetriedForeachFlow-*.html")
+        page = Page(path.read_text())
+        for task in ("start/0", "work/0.0", "work/0.2"):
+            assert f"{task}: reused from " in page.visible
+        assert "work/0.1: reused" not in page.visible
+        bars = {a["data-status"] for a in page.having(**{"class": "attempt"})}
+        assert bars == {"reused", "failed", "succeeded"}  # work/0.1 fails once again, then succeeds
+        critical = {a["data-task"] for a in page.having(**{"class": "task", "data-critical": "true"})}
+        assert critical == {"work/0.1", "gather/0", "end/0"}  # what the resume ran; reused tasks took no time
+        assert "reusing 3 tasks" in page.visible
 
     def test_an_attempt_that_never_finished_is_drawn_unfinished(self, tmp_path: Path) -> None:
         assert flow("run", str(FLOW), "--datastore", "store", "--quiet", cwd=tmp_path).returncode == 0

@@ -25,6 +25,7 @@ STATUS_COLOURS: dict[str, tuple[str, str]] = {
     "failed": ("#fde0e0", "#d03b3b"),
     "running": ("#dde9fd", "#3b6fd0"),
     "unfinished": ("#fdf0d5", "#c98a12"),  # started, no record of its end yet: running, or killed
+    "reused": ("#e8ecf3", "#8a94a6"),  # a resume took the task's results from its origin run
     "not run": ("#f1f1f1", "#9a9a9a"),
     "": ("#ffffff", "#5a5a5a"),
 }

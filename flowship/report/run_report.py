@@ -78,6 +78,9 @@ def _header(view: RunView) -> str:
     ]
     if record.get("project"):
         facts.append(f"project {record['project']}, branch {record.get('branch')}")
+    reused = len(view.tasks) - len(view.ran)
+    if record.get("origin_run_id"):
+        facts.append(f"resumed from {record['origin_run_id']}, reusing {reused} task{'s' * (reused != 1)}")
     if record.get("promoted_from"):
         facts.append(f"promoted from {record['promoted_from']}")
     package = record.get("code_package")
@@ -92,9 +95,10 @@ def _steps_section(view: RunView, by_step: dict[str, list[TaskView]]) -> str:
     rows = []
     for step in view.ir.steps:
         tasks = by_step.get(step.name, [])
-        spans = [t.finished_at - t.started_at for t in tasks if t.finished_at is not None]
+        spans = [t.finished_at - t.started_at for t in tasks if t.finished_at is not None and not t.reused]
         retried = sum(len(t.attempts) - 1 for t in tasks)
         counts = [sum(t.status == s for t in tasks) for s in ("succeeded", "failed", "unfinished")]
+        counts.append(sum(t.reused for t in tasks))
         rows.append(
             [
                 f'<a id="step-{escape(step.name)}"></a>{escape(step.name)}',
@@ -104,8 +108,8 @@ def _steps_section(view: RunView, by_step: dict[str, list[TaskView]]) -> str:
                 duration_text(max(spans)) if spans else "",
             ]
         )
-    headers = ["step", "kind", "tasks", "succeeded", "failed", "unfinished", "retries", "median", "longest"]
-    return "<h2>Steps</h2>" + _table(headers, rows, frozenset(range(2, 9)))
+    headers = ["step", "kind", "tasks", "succeeded", "failed", "unfinished", "reused", "retries", "median", "longest"]
+    return "<h2>Steps</h2>" + _table(headers, rows, frozenset(range(2, 10)))
 
 
 def _failures_section(view: RunView) -> str:
@@ -155,7 +159,7 @@ def render_run_report(view: RunView, *, cards_folder_name: str | None = None) ->
     for name, tasks in by_step.items():
         failed = sum(t.status == "failed" for t in tasks)
         if failed:
-            notes[name] = (notes.get(name, "") + f" {failed} failed").strip()
+            notes[name] = ", ".join([*([notes[name]] if name in notes else []), f"{failed} failed"])
     links = {step.name: f"#step-{step.name}" for step in view.ir.steps}
     given = view.record.get("parameters") or {}
     parameters = [

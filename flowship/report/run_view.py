@@ -27,7 +27,7 @@ LOG_TAIL_LINES = 30
 @dataclass
 class AttemptView:
     number: int
-    status: str  # succeeded, failed, or unfinished (claimed, no record: running, or killed)
+    status: str  # succeeded, failed, reused (by a resume, from its origin run), or unfinished (running, or killed)
     started_at: float
     finished_at: float | None
     exception: str = ""
@@ -51,7 +51,13 @@ class TaskView:
 
     @property
     def status(self) -> str:
-        return self.attempts[-1].status if self.attempts else "unfinished"
+        """How the task ended; a task a resume reused from its origin run counts as succeeded."""
+        status = self.attempts[-1].status if self.attempts else "unfinished"
+        return "succeeded" if status == "reused" else status
+
+    @property
+    def reused(self) -> bool:
+        return bool(self.attempts) and self.attempts[-1].status == "reused"
 
     @property
     def started_at(self) -> float:
@@ -72,12 +78,17 @@ class RunView:
     tasks: list[TaskView]  # in the order they started
 
     @property
+    def ran(self) -> list[TaskView]:
+        """The tasks this run ran itself (not those a resume reused from its origin run)."""
+        return [t for t in self.tasks if not t.reused]
+
+    @property
     def started_at(self) -> float:
-        return min([t.started_at for t in self.tasks], default=float(self.record.get("created_at", 0.0)))
+        return min([t.started_at for t in self.ran], default=float(self.record.get("created_at", 0.0)))
 
     @property
     def finished_at(self) -> float | None:
-        ends = [t.finished_at for t in self.tasks]
+        ends = [t.finished_at for t in self.ran]
         return None if not ends or None in ends else max(e for e in ends if e is not None)
 
 
@@ -96,16 +107,17 @@ def _attempt(store: FlowDatastore, run_id: str, step: str, task_id: str, number:
     meta = record.meta
     view = AttemptView(
         number,
-        "succeeded" if record.succeeded else "failed",
+        "reused" if meta.get("cloned_from") else "succeeded" if record.succeeded else "failed",
         float(meta["started_at"]),
         float(meta.get("finished_at") or meta["started_at"]),
         cards=list(meta.get("cards") or []),
         key=key,
     )
     if not record.succeeded:  # what a person reading a failure needs: the error and the last lines printed
-        view.exception = str(meta.get("exception") or "")
+        view.exception = str(meta.get("exception") or "").strip()
         view.stdout_tail = _tail(store.read_log(run_id, step, task_id, number, "stdout"))
-        view.stderr_tail = _tail(store.read_log(run_id, step, task_id, number, "stderr"))
+        stderr = store.read_log(run_id, step, task_id, number, "stderr").rstrip()
+        view.stderr_tail = _tail(stderr.removesuffix(view.exception))  # the error is shown once, above its output
     return view
 
 
@@ -121,8 +133,9 @@ def _task(store: FlowDatastore, run_id: str, step: str, task_id: str) -> TaskVie
 def _mark_critical_path(ir: FlowIR, tasks: list[TaskView]) -> None:
     """The chain of tasks that decided when the run ended: from the last task to finish, back through the input
     that finished last each time. Shortening any other task would not have ended the run sooner."""
-    finished = {(t.step, t.task_id): t for t in tasks if t.status == "succeeded"}
-    ended = [t for t in tasks if t.finished_at is not None]
+    ran = [t for t in tasks if not t.reused]  # a reused task took no time in this run: the path stops there
+    finished = {(t.step, t.task_id): t for t in ran if t.status == "succeeded"}
+    ended = [t for t in ran if t.finished_at is not None]
     if not ended:
         return
 

@@ -46,10 +46,14 @@ def _bars(task: TaskView, t0: float, scale: float, y: float, now: float) -> str:
         end = attempt.finished_at if attempt.finished_at is not None else now
         x = _LABEL + (attempt.started_at - t0) * scale
         width = max(1.5, (end - attempt.started_at) * scale)
+        if attempt.status == "reused":  # it ran before this run began: a mark at the start, not a span
+            x, width, end = _LABEL, 6.0, attempt.started_at
         fill, stroke = STATUS_COLOURS[attempt.status]
         line = "#1b1b1b" if task.critical else stroke
         took = duration_text(end - attempt.started_at)
         said = f"{task.pathspec_tail} attempt {attempt.number}: {attempt.status}, {took}"
+        if attempt.status == "reused":
+            said = f"{task.pathspec_tail}: reused from {task.meta.get('cloned_from')}"
         parts.append(
             f'<rect class="attempt" data-status="{attempt.status}" x="{x:.1f}" y="{y + 2:.1f}" width="{width:.1f}" '
             f'height="{_ROW - 4}" fill="{fill}" stroke="{line}" stroke-width="{1.6 if task.critical else 1}">'
@@ -62,7 +66,7 @@ def timeline_svg(view: RunView, now: float | None = None) -> str:
     """The run's tasks on a time axis; unfinished attempts reach ``now`` (default: the current time)."""
     now = time.time() if now is None else now
     t0 = view.started_at
-    t1 = max([a.finished_at or now for t in view.tasks for a in t.attempts], default=t0)
+    t1 = max([a.finished_at or now for t in view.ran for a in t.attempts], default=t0)
     span = max(t1 - t0, 0.001)
     scale = _CHART / span
     height = _AXIS + _ROW * len(view.tasks) + 6

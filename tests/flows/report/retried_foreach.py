@@ -1,5 +1,7 @@
-"""A run worth a report: a foreach of three, one item slow (the critical path), one failing once then retried."""
+"""A run worth a report: a foreach of three, one item slow (the critical path), one failing once then retried
+(for good while $FAIL_FOR_GOOD is set, so that a resume without it succeeds)."""
 
+import os
 import time
 
 from flowship import FlowSpec, Parameter, current, retry, step
@@ -7,7 +9,6 @@ from flowship import FlowSpec, Parameter, current, retry, step
 
 class RetriedForeachFlow(FlowSpec):
     note = Parameter("note", default="<b>not bold</b>", help="text the report must show as text")
-    fail_for_good = Parameter("fail_for_good", default=False, type=bool)
 
     @step
     def start(self):
@@ -18,7 +19,7 @@ class RetriedForeachFlow(FlowSpec):
     @step
     def work(self):
         print(f"working on item {self.input}")
-        if self.input == 1 and (current.retry_count == 0 or self.fail_for_good):
+        if self.input == 1 and (current.retry_count == 0 or os.environ.get("FAIL_FOR_GOOD")):
             raise ValueError(f"item {self.input} broke on attempt {current.retry_count}")
         if self.input == 2:
             time.sleep(1.0)
