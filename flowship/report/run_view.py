@@ -133,9 +133,8 @@ def _task(store: FlowDatastore, run_id: str, step: str, task_id: str) -> TaskVie
 def _mark_critical_path(ir: FlowIR, tasks: list[TaskView]) -> None:
     """The chain of tasks that decided when the run ended: from the last task to finish, back through the input
     that finished last each time. Shortening any other task would not have ended the run sooner."""
-    ran = [t for t in tasks if not t.reused]  # a reused task took no time in this run: the path stops there
-    finished = {(t.step, t.task_id): t for t in ran if t.status == "succeeded"}
-    ended = [t for t in ran if t.finished_at is not None]
+    finished = {(t.step, t.task_id): t for t in tasks if t.status == "succeeded"}
+    ended = [t for t in tasks if t.finished_at is not None and not t.reused]
     if not ended:
         return
 
@@ -147,7 +146,8 @@ def _mark_critical_path(ir: FlowIR, tasks: list[TaskView]) -> None:
     while task is not None:
         task.critical = True
         inputs = input_tasks(ir, task.step, task.task_id, state) if ir.step(task.step).parents else None
-        known = [finished[i] for i in inputs or () if i in finished]
+        # a reused task took no time in this run: the path stops there
+        known = [finished[i] for i in inputs or () if i in finished and not finished[i].reused]
         task = max(known, key=lambda t: t.finished_at or 0.0) if known else None
 
 
