@@ -113,6 +113,15 @@ def test_a_run_in_either_store_reports_the_same(tmp_path: Path, store) -> None:
     assert len(page.having(**{"class": "task", "data-critical": "true"})) == 4
 
 
+def test_a_loop_is_one_row_per_repetition_on_the_critical_path(tmp_path: Path) -> None:
+    result = flow("run", str(REPO / "tests/compat/flows/switch_loop.py"), "--datastore", "s", "--report", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    (path,) = tmp_path.glob("SwitchLoopFlow-*.html")
+    page = Page(path.read_text())
+    critical = [a["data-task"] for a in page.having(**{"class": "task", "data-critical": "true"})]
+    assert critical == ["start/0", "train/0.0", "train/0.1", "train/0.2", "end/0"]
+
+
 class TestFailedRun:
     def test_a_run_that_failed_says_where_and_why(self, tmp_path: Path) -> None:
         result = flow("run", str(FLOW), "--datastore", "store", "--report", cwd=tmp_path, env={"FAIL_FOR_GOOD": "1"})
