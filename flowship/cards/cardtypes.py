@@ -24,6 +24,7 @@ from flowship.cards.components import Image, Table, image_type, preview
 from flowship.cards.page import escape, page
 from flowship.cards.scripts import scripts_for
 from flowship.compiler.ir import Card, FlowIR
+from flowship.report.graph_svg import graph_svg
 
 __all__ = ["TaskSnapshot", "render_card", "LOG_TAIL_LINES"]
 
@@ -134,6 +135,9 @@ def _default_body(card: Card, snapshot: TaskSnapshot, context: RenderContext) ->
             tail = lines[-LOG_TAIL_LINES:]
             note = f" (last {len(tail)} of {len(lines)} lines)" if len(lines) > len(tail) else ""
             parts.append(f"<h2>{stream}{escape(note)}</h2><pre>{escape(chr(10).join(tail))}</pre>")
+    state = "running" if snapshot.running else str(snapshot.meta.get("status", ""))
+    svg = graph_svg(snapshot.ir, highlight=snapshot.step, status={snapshot.step: state})
+    parts.append(f'<h2>Flow graph</h2><div class="graph">{svg}</div>')
     return "\n".join(parts)
 
 

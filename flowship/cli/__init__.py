@@ -16,7 +16,7 @@ import os
 import sys
 from collections.abc import Sequence
 
-from flowship.cli import cards, deploying, local, tagging
+from flowship.cli import cards, deploying, local, reporting, tagging
 from flowship.cli.options import parser_for
 from flowship.errors import FlowshipError
 
@@ -33,6 +33,7 @@ def _parser() -> argparse.ArgumentParser:
     deploying.add_commands(commands)
     tagging.add_commands(commands)
     cards.add_commands(commands)
+    reporting.add_commands(commands)
     return parser
 
 

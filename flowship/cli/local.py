@@ -126,7 +126,12 @@ def _run_or_resume(args: argparse.Namespace, extra: list[str]) -> int:
             if k.startswith("param:") and v is not None
         }
         result = run_flow(args.flow_file, ir, given, **common, progress=progress)
-    return _report(args.flow_file, result, store)
+    status = _report(args.flow_file, result, store)
+    if options.report:
+        from flowship.cli.reporting import report_after_run
+
+        report_after_run(store.url, result.flow, result.run_id)
+    return status
 
 
 def _run_evaluation_inputs(flow_file: str, command: str, extra: list[str]) -> Any:

@@ -115,6 +115,9 @@ def run_options_parser(command: str, ir: Any) -> argparse.ArgumentParser:
     parser.add_argument("--max-workers", type=int, default=None, help="tasks run at once (default: number of cores)")
     parser.add_argument("--tag", action="append", default=[], help="tag the run (repeatable)")
     parser.add_argument("--quiet", action="store_true", help="do not show what the steps print while they run")
+    parser.add_argument(
+        "--report", action="store_true", help="write the run's report as it ends, failed or not (see flow report)"
+    )
     datastore_option(parser)
     metaflow_run_options(parser)
     if resume:

@@ -241,22 +241,39 @@ class FlowDatastore:
             raise NotFound(f"{step!r} is not a step name")
         return self.storage.list(f"{self._run_key(run_id)}/{step}")
 
+    def attempt_numbers(self, run_id: str, step: str, task_id: str) -> list[int]:
+        """Every attempt number a task has claimed, finished or not, lowest first."""
+        return sorted(int(a) for a in self.storage.list(self._task_key(run_id, step, task_id)) if a.isdigit())
+
+    def read_attempt(self, run_id: str, step: str, task_id: str, attempt: int) -> AttemptRecord | None:
+        """One attempt's record, once trusted (its ``DONE`` marker exists); None before."""
+        key = self.attempt_key(run_id, step, task_id, attempt)
+        if not self.storage.exists(f"{key}/DONE"):
+            return None
+        try:
+            meta = json.loads(self.storage.get(f"{key}/meta.json"))
+        except (KeyError, ValueError) as exc:
+            raise DamagedRecord(
+                f"the record of {self.flow_name}/{run_id}/{step}/{task_id} attempt {attempt} "
+                f"({key}/meta.json) cannot be read: {exc}"
+            ) from None
+        return AttemptRecord(run_id, step, task_id, attempt, meta)
+
+    def read_claim(self, run_id: str, step: str, task_id: str, attempt: int) -> dict[str, Any] | None:
+        """Who started an attempt and when (``started.json``), or None when it was never claimed."""
+        try:
+            return dict(
+                json.loads(self.storage.get(f"{self.attempt_key(run_id, step, task_id, attempt)}/started.json"))
+            )
+        except (KeyError, ValueError):
+            return None
+
     def latest_attempt(self, run_id: str, step: str, task_id: str) -> AttemptRecord | None:
         """The highest-numbered trusted attempt of a task, or None."""
-        attempts = sorted(
-            (int(a) for a in self.storage.list(self._task_key(run_id, step, task_id)) if a.isdigit()), reverse=True
-        )
-        for attempt in attempts:
-            key = self.attempt_key(run_id, step, task_id, attempt)
-            if self.storage.exists(f"{key}/DONE"):
-                try:
-                    meta = json.loads(self.storage.get(f"{key}/meta.json"))
-                except (KeyError, ValueError) as exc:
-                    raise DamagedRecord(
-                        f"the record of {self.flow_name}/{run_id}/{step}/{task_id} attempt {attempt} "
-                        f"({key}/meta.json) cannot be read: {exc}"
-                    ) from None
-                return AttemptRecord(run_id, step, task_id, attempt, meta)
+        for attempt in reversed(self.attempt_numbers(run_id, step, task_id)):
+            record = self.read_attempt(run_id, step, task_id, attempt)
+            if record is not None:
+                return record
         return None
 
     def read_log(self, run_id: str, step: str, task_id: str, attempt: int, stream: str) -> str:

@@ -234,6 +234,10 @@ class TestCardTypes:
         assert artifacts["note"].find("code").text == "'<b>hi</b>'"
         assert artifacts["frame"].find("table") is not None and artifacts["picture"].find("img") is not None
         assert "stdout (last 40 of 100 lines)" in headings and "line 99" in tree.text and "line 59" not in tree.text
+        steps = {g.attrs["data-step"]: g for g in tree.find("div", "graph").find("svg").find_all("g", "step")}
+        assert sorted(steps) == ["end", "start"] and headings[-1] == "Flow graph"
+        assert steps["start"].find("rect").attrs["stroke-width"] == "3"  # this task's step stands out
+        assert steps["end"].find("rect").attrs["stroke-width"] == "1.5"
 
     def test_default_card_only_repr_and_max_artifact_size(self):
         tree = parse_html(render_card(Card("default", None, {"max_artifact_size": 5}), snapshot(), [], []))

@@ -1,0 +1,172 @@
+"""`flow report` and `flow run --report`: the page says how a real run went — statuses, retries, failures,
+the critical path — and stays plain text where users' text appears."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from html.parser import HTMLParser
+from pathlib import Path
+
+import pytest
+
+from conftest import REPO
+from flowship.providers.storage import LocalStorage
+from flowship.report.run_report import render_run_report
+from flowship.report.run_view import read_run_view
+from flowship.runtime.datastore import FlowDatastore
+
+FLOW = REPO / "tests/flows/report/retried_foreach.py"
+
+
+class Page(HTMLParser):
+    """The parts of a report the tests look at: elements by class and data attributes, and the visible text."""
+
+    def __init__(self, text: str) -> None:
+        super().__init__()
+        self.elements: list[tuple[str, dict[str, str]]] = []
+        self.text: list[str] = []
+        self.feed(text)
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.elements.append((tag, {k: v or "" for k, v in attrs}))
+
+    def handle_data(self, data: str) -> None:
+        self.text.append(data)
+
+    def having(self, **attrs: str) -> list[dict[str, str]]:
+        wanted = {k.replace("_", "-"): v for k, v in attrs.items()}
+        return [a for _, a in self.elements if all(a.get(k) == v for k, v in wanted.items())]
+
+    @property
+    def visible(self) -> str:
+        return "".join(self.text)
+
+
+def flow(*args: str, cwd: Path, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "flowship", *args], cwd=cwd, capture_output=True, text=True, timeout=300,
+        env={**os.environ, "PYTHONPATH": str(REPO), **(env or {})},
+    )
+
+
+@pytest.fixture(scope="module")
+def retried_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str, Page]:
+    """One real run: item 1 fails once and is retried, item 2 is slow; `flow run --report` writes the page."""
+    here = tmp_path_factory.mktemp("report")
+    result = flow("run", str(FLOW), "--datastore", str(here / "store"), "--report", "--quiet", cwd=here)
+    assert result.returncode == 0, result.stderr
+    run_id = result.stdout.split()[0].split("/")[1]
+    page = here / f"RetriedForeachFlow-{run_id}.html"
+    assert f"report: {page.name}" in result.stderr
+    return here, run_id, Page(page.read_text())
+
+
+class TestValidRun:
+    def test_steps_are_coloured_by_how_their_tasks_ended(self, retried_run: tuple[Path, str, Page]) -> None:
+        page = retried_run[2]
+        statuses = {a["data-step"]: a["data-status"] for a in page.having(**{"class": "step"})}
+        assert statuses == {"start": "succeeded", "work": "succeeded", "gather": "succeeded", "end": "succeeded"}
+        assert "× 3" in page.visible  # the foreach's width under its step
+
+    def test_every_task_is_a_row_and_a_retry_is_a_second_bar(self, retried_run: tuple[Path, str, Page]) -> None:
+        page = retried_run[2]
+        rows = [a["data-task"] for a in page.having(**{"class": "task"})]
+        assert sorted(rows) == ["end/0", "gather/0", "start/0", "work/0.0", "work/0.1", "work/0.2"]
+        bars = [a["data-status"] for a in page.having(**{"class": "attempt"})]
+        assert bars.count("failed") == 1 and bars.count("succeeded") == 6
+
+    def test_the_critical_path_goes_through_the_slow_item(self, retried_run: tuple[Path, str, Page]) -> None:
+        page = retried_run[2]
+        critical = {a["data-task"] for a in page.having(**{"class": "task", "data-critical": "true"})}
+        assert critical == {"start/0", "work/0.2", "gather/0", "end/0"}
+
+    def test_the_retried_failure_shows_its_error_and_output(self, retried_run: tuple[Path, str, Page]) -> None:
+        text = retried_run[2].visible
+        assert "work/0.1 attempt 0 — retried" in text
+        assert "ValueError: item 1 broke on attempt 0" in text
+        assert "working on item 1" in text  # the last lines it printed
+
+    def test_parameters_are_text_never_markup(self, retried_run: tuple[Path, str, Page]) -> None:
+        page = retried_run[2]
+        assert "'<b>not bold</b>' (default)" in page.visible  # markup would have become a tag, not text
+
+    def test_flow_report_writes_the_same_page_again(self, retried_run: tuple[Path, str, Page]) -> None:
+        here, run_id, page = retried_run
+        result = flow("report", f"RetriedForeachFlow/{run_id}", "--datastore", "store", "-o", "again.html", cwd=here)
+        assert result.returncode == 0, result.stderr
+        assert result.stdout.strip() == "again.html"
+        again = Page((here / "again.html").read_text())
+        assert again.having(**{"class": "task"}) == page.having(**{"class": "task"})
+
+
+def test_a_run_in_either_store_reports_the_same(tmp_path: Path, store) -> None:
+    """The report reads through the store's interface only: an S3 store (a real server on loopback) works too."""
+    result = flow("run", str(FLOW), "--datastore", store.url, "--quiet", cwd=tmp_path, env=store.env)
+    assert result.returncode == 0, result.stderr
+    run_id = result.stdout.split()[0].split("/")[1]
+    made = flow("report", f"RetriedForeachFlow/{run_id}", "--datastore", store.url, cwd=tmp_path, env=store.env)
+    assert made.returncode == 0, made.stderr
+    page = Page((tmp_path / made.stdout.strip()).read_text())
+    assert len(page.having(**{"class": "task"})) == 6
+    assert len(page.having(**{"class": "task", "data-critical": "true"})) == 4
+
+
+def test_a_loop_is_one_row_per_repetition_on_the_critical_path(tmp_path: Path) -> None:
+    result = flow("run", str(REPO / "tests/compat/flows/switch_loop.py"), "--datastore", "s", "--report", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    (path,) = tmp_path.glob("SwitchLoopFlow-*.html")
+    page = Page(path.read_text())
+    critical = [a["data-task"] for a in page.having(**{"class": "task", "data-critical": "true"})]
+    assert critical == ["start/0", "train/0.0", "train/0.1", "train/0.2", "end/0"]
+
+
+class TestFailedRun:
+    def test_a_run_that_failed_says_where_and_why(self, tmp_path: Path) -> None:
+        result = flow("run", str(FLOW), "--datastore", "store", "--report", cwd=tmp_path, env={"FAIL_FOR_GOOD": "1"})
+        assert result.returncode == 1
+        (path,) = tmp_path.glob("RetriedForeachFlow-*.html")
+        page = Page(path.read_text())
+        statuses = {a["data-step"]: a["data-status"] for a in page.having(**{"class": "step"})}
+        assert statuses["work"] == "failed" and statuses["end"] == "not run"
+        assert "work/0.1 attempt 1" in page.visible and "× 3, 1 failed" in page.visible
+        assert page.having(**{"class": "status failed"})
+        path.unlink()
+
+        resumed = flow("resume", str(FLOW), "--datastore", "store", "--report", cwd=tmp_path)
+        assert resumed.returncode == 0, resumed.stderr
+        (path,) = tmp_path.glob("RetriedForeachFlow-*.html")
+        page = Page(path.read_text())
+        for task in ("start/0", "work/0.0", "work/0.2"):
+            assert f"{task}: reused from " in page.visible
+        assert "work/0.1: reused" not in page.visible
+        bars = {a["data-status"] for a in page.having(**{"class": "attempt"})}
+        assert bars == {"reused", "failed", "succeeded"}  # work/0.1 fails once again, then succeeds
+        critical = {a["data-task"] for a in page.having(**{"class": "task", "data-critical": "true"})}
+        assert critical == {"work/0.1", "gather/0", "end/0"}  # what the resume ran; reused tasks took no time
+        assert "reusing 3 tasks" in page.visible
+
+    def test_an_attempt_that_never_finished_is_drawn_unfinished(self, tmp_path: Path) -> None:
+        assert flow("run", str(FLOW), "--datastore", "store", "--quiet", cwd=tmp_path).returncode == 0
+        store = FlowDatastore(LocalStorage(str(tmp_path / "store")), "RetriedForeachFlow")
+        (run_id,) = store.run_ids()
+        store.claim_attempt(run_id, "end", "0", 1, {"started_at": 1e10})  # a second attempt killed before recording
+        page = Page(render_run_report(read_run_view(store, run_id)))
+        end_bars = [a for a in page.having(**{"class": "attempt"}) if a.get("data-status") == "unfinished"]
+        assert len(end_bars) == 1
+
+
+class TestInvalid:
+    @pytest.mark.parametrize(
+        ("args", "message"),
+        [
+            (["RetriedForeachFlow"], "'RetriedForeachFlow' is not FLOW/RUN — e.g. flow report HelloFlow/"),
+            (["RetriedForeachFlow/nope"], "no run RetriedForeachFlow/nope in the store at "),
+            (["RetriedForeachFlow/x", "-o", "x.txt"], "-o x.txt: a report is an HTML page — give a file name ending"),
+        ],
+    )
+    def test_errors_say_what_to_give(self, retried_run: tuple[Path, str, Page], args: list[str], message: str) -> None:
+        here = retried_run[0]
+        result = flow("report", *args, "--datastore", "store", cwd=here)
+        assert result.returncode != 0 and message in result.stderr
