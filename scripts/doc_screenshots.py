@@ -1,5 +1,7 @@
 """Make the screenshots in docs/img/ from real runs: run a flow, write its report, photograph it in Chromium.
 
+The card pictures need pandas and matplotlib (the test extra has them).
+
 Run: python scripts/doc_screenshots.py [--browser /usr/bin/chromium]
 
 Each picture is taken of real output, from a scratch folder, as user "alice", so the pictures show no
@@ -50,6 +52,17 @@ def report_picture(browser: str, scratch: Path) -> None:
     photograph(browser, page, IMAGES / "report.png", 1100, 1200)
 
 
+def card_pictures(browser: str, scratch: Path) -> None:
+    """The docs' card pictures: a blank card of components and the default card of one showcase task."""
+    shutil.copy(REPO / "tests" / "flows" / "cards" / "showcase.py", scratch / "showcase.py")
+    flow("run", "showcase.py", "--datastore", "store", "--quiet", cwd=scratch)
+    (run_id,) = os.listdir(scratch / "store" / "ShowcaseFlow" / "runs")
+    for selection, name, height in ((["--id", "report"], "card-blank", 1150), (["--type", "default"], "card-default", 1950)):
+        page = scratch / f"{name}.html"
+        flow("card", "get", f"ShowcaseFlow/{run_id}/start", *selection, "-o", str(page), "--datastore", "store", cwd=scratch)
+        photograph(browser, page, IMAGES / f"{name}.png", 1000, height)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--browser", default=shutil.which("chromium") or shutil.which("chromium-browser"))
@@ -59,6 +72,8 @@ def main() -> None:
     IMAGES.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="project-") as scratch:
         report_picture(args.browser, Path(scratch))
+    with tempfile.TemporaryDirectory(prefix="project-") as scratch:
+        card_pictures(args.browser, Path(scratch))
 
 
 if __name__ == "__main__":

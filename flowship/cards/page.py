@@ -55,6 +55,7 @@ blockquote { margin: 6px 0; padding: 0 12px; color: var(--muted); border-left: 3
 .valuebox.success { border-color: var(--ok); } .valuebox.warning { border-color: var(--warn); }
 .valuebox.danger { border-color: var(--bad); }
 .artifacts td:first-child { font-weight: 600; white-space: nowrap; }
+.artifacts code { white-space: pre-wrap; display: inline-block; max-height: 160px; overflow: auto; }
 .timeline li { margin: 4px 0; }
 .badge { display: inline-block; padding: 0 8px; border-radius: 10px; font-size: 12px; background: var(--soft);
          border: 1px solid var(--line); }
