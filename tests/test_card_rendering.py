@@ -27,7 +27,7 @@ from flowship.cards import (
     VegaChart,
     YAMLViewer,
 )
-from flowship.cards.base import RenderContext, render_component
+from flowship.cards.components import RenderContext, render_component
 from flowship.cards.cardtypes import TaskSnapshot, render_card
 from flowship.cards.collector import CardCollector
 from flowship.cards.page import inline_script, page

@@ -17,20 +17,46 @@ from __future__ import annotations
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
 from typing import Any
 
-from flowship.cards.base import RenderContext, render_component
-from flowship.cards.components import Image, Table, image_type, preview
+from flowship.cards.components import Image, RenderContext, Table, image_type, preview, render_component
 from flowship.cards.page import escape, page
-from flowship.cards.scripts import scripts_for
 from flowship.compiler.ir import Card, FlowIR
 from flowship.report.graph_svg import graph_svg
 
-__all__ = ["TaskSnapshot", "render_card", "LOG_TAIL_LINES"]
+__all__ = ["TaskSnapshot", "render_card", "scripts_for", "LOG_TAIL_LINES", "STATIC"]
 
 LOG_TAIL_LINES = 40
 MAX_ARTIFACT_SIZE = 200 * 2**20  # Metaflow's default: larger artifacts are listed without a preview
 _PREVIEW_CHARS = 300
+# Only a card that contains a VegaChart carries the vendored Vega scripts (about 830 KB), so every other card
+# stays small. flowshipVega hands each chart's spec, kept in a JSON script element beside it, to vega-embed,
+# and shows an error in place of a chart that cannot be drawn.
+STATIC = Path(__file__).resolve().parent / "static"
+_EMBED = """
+function flowshipVega(id, options) {
+  var element = document.getElementById(id);
+  var spec = JSON.parse(document.getElementById(id + "-spec").textContent);
+  vegaEmbed(element, spec, options).catch(function (error) {
+    element.className += " error";
+    element.textContent = "The chart cannot be drawn: " + error.message;
+  });
+}
+"""
+
+
+@cache
+def _vendored(name: str) -> str:
+    return (STATIC / f"{name}.min.js").read_text(encoding="utf-8")
+
+
+def scripts_for(needs: set[str]) -> list[str]:
+    """The script sources a card needs, in load order, for the names its components asked for."""
+    if "vega" not in needs:
+        return []
+    return [_vendored("vega"), _vendored("vega-lite"), _vendored("vega-embed"), _EMBED]
 
 
 @dataclass

@@ -22,7 +22,7 @@ import time
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
-from flowship.cards.base import MetaflowCardComponent
+from flowship.cards.components import MetaflowCardComponent
 from flowship.compiler.ir import Card
 from flowship.errors import FlowshipError
 

@@ -2,8 +2,10 @@
 
 Each component keeps what it was given (``update`` changes it, as in
 Metaflow) and turns it into HTML only when its card is rendered, through
-:func:`render_component`, which never lets one component's failure take the
-card down: the component is replaced by an error box saying what went wrong.
+:func:`render_component` — the one place a component becomes HTML — which
+never lets one component's failure take the card down: the component is
+replaced by an error box saying what went wrong (as Metaflow shows it).
+Users subclass :class:`MetaflowCardComponent` for components of their own.
 Images are converted to bytes when they are made (a matplotlib figure changed
 or closed later still shows what it showed then), and embedded as ``data:``
 URIs so a card stays one file. ``VegaChart`` asks its card for the vendored
@@ -14,20 +16,22 @@ from __future__ import annotations
 
 import base64
 import io
+import itertools
 import json
 import reprlib
 import traceback
+from dataclasses import dataclass, field
 from typing import Any
 
-from flowship.cards.base import MetaflowCardComponent, RenderContext, error_box, render_component
 from flowship.cards.markdown import markdown_to_html
 from flowship.cards.page import escape
-from flowship.cards.timeline import EventsTimeline, JSONViewer, PythonCode, ValueBox, YAMLViewer
 
 __all__ = [
     "MetaflowCardComponent",
     "RenderContext",
+    "CardTimeout",
     "render_component",
+    "error_box",
     "Markdown",
     "Table",
     "Image",
@@ -35,13 +39,66 @@ __all__ = [
     "VegaChart",
     "ProgressBar",
     "Error",
-    "ValueBox",
-    "PythonCode",
-    "EventsTimeline",
-    "JSONViewer",
-    "YAMLViewer",
     "preview",
+    "image_type",
 ]
+
+
+class CardTimeout(BaseException):
+    """A card took longer than its @card(timeout=...): it stops the whole card, not only one component."""
+
+
+@dataclass
+class RenderContext:
+    """What one card's rendering collects: the scripts its components need, and unique element ids."""
+
+    scripts: set[str] = field(default_factory=set)
+    _ids: Any = field(default_factory=itertools.count)
+
+    def new_id(self, prefix: str) -> str:
+        return f"{prefix}-{next(self._ids)}"
+
+
+class MetaflowCardComponent:
+    """A card component: subclasses keep their arguments and implement ``render_html``.
+
+    ``component_id`` and ``REALTIME_UPDATABLE`` are Metaflow's attributes; a
+    component appended with ``current.card.append(c, id="x")`` is found again
+    as ``current.card.components["x"]``.
+    """
+
+    REALTIME_UPDATABLE = False
+    component_id: str | None = None
+
+    def update(self, *args: Any, **kwargs: Any) -> None:
+        """Change what the component shows; each component takes its own arguments (Metaflow's)."""
+        raise NotImplementedError(f"{type(self).__name__} cannot be updated")
+
+    def render_html(self, context: RenderContext) -> str:
+        raise NotImplementedError(f"{type(self).__name__} does not implement render_html(context)")
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}()"
+
+
+def error_box(title: str, detail: str) -> str:
+    return f'<div class="error"><strong>{escape(title)}</strong><pre>{escape(detail)}</pre></div>'
+
+
+def render_component(component: Any, context: RenderContext) -> str:
+    """A component's HTML inside its own block; its failure (or a non-component) as an error box instead."""
+    if not isinstance(component, MetaflowCardComponent):
+        body = error_box(
+            "Not a card component",
+            f"a {type(component).__name__} was appended; append a component such as Markdown, Table or Artifact",
+        )
+    else:
+        try:
+            body = component.render_html(context)
+        except Exception as exc:  # one component's failure is shown in its place; the card still renders
+            body = error_box(f"{type(component).__name__} failed to render", f"{type(exc).__name__}: {exc}")
+    return f'<div class="component">{body}</div>'
+
 
 TABLE_ROWS = 100  # Table.from_dataframe(truncate=True) shows this many rows, and says how many it left out
 _REPR = reprlib.Repr()

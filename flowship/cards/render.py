@@ -1,6 +1,8 @@
 """Render a task's cards and write them into its attempt in the store, never failing the task.
 
-The step command calls :func:`write_task_cards` after the step's artifacts
+The step command owns a :class:`TaskCards`: before the step body it tells
+``current.card`` which ``@card`` decorators the step has; it calls
+:func:`write_task_cards` after the step's artifacts
 are saved and before the attempt's ``meta.json`` and ``DONE`` are written, so
 a card is trusted exactly when its attempt is. Each card is rendered under
 its ``timeout`` (a ``SIGALRM`` in the task's main thread, the one the step
@@ -12,20 +14,24 @@ step's. The result is the attempt's ``meta["cards"]`` list.
 
 from __future__ import annotations
 
+import inspect
+import math
 import signal
+import textwrap
 import threading
+import time
 import traceback
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from flowship.cards.base import CardTimeout, error_box
 from flowship.cards.cardtypes import TaskSnapshot, render_card
-from flowship.cards.collector import CardCollector
+from flowship.cards.collector import CardCollector, task_cards
+from flowship.cards.components import CardTimeout, error_box
 from flowship.cards.page import escape, page
-from flowship.compiler.ir import Card
+from flowship.compiler.ir import Card, FlowIR
 
-__all__ = ["card_file", "render_task_cards", "write_task_cards", "CardTimeout"]
+__all__ = ["card_file", "render_task_cards", "write_task_cards", "TaskCards"]
 
 
 def card_file(index: int, card: Card) -> str:
@@ -35,20 +41,26 @@ def card_file(index: int, card: Card) -> str:
 
 @contextmanager
 def _deadline(seconds: int) -> Iterator[None]:
+    """Stop the card after ``seconds``. A refresh runs inside the step, maybe under its @timeout (the same
+    alarm): the step's deadline then bounds the card too, and is set again afterwards for what is left of it."""
     if threading.current_thread() is not threading.main_thread():  # signals reach the main thread only
         yield
         return
+    step_left = signal.alarm(0)
+    started = time.monotonic()
 
     def expire(signum: int, frame: Any) -> None:
         raise CardTimeout(f"rendering took longer than its timeout of {seconds} s")
 
     previous = signal.signal(signal.SIGALRM, expire)
-    signal.alarm(seconds)
+    signal.alarm(min(seconds, step_left) if step_left else seconds)
     try:
         yield
     finally:
         signal.alarm(0)
         signal.signal(signal.SIGALRM, previous)
+        if step_left:  # at least a second, so a step whose deadline passed meanwhile times out right after
+            signal.alarm(max(1, math.ceil(step_left - (time.monotonic() - started))))
 
 
 def _error_card(card: Card, snapshot: TaskSnapshot, error: str, detail: str) -> str:
@@ -87,3 +99,50 @@ def write_task_cards(datastore: Any, snapshot: TaskSnapshot, collector: CardColl
                 entry["error"], entry["file"] = f"the card could not be stored: {exc}", None
         entries.append(entry)
     return entries
+
+
+class TaskCards:
+    """The cards of the task the step command runs: ``current.card`` set up before the step, rendered into the
+    store after it (``write``); ``current.card.refresh()`` during the step writes them as they are then, marked
+    as running, to the same files, which the finished task's cards replace."""
+
+    def __init__(self, datastore: Any, step: str, logs: Any) -> None:
+        self.datastore, self.step, self.logs = datastore, step, logs
+        self.ir: FlowIR | None = None
+        self.flow: Any = None
+        self.meta: dict[str, Any] = {}
+
+    def start(self, ir: FlowIR, flow: Any, meta: dict[str, Any]) -> None:
+        """Set up ``current.card`` for the step about to run."""
+        self.ir, self.flow, self.meta = ir, flow, meta
+        cards = ir.step(self.step).decorators.cards
+        task_cards().configure(cards, self._refresh if cards else None)
+
+    def _snapshot(self, meta: dict[str, Any], running: bool) -> TaskSnapshot:
+        assert self.ir is not None
+        values = {name: value for name, value in vars(self.flow).items() if not name.startswith("_")}
+        try:
+            source = textwrap.dedent(inspect.getsource(getattr(type(self.flow), self.step)))
+        except (OSError, TypeError):  # a step defined where its source cannot be read: the card goes without it
+            source = None
+        logs = {s: self.logs.so_far(s) for s in ("stdout", "stderr")} if self.logs is not None else {}
+        return TaskSnapshot(
+            pathspec=f"{meta['flow']}/{meta['run_id']}/{meta['step']}/{meta['task_id']}",
+            ir=self.ir,
+            step=self.step,
+            meta=meta,
+            values=values,
+            parameters=tuple(p.attr for p in self.ir.parameters),
+            logs=logs,
+            source=source,
+            running=running,
+        )
+
+    def _refresh(self) -> None:
+        write_task_cards(self.datastore, self._snapshot(self.meta, running=True), task_cards())
+
+    def write(self, meta: dict[str, Any]) -> list[dict[str, Any]]:
+        """Render and store the finished task's cards; its ``meta["cards"]`` entries."""
+        if self.ir is None or self.flow is None or not task_cards().cards:
+            return []
+        return write_task_cards(self.datastore, self._snapshot(meta, running=False), task_cards())

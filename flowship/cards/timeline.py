@@ -16,7 +16,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from flowship.cards.base import MetaflowCardComponent, RenderContext, render_component
+from flowship.cards.components import MetaflowCardComponent, RenderContext, render_component
 from flowship.cards.page import escape
 
 __all__ = ["ValueBox", "PythonCode", "EventsTimeline", "JSONViewer", "YAMLViewer"]

@@ -23,6 +23,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
+from flowship.cards.render import TaskCards
 from flowship.compiler.evaluate import EvaluationInputs
 from flowship.compiler.ir import FlowIR, StepIR
 from flowship.compiler.parse import PARALLEL_ARTIFACT
@@ -36,7 +37,6 @@ from flowship.parameters import Parameter
 from flowship.runtime.current_fields import current_values
 from flowship.runtime.datastore import ArtifactRef, AttemptRecord, FlowDatastore, LazyArtifacts
 from flowship.runtime.logcapture import capture_output
-from flowship.runtime.taskcards import TaskCards
 from flowship.runtime.taskids import SKIPPED, child_task_id, input_tasks
 from flowship.step_command import StepCommand
 

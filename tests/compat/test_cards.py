@@ -214,3 +214,27 @@ def test_a_card_type_flowship_does_not_render_is_an_error_at_check(tmp_path):
     assert result.returncode == 1 and result.stderr == f"{path}: 1 error\n"
     assert result.stdout.splitlines()[0] == (f"{path}:5: @card: type 'scatter3d' is not a card type flowship "
                                              "renders; use one of default, blank, html — fix the argument")
+
+
+def test_refreshing_a_card_keeps_the_steps_timeout(tmp_path):
+    """A refresh renders cards inside the step; the step's @timeout (Metaflow's) still stops a step that runs on."""
+    result, store = run(tmp_path, """
+        import time
+        from flowship import FlowSpec, card, current, step, timeout
+        from flowship.cards import Markdown
+
+        class SlowCardFlow(FlowSpec):
+            @timeout(seconds=2)
+            @card(type="blank")
+            @step
+            def start(self):
+                current.card.append(Markdown("working"))
+                current.card.refresh(force=True)
+                time.sleep(20)
+                self.next(self.end)
+
+            @step
+            def end(self):
+                pass
+    """)
+    assert result.returncode == 1 and "exceeded its @timeout of 2 s" in result.stderr
