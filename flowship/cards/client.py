@@ -101,8 +101,8 @@ def describe_cards(cards: list[dict[str, Any]]) -> str:
 def get_cards(task: Any, id: str | None = None, type: str | None = None, follow_resumed: bool = True) -> CardContainer:
     """The cards of ``task`` (a Client ``Task`` or its pathspec), those with ``id`` and/or of ``type`` only.
 
-    ``follow_resumed`` is accepted for Metaflow's signature: a resumed run's cloned task keeps its cards in
-    the attempt it was cloned from, which is the attempt the Client reads."""
+    ``follow_resumed`` is accepted for Metaflow's signature: a task a resumed run reused has its cards copied
+    with it, so they are always found in the run that is read."""
     from flowship.runtime.client import Task
 
     if isinstance(task, str):

@@ -220,6 +220,8 @@ class LocalScheduler:
                 s: self.datastore.read_log(self.origin_run_id, step, task_id, origin.attempt, s)
                 for s in ("stdout", "stderr")
             }
+            saved = [c["file"] for c in origin.meta.get("cards", []) if c.get("file")]
+            cards = {file: self.datastore.read_card(origin, file) for file in saved}
         except DamagedRecord as exc:
             self.progress.notice(f"running {step}/{task_id} again; its record cannot be reused: {exc}")
             return None
@@ -232,6 +234,8 @@ class LocalScheduler:
         claim = {"cloned_from": meta["cloned_from"]}
         if not self.datastore.claim_attempt(self.run_id, step, task_id, 0, claim):
             return None  # something already ran this task in this run: never written over
+        for file, html in cards.items():  # a reused task keeps its cards, as Metaflow's resume does
+            self.datastore.put_card(self.run_id, step, task_id, 0, file, html)
         self.datastore.write_attempt(meta, logs)
         return TaskOutcome(
             step, task_id, True, 0, cloned=True, record=AttemptRecord(self.run_id, step, task_id, 0, meta)

@@ -238,3 +238,36 @@ def test_refreshing_a_card_keeps_the_steps_timeout(tmp_path):
                 pass
     """)
     assert result.returncode == 1 and "exceeded its @timeout of 2 s" in result.stderr
+
+
+def test_a_resumed_run_keeps_the_cards_of_the_tasks_it_reuses(tmp_path):
+    """Metaflow's resume clones a task with its cards (get_cards follows resumed tasks): the reused start task of
+    the new run has its card, read from the new run."""
+    gate = tmp_path / "gate"
+    path = tmp_path / "flow.py"
+    path.write_text(textwrap.dedent(f"""
+        import os
+        from flowship import FlowSpec, card, current, step
+        from flowship.cards import Markdown
+
+        class ResumedFlow(FlowSpec):
+            @card(type="blank")
+            @step
+            def start(self):
+                current.card.append(Markdown("# made once"))
+                self.next(self.end)
+
+            @step
+            def end(self):
+                assert os.path.exists({str(gate)!r}), "the gate is closed"
+    """))
+    store = str(tmp_path / "store")
+    assert flow_command("run", str(path), "--datastore", store).returncode == 1
+    gate.write_text("open")
+    resumed = flow_command("resume", str(path), "--datastore", store)
+    assert resumed.returncode == 0, resumed.stderr
+    run_ = Flow("ResumedFlow", datastore=store).latest_run
+    assert run_["start"].task.metadata["cloned_from"]
+    got = flow_command("card", "get", f"{run_.pathspec}/start", "--datastore", store)
+    assert got.returncode == 0, got.stderr
+    assert parse_html(got.stdout).find("div", "markdown").find("h1").text == "made once"
