@@ -243,6 +243,15 @@ class TestCardTypes:
         tree = parse_html(render_card(Card("default", None, {"max_artifact_size": 5}), snapshot(), [], []))
         assert "larger than max_artifact_size" in tree.find("table", "artifacts").text
 
+    def test_an_artifact_whose_repr_raises_has_no_preview_and_the_card_renders(self):
+        class Unprintable:
+            def __repr__(self):
+                raise RuntimeError("no repr")
+
+        tree = parse_html(render_card(Card("default", None), snapshot(odd=Unprintable()), [], []))
+        rows = {tr.find("td").text: tr for tr in tree.find_all("table", "artifacts")[1].find("tbody").children}
+        assert rows["odd"].find("code").text.startswith("<Unprintable instance at 0x")
+
     def test_blank_card_has_only_its_title_and_components(self):
         tree = parse_html(render_card(Card("blank", "summary", {"title": "Results"}), snapshot(), [Markdown("x")], []))
         assert tree.find("h1").text == "Results" and tree.find_all("h2") == []

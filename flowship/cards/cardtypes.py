@@ -105,7 +105,7 @@ def _artifact_preview(value: Any, size: Any, options: Mapping[str, Any], context
             return render_component(Table.from_dataframe(value), context)
         if isinstance(value, bytes) and image_type(value):
             return render_component(Image(value), context)
-    text = preview(value)
+    text = preview(value)  # reprlib stands in for a __repr__ that raises
     short = text if len(text) <= _PREVIEW_CHARS else text[:_PREVIEW_CHARS] + " …"
     return f"<code>{escape(short)}</code>"
 
