@@ -10,6 +10,8 @@ network off and returns the DOM after its scripts ran and what the page logged t
 
 from __future__ import annotations
 
+import html
+import json
 import os
 import re
 import shutil
@@ -37,9 +39,23 @@ _FLAGS = (
     "--hide-scrollbars",
     "--allow-file-access-from-files",
 )
-# Chromium logs a page's console as: [..:INFO:CONSOLE(12)] "message", source: file:///... (12)
+# Chromium logs every console message at one level ([..:INFO:CONSOLE:12] "message", source: ...), so errors are
+# told apart by a hook run before the page's own scripts, which keeps them on the <html> element; what reaches
+# the log as uncaught or refused is counted too.
 _CONSOLE = re.compile(r':(?:INFO|WARNING|ERROR):CONSOLE[^\]]*\] "(?P<message>.*)", source: (?P<source>.*)$')
-_ERROR_WORDS = ("Error", "error", "Uncaught", "Failed", "failed", "Refused")
+_LOGGED_ERRORS = ("Uncaught", "Refused", "Failed to load")
+_HOOK = """<script>(function () {
+  var errors = [];
+  function keep(text) { errors.push(String(text)); document.documentElement.setAttribute(
+    "data-console-errors", JSON.stringify(errors)); }
+  var original = console.error;
+  console.error = function () { keep(Array.prototype.join.call(arguments, " ")); original.apply(console, arguments); };
+  window.addEventListener("error", function (e) {
+    keep(e.message || ("failed to load " + ((e.target && (e.target.src || e.target.href)) || "a resource")));
+  }, true);
+  window.addEventListener("unhandledrejection", function (e) { keep("unhandled rejection: " + e.reason); });
+})();</script>"""
+_KEPT = re.compile(r'\sdata-console-errors="(?P<errors>[^"]*)"')
 
 
 @dataclass
@@ -83,22 +99,32 @@ def _run(args: list[str], profile: str) -> subprocess.CompletedProcess[str]:
 
 def render_page(html_path: str | Path, screenshot: str | Path | None = None, *, width: int = 1200) -> RenderedPage:
     """Load ``html_path`` in headless Chromium; the DOM after its scripts ran, and its console errors."""
-    url = Path(html_path).resolve().as_uri()
+    page = Path(html_path).resolve()
+    text = page.read_text(encoding="utf-8")
+    head = re.search(r"<head[^>]*>", text, re.IGNORECASE)
+    at = head.end() if head else 0
     with tempfile.TemporaryDirectory(prefix="flowship-chromium-") as profile:
+        hooked = page.with_name(f".{page.stem}.hooked{page.suffix}")  # beside it: relative links still resolve
+        hooked.write_text(text[:at] + _HOOK + text[at:], encoding="utf-8")
         budget = "--virtual-time-budget=10000"  # timers and promises settle before the DOM is read
-        logging = ["--enable-logging=stderr", "--v=0"]
-        dumped = _run([budget, *logging, "--dump-dom", url], profile)
+        try:
+            dumped = _run([budget, "--enable-logging=stderr", "--v=0", "--dump-dom", hooked.as_uri()], profile)
+        finally:
+            hooked.unlink()
         if dumped.returncode != 0 and not dumped.stdout:
-            raise RuntimeError(f"chromium could not load {url}: {dumped.stderr[-2000:]}")
-        errors = []
+            raise RuntimeError(f"chromium could not load {page}: {dumped.stderr[-2000:]}")
+        kept = _KEPT.search(dumped.stdout)
+        errors = json.loads(html.unescape(kept.group("errors"))) if kept else []
         for line in dumped.stderr.splitlines():
             match = _CONSOLE.search(line)
-            if match and any(word in match.group("message") for word in _ERROR_WORDS):
+            if match and match.group("message").startswith(_LOGGED_ERRORS) and match.group("message") not in errors:
                 errors.append(f"{match.group('message')} ({match.group('source')})")
+        dom = _KEPT.sub("", dumped.stdout, count=1)
+        dom = dom.replace(_HOOK, "", 1)
         if screenshot is not None:
             with tempfile.TemporaryDirectory(prefix="flowship-chromium-") as second:
                 target = Path(screenshot).resolve()
-                shot = _run([budget, f"--screenshot={target}", f"--window-size={width},1600", url], second)
+                shot = _run([budget, f"--screenshot={target}", f"--window-size={width},1600", page.as_uri()], second)
                 if not target.exists():
-                    raise RuntimeError(f"chromium made no screenshot of {url}: {shot.stderr[-2000:]}")
-        return RenderedPage(dumped.stdout, errors)
+                    raise RuntimeError(f"chromium made no screenshot of {page}: {shot.stderr[-2000:]}")
+        return RenderedPage(dom, errors)

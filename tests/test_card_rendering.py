@@ -378,3 +378,13 @@ def test_a_card_with_a_chart_and_a_table_renders_in_chromium(tmp_path):
     assert len(bars.find_all("path")) == 4
     assert [td.text for td in tree.find("tbody").find_all("td")] == ["a", "1", "b", "2"]
     assert (tmp_path / "card.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_the_browser_harness_sees_console_errors_and_the_dom_after_scripts(tmp_path):
+    """What the chart test relies on: errors logged or thrown by a page are reported, and scripts have run."""
+    path = tmp_path / "page.html"
+    path.write_text("<html><head></head><body><p id='p'>before</p><script>document.getElementById('p').textContent"
+                    " = 'after'; console.error('logged', 1);</script><script>missing();</script></body></html>")
+    shown = render_page(path)
+    assert shown.console_errors == ["logged 1", "Uncaught ReferenceError: missing is not defined"]
+    assert parse_html(shown.dom, strict=False).find("p").text == "after"
