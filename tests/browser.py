@@ -2,8 +2,8 @@
 
 ``chromium()`` finds a Chromium, installing Debian's ``chromium`` package once per test session when
 none is installed and we may (root, apt-get present); otherwise the test is skipped with the reason, or
-fails under CI (the CI set-up must provide one). ``render_page(path)`` loads a local HTML file with the
-network off and returns the DOM after its scripts ran and what the page logged to its console as errors;
+fails under CI (the CI set-up must provide one). ``render_page(path)`` loads a local HTML file with no
+network (every host name fails to resolve, so a page that needs a CDN shows it) and returns the DOM after its scripts ran and what the page logged to its console as errors;
 ``screenshot=`` also saves a PNG of the page. Chromium is driven through its command line only
 (``--dump-dom``, ``--screenshot``, ``--enable-logging``): no extra Python package.
 """
@@ -38,6 +38,7 @@ _FLAGS = (
     "--disable-extensions",
     "--hide-scrollbars",
     "--allow-file-access-from-files",
+    "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE localhost",  # no network: a page that fetches fails here
 )
 # Chromium logs every console message at one level ([..:INFO:CONSOLE:12] "message", source: ...), so errors are
 # told apart by a hook run before the page's own scripts, which keeps them on the <html> element; what reaches

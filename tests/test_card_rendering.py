@@ -387,4 +387,7 @@ def test_the_browser_harness_sees_console_errors_and_the_dom_after_scripts(tmp_p
                     " = 'after'; console.error('logged', 1);</script><script>missing();</script></body></html>")
     shown = render_page(path)
     assert shown.console_errors == ["logged 1", "Uncaught ReferenceError: missing is not defined"]
+    fetching = tmp_path / "fetching.html"
+    fetching.write_text("<html><head><script src='https://cdn.example.org/lib.js'></script></head><body></body></html>")
+    assert render_page(fetching).console_errors == ["failed to load https://cdn.example.org/lib.js"]
     assert parse_html(shown.dom, strict=False).find("p").text == "after"
