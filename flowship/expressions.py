@@ -93,7 +93,8 @@ def parse_expression(
     try:
         tree = ast.parse(text, mode="eval").body
     except SyntaxError as exc:
-        raise ExpressionError(f'{what} "{text}": not an expression ({exc.msg}) at column {exc.offset}') from None
+        column = exc.offset or len(text) + 1  # no offset: it ended too soon
+        raise ExpressionError(f'{what} "{text}": not an expression ({exc.msg}) at column {column}') from None
     except (RecursionError, MemoryError, ValueError):
         raise ExpressionError(f'{what} "{text}": too deeply nested') from None
     read: list[str] = []
