@@ -130,11 +130,13 @@ def test_gates_history_and_rollback_on_an_airflow_dags_folder(tmp_path):
 def test_promote_option_errors(tmp_path):
     research, (run_id,) = research_runs(tmp_path, 0.9)
     args = ("--target", "argo", "--image", "img", "--datastore", str(tmp_path / "p"), "--from-datastore", str(research))
-    bad = flow("promote", f"ScoredFlow/{run_id}", *args, "--gate", "open('x')", "--dry-run")
-    assert bad.returncode == 1 and "gate open('x'): FAILED (gate \"open('x')\": only abs, min, max, len can be " \
-        "called at column 1: open('x'))" in bad.stdout
-    assert "dry run: would be held back" in bad.stdout
-    assert not (tmp_path / "p" / "ScoredFlow" / "promotions").exists()  # a dry run records nothing
+    bad = flow("promote", f"ScoredFlow/{run_id}", *args, "--gate", "open('x')")
+    assert (bad.returncode, bad.stdout, bad.stderr.strip()) == (
+        1, "", "error: gate \"open('x')\": only abs, min, max, len can be called at column 1: open('x')")
+    dry = flow("promote", f"ScoredFlow/{run_id}", *args, "--gate", "accuracy > 0.95", "--dry-run")
+    assert dry.returncode == 1 and dry.stdout.splitlines()[-1] == (
+        "dry run: would be held back — accuracy > 0.95 failed (accuracy = 0.9)")
+    assert not (tmp_path / "p" / "ScoredFlow" / "promotions").exists()  # nothing was recorded
     both = flow("promote", f"ScoredFlow/{run_id}", "--rollback", *args)
     assert both.returncode == 1 and both.stderr.strip() == (
         "error: flow promote --rollback takes the flow's name (e.g. ScoredFlow) and no --gate: it deploys again "

@@ -16,6 +16,7 @@ from typing import Any
 
 from flowship.cli.options import add_parser, datastore_option
 from flowship.errors import FlowshipError
+from flowship.expressions import parse_expression
 
 __all__ = ["promote_arguments", "promote", "add_commands"]
 
@@ -109,6 +110,8 @@ def promote(args: argparse.Namespace, apply: Apply) -> int:
 
     if args.rollback is not None:
         return _rollback(args, apply)
+    for gate in args.gate:  # a malformed gate is the command's error, before anything is read or recorded
+        parse_expression(gate)
     if args.from_datastore:
         stores = [locate_store(args.from_datastore).url]
     else:  # where flow run put it from here, then the deployment's own store
