@@ -2,7 +2,7 @@
 
 Commands are declared in ``local.py`` (check, show, run, resume, step, logs,
 runs), ``deploying.py`` (compile, deploy, promote, delete, trigger), ``promoting.py`` (promote's gates and
-rollback, promotions), ``metrics.py`` (metrics) and ``tagging.py`` (tag). A
+rollback, promotions), ``metrics.py`` (metrics), ``reporting.py`` (report) and ``tagging.py`` (tag). A
 :class:`~flowship.errors.FlowshipError` becomes one line on stderr and exit
 code 1; a closed pipe (``flow logs ... | head``) ends the command quietly.
 Options are never abbreviated. Heavy modules are imported inside the command

@@ -27,8 +27,8 @@ def _day(at: float) -> str:
     return time.strftime("%Y-%m-%d %H:%M", time.gmtime(at))
 
 
-def svg_chart(series: MetricSeries, broke: Collection[str] = ()) -> str:
-    """The SVG text of ``series``' trend; runs named in ``broke`` are drawn red."""
+def svg_chart(series: MetricSeries, broke: Collection[str] = (), marked: Collection[str] = ()) -> str:
+    """The SVG text of ``series``' trend; runs named in ``broke`` are drawn red, those in ``marked`` ringed."""
     values = numbers_of(series)
     if not values:
         raise FlowshipError(f"no run of {series.flow} has {series.artifact}: nothing to plot")
@@ -68,6 +68,11 @@ def svg_chart(series: MetricSeries, broke: Collection[str] = ()) -> str:
             f'<circle cx="{x(index):.1f}" cy="{y(value):.1f}" r="{5 if point.run_id in broke else 3.5}" '
             f'fill="{colour}"><title>{tip}</title></circle>'
         )
+        if point.run_id in marked:
+            parts.append(
+                f'<circle class="marked" cx="{x(index):.1f}" cy="{y(value):.1f}" r="8" fill="none" '
+                'stroke="#1b1b1b" stroke-width="2"/>'
+            )
     parts.append("</svg>")
     return "\n".join(parts) + "\n"
 
