@@ -1,16 +1,17 @@
-"""Daily retraining: tune a classifier on scikit-learn's bundled wine data; keep a model only if it beats the last one.
+"""Daily retraining: tune a classifier on scikit-learn's bundled wine data; promote a model only when it wins.
 
 start loads and splits the data, train fits one model per regularization strength
-(a foreach), pick_best keeps the most accurate, and compare looks up the latest
-successful run in the same namespace through the Client: a production deployment
-compares with production, a data scientist's local runs with their own.
+(a foreach), pick_best keeps the most accurate. The gates of @project decide at
+the end of each production run: the run becomes the production model only if its
+accuracy is at least the current production model's (and above a floor);
+otherwise it is held back, and `flow promotions DailyRetrainFlow` says why.
 Needs scikit-learn (pip install scikit-learn).
 """
 
-from flowship import Flow, FlowSpec, JSONType, Parameter, current, namespace, project, resources, retry, schedule, step
+from flowship import FlowSpec, JSONType, Parameter, project, resources, retry, schedule, step
 
 
-@project(name="wine")
+@project(name="wine", gates=["accuracy >= production.accuracy", "accuracy > 0.8"])
 @schedule(daily=True)
 class DailyRetrainFlow(FlowSpec):
     strengths = Parameter("strengths", type=JSONType, default="[0.01, 0.1, 1.0, 10.0]",
@@ -46,22 +47,11 @@ class DailyRetrainFlow(FlowSpec):
         best = max(inputs, key=lambda i: (i.accuracy, -i.strength))
         self.model, self.accuracy, self.strength = best.model, best.accuracy, best.strength
         self.scores = {str(i.strength): i.accuracy for i in inputs}
-        self.next(self.compare)
-
-    @step
-    def compare(self):
-        namespace(current.namespace)
-        previous = Flow(current.flow_name).latest_successful_run
-        self.previous_run = previous.id if previous else None
-        self.previous_accuracy = previous.data.accuracy if previous else None
-        self.improved = previous is None or self.accuracy > self.previous_accuracy
         self.next(self.end)
 
     @step
     def end(self):
-        before = "no earlier run" if self.previous_run is None else f"{self.previous_accuracy:.3f} in {self.previous_run}"
-        verdict = "keep the new model" if self.improved else "keep the previous model"
-        print(f"accuracy {self.accuracy:.3f} (C={self.strength}) vs {before}: {verdict}")
+        print(f"accuracy {self.accuracy:.3f} (C={self.strength}); scores by C: {self.scores}")
 
 
 if __name__ == "__main__":

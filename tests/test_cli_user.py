@@ -80,7 +80,7 @@ class TestLogs:
 
 class TestHelp:
     @pytest.mark.parametrize("command", ["check", "show", "run", "resume", "step", "logs", "runs", "compile", "deploy",
-                                         "promote", "delete", "trigger"])
+                                         "promote", "delete", "trigger", "promotions", "metrics"])
     def test_every_command_has_help(self, command, tmp_path):
         result = flow(command, "--help", cwd=tmp_path)
         assert result.returncode == 0 and result.stdout.startswith(f"usage: flow {command}"), result.stderr

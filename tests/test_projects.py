@@ -58,7 +58,7 @@ class TestNamespacing:
     ])
     def test_deployed_names_carry_project_and_branch(self, target, option, expected, tmp_path):
         source = tmp_path / "retrain.py"
-        source.write_text((EXAMPLES / "daily_retrain.py").read_text().replace('@project(name="wine")', '@project(name="recsys")'))
+        source.write_text((EXAMPLES / "daily_retrain.py").read_text().replace('@project(name="wine"', '@project(name="recsys"'))
         result = flow("compile", str(source), "--target", target, option, "--datastore", "s3://b/s", "--no-upload")
         assert result.returncode == 0, result.stderr
         assert expected in result.stdout
@@ -176,17 +176,15 @@ class TestPromotion:
 
 @pytest.mark.skipif(importlib.util.find_spec("sklearn") is None, reason="the retraining example needs scikit-learn")
 class TestDailyRetrainExample:
-    def test_runs_twice_and_the_second_run_compares_with_the_first(self, tmp_path):
+    def test_a_local_run_leaves_production_alone(self, tmp_path):
         store = str(tmp_path / "store")
-        for _ in range(2):
-            result = flow("run", str(EXAMPLES / "daily_retrain.py"), "--datastore", store)
-            assert result.returncode == 0, result.stderr
-        first, second = sorted(Flow("DailyRetrainFlow", datastore=store).runs(), key=lambda r: r.created_at)
-        assert first.data.previous_run is None and first.data.improved is True
-        assert second.data.previous_run == first.id
-        assert second.data.previous_accuracy == first.data.accuracy
-        assert second.data.improved == (second.data.accuracy > first.data.accuracy)
-        assert 0.8 < second.data.accuracy <= 1.0 and len(second.data.scores) == 4
+        result = flow("run", str(EXAMPLES / "daily_retrain.py"), "--datastore", store)
+        assert result.returncode == 0, result.stderr
+        run = Flow("DailyRetrainFlow", datastore=store).latest_run
+        assert 0.8 < run.data.accuracy <= 1.0 and len(run.data.scores) == 4
+        assert f"gates: not evaluated — this run is in {run.namespace}; @project gates decide for production runs" \
+            in run.end_task.stdout
+        assert Flow("DailyRetrainFlow", datastore=store).promotions() == []
 
     def test_argo_output_validates_and_schedules_daily(self):
         result = flow("compile", str(EXAMPLES / "daily_retrain.py"), "--target", "argo", "--production",
@@ -199,7 +197,9 @@ class TestDailyRetrainExample:
         assert schema_errors(crds, template) == [] and schema_errors(crds, cron) == []
 
     @pytest.mark.skipif(importlib.util.find_spec("airflow") is None, reason="needs apache-airflow")
-    def test_runs_under_airflow_local_mode_in_production(self, tmp_path, monkeypatch):
+    def test_under_airflow_a_better_model_is_promoted_and_a_worse_one_held_back(self, tmp_path, monkeypatch):
+        """Three production runs under a real Airflow (dags test): the first is promoted (nothing in production
+        yet), a better one is promoted, a worse one is held back; flow promotions shows each with its values."""
         import airflow_harness as harness
         from flowship.flowfile import load_flow
         from flowship.providers.storage import LocalStorage
@@ -217,7 +217,31 @@ class TestDailyRetrainExample:
         text = build_deployment(str(folder / "daily_retrain.py"), ir, settings, package=package).compiled.text
         dag, errors, serialization = harness.load_dag(text, "retrain")
         assert (errors, serialization, dag.dag_id) == ({}, None, "wine.prod.DailyRetrainFlow")
-        assert harness.run_dag_test(dag) == "success"
-        run = Flow("DailyRetrainFlow", datastore=str(store)).latest_run
-        assert (run.successful, run.namespace, run.project, run.branch) == (True, "production:wine.prod", "wine", "prod")
-        assert run.data.improved is True and run.data.previous_run is None
+        for strengths in ([0.003], [0.01, 0.1, 1.0, 10.0], [0.001]):  # accuracy about 0.91, then 1.0, then 0.63
+            assert harness.run_dag_test(dag, {"strengths": strengths}) == "success"
+        runs = sorted(Flow("DailyRetrainFlow", datastore=str(store)).runs(), key=lambda r: r.created_at)
+        assert [(r.successful, r.namespace, r.project, r.branch) for r in runs] == [
+            (True, "production:wine.prod", "wine", "prod")] * 3
+        first, better, worse = runs
+        history = Flow("DailyRetrainFlow", datastore=str(store)).promotions()
+        assert [(p.kind, p.outcome, p.run) for p in history] == [
+            ("in-flow", "promoted", first.pathspec), ("in-flow", "promoted", better.pathspec),
+            ("in-flow", "held back", worse.pathspec)]
+        assert history[0].gates[0]["error"] == (
+            "no production run yet, so it passes: @project gates let the first production run through")
+        assert history[1].gates[0]["values"] == {"accuracy": repr(better.data.accuracy),
+                                                 "production.accuracy": repr(first.data.accuracy)}
+        assert history[2].reason == (
+            f"accuracy >= production.accuracy failed (accuracy = {worse.data.accuracy!r}, production.accuracy = "
+            f"{better.data.accuracy!r}); accuracy > 0.8 failed (accuracy = {worse.data.accuracy!r}) against "
+            f"production run {better.pathspec}")
+        assert f"{worse.pathspec}: held back — " in worse.end_task.stdout
+        assert history[2].code_package == {"sha": package.sha, "flow_path": "daily_retrain.py"}
+        listing = flow("promotions", "DailyRetrainFlow", "--datastore", str(store))
+        assert listing.returncode == 0, listing.stderr
+        lines = listing.stdout.splitlines()
+        heads = [line.split("  ", 1)[1] for line in lines if not line.startswith(" ")]
+        assert heads == [f"in-flow   promoted   {first.pathspec}",
+                         f"in-flow   promoted   {better.pathspec}  (current production run)",
+                         f"in-flow   held back  {worse.pathspec}"]
+        assert f"        production.accuracy = {better.data.accuracy!r}" in lines

@@ -122,6 +122,26 @@ def test_a_loop_is_one_row_per_repetition_on_the_critical_path(tmp_path: Path) -
     assert critical == ["start/0", "train/0.0", "train/0.1", "train/0.2", "end/0"]
 
 
+def test_trends_show_the_gates_metrics_across_the_namespace_with_this_run_ringed(tmp_path: Path) -> None:
+    scored = str(REPO / "tests/flows/report/scored.py")
+    for score in ("0.61", "0.72", "0.55", "0.80"):
+        assert flow("run", scored, "--datastore", "s", "--score", score, "--quiet", cwd=tmp_path).returncode == 0
+    store = FlowDatastore(LocalStorage(str(tmp_path / "s")), "ScoredFlow")
+    third = sorted(store.run_ids())[2]
+    made = flow("report", f"ScoredFlow/{third}", "--datastore", "s", "-o", "r.html", cwd=tmp_path)
+    assert made.returncode == 0, made.stderr
+    text = (tmp_path / "r.html").read_text()
+    page = Page(text)
+    assert [a["data-metric"] for a in page.having(**{"class": "trend"})] == ["score"]  # what the gate reads
+    assert "this run: 0.55" in page.visible
+    assert text.count("<circle ") == 4 + 1 and text.count('class="marked"') == 1  # four runs, this one ringed
+
+    asked = flow("report", f"ScoredFlow/{third}", "--datastore", "s", "-o", "l.html", "--metric", "label", cwd=tmp_path)
+    assert asked.returncode == 0, asked.stderr
+    label = Page((tmp_path / "l.html").read_text())
+    assert "label: label of run " in label.visible and "is str 'scored 0.61', not a number" in label.visible
+
+
 class TestFailedRun:
     def test_a_run_that_failed_says_where_and_why(self, tmp_path: Path) -> None:
         result = flow("run", str(FLOW), "--datastore", "store", "--report", cwd=tmp_path, env={"FAIL_FOR_GOOD": "1"})

@@ -68,6 +68,7 @@ SAMPLES = {
     "flow.schedule.preset=daily": ("flow", "", "@schedule(daily=True)"),
     "flow.schedule.preset=weekly": ("flow", "", "@schedule(weekly=True)"),
     "flow.project.name": ("flow", "", "@project(name='demo')"),
+    "flow.project.gates": ("flow", "@project(name='demo')", "@project(name='demo', gates=['x > 1'])"),
 }
 # Transitions are the graph itself: every target compiles every shape, and the runner tests execute them.
 # graph shapes: tested by running every shape (tests/compat/test_switch.py, test_parallel.py), not by a sample
@@ -119,7 +120,8 @@ class TestTables:
     def test_every_ir_field_is_a_feature_or_structure(self):
         fields = (_leaf_fields(ir_module.StepIR, "step") | _leaf_fields(ir_module.ParameterIR, "parameter")
                   | _leaf_fields(ir_module.FlowIR, "flow") | {"flow.schedule.cron", "flow.schedule.timezone",
-                                                              "flow.schedule.preset", "flow.project.name"})
+                                                              "flow.schedule.preset", "flow.project.name",
+                                                              "flow.project.gates"})
         covered = {f"{f.scope}.{f.path}" for f in FEATURES} | STRUCTURE_FIELDS
         assert sorted(fields - covered) == []
 

@@ -1,8 +1,9 @@
 """The ``flow`` command: parses arguments, calls the library, prints. Never a traceback for a user error.
 
 Commands are declared in ``local.py`` (check, show, run, resume, step, logs,
-runs), ``deploying.py`` (compile, deploy, promote, delete, trigger),
-``tagging.py`` (tag) and ``cards.py`` (card get|view|list). A
+runs), ``deploying.py`` (compile, deploy, promote, delete, trigger), ``promoting.py`` (promote's gates and
+rollback, promotions), ``metrics.py`` (metrics), ``reporting.py`` (report), ``tagging.py`` (tag) and
+``cards.py`` (card get|view|list). A
 :class:`~flowship.errors.FlowshipError` becomes one line on stderr and exit
 code 1; a closed pipe (``flow logs ... | head``) ends the command quietly.
 Options are never abbreviated. Heavy modules are imported inside the command
@@ -16,7 +17,7 @@ import os
 import sys
 from collections.abc import Sequence
 
-from flowship.cli import cards, deploying, local, reporting, tagging
+from flowship.cli import cards, deploying, local, metrics, promoting, reporting, tagging
 from flowship.cli.options import parser_for
 from flowship.errors import FlowshipError
 
@@ -32,6 +33,8 @@ def _parser() -> argparse.ArgumentParser:
     local.add_commands(commands)
     deploying.add_commands(commands)
     tagging.add_commands(commands)
+    promoting.add_commands(commands)
+    metrics.add_commands(commands)
     cards.add_commands(commands)
     reporting.add_commands(commands)
     return parser

@@ -12,6 +12,7 @@ import os
 import sys
 from typing import Any
 
+from flowship.cli import promoting
 from flowship.cli.common import print_problems
 from flowship.cli.options import (
     add_parser,
@@ -113,23 +114,7 @@ def _deploy(args: argparse.Namespace) -> int:
 
 
 def _promote(args: argparse.Namespace) -> int:
-    from flowship.deploy import build_deployment
-    from flowship.runtime.locate import locate_store
-    from flowship.runtime.promote import promotable
-
-    if args.from_datastore:
-        stores = [locate_store(args.from_datastore).url]
-    else:  # where flow run put it from here, then the deployment's own store
-        stores = [locate_store(None).url] + ([locate_store(args.datastore).url] if args.datastore else [])
-    source = promotable(args.pathspec, stores)
-    print(
-        f"promoting {source.pathspec} from {source.datastore}: code package {source.package.sha[:12]}, "
-        f"parameters {source.parameters}"
-    )
-    build = build_deployment(
-        source.flow_file, source.ir, deploy_settings(args), package=source.package, promoted_from=source.pathspec
-    )
-    return _apply(args, build)
+    return promoting.promote(args, _apply)  # gates and rollback first; then the same plan and apply as deploy
 
 
 def _apply(args: argparse.Namespace, build: Any) -> int:
@@ -257,12 +242,13 @@ def add_commands(commands: Any) -> None:
     ):
         sub = add_parser(commands, name, text)
         if name == "promote":
-            sub.add_argument("pathspec", help="the run to promote, FLOW/RUN_ID")
+            sub.add_argument("pathspec", help="the run to promote, FLOW/RUN_ID (with --rollback: FLOW)")
             sub.add_argument(
                 "--from-datastore",
                 help="the store the run is in (default: where flow run stores runs from here, "
                 "then --datastore); the deployment itself uses --datastore",
             )
+            promoting.promote_arguments(sub)
         else:
             sub.add_argument("flow_file", help="path of the flow's .py file")
         sub.add_argument("--dry-run", action="store_true", help="print what would change, change nothing")

@@ -18,7 +18,9 @@ def default_report_path(flow: str, run_id: str) -> Path:
     return Path(f"{flow}-{run_id}.html")
 
 
-def write_report(datastore_url: str, flow: str, run_id: str, output: str | None) -> Path:
+def write_report(
+    datastore_url: str, flow: str, run_id: str, output: str | None, metrics: list[str] | None = None
+) -> Path:
     """Read the run from the store and write its report (and its cards beside it); return the report's path."""
     from flowship.providers.storage import open_storage
     from flowship.report.run_report import write_run_report
@@ -31,7 +33,7 @@ def write_report(datastore_url: str, flow: str, run_id: str, output: str | None)
         path = path / default_report_path(flow, run_id)
     if path.suffix.lower() not in (".html", ".htm"):
         raise FlowshipError(f"-o {output}: a report is an HTML page — give a file name ending in .html, or a folder")
-    return write_run_report(store, read_run_view(store, run_id), path)
+    return write_run_report(store, read_run_view(store, run_id), path, metrics)
 
 
 def _report(args: argparse.Namespace) -> int:
@@ -41,7 +43,7 @@ def _report(args: argparse.Namespace) -> int:
     if len(parts) != 2 or not all(parts):
         raise FlowshipError(f"'{args.pathspec}' is not FLOW/RUN — e.g. flow report HelloFlow/20261202T101500-123456")
     store = existing_store(args.datastore, "report")
-    path = write_report(store.url, parts[0], parts[1], args.output)
+    path = write_report(store.url, parts[0], parts[1], args.output, args.metric)
     print(relative(str(path)))
     return 0
 
@@ -51,6 +53,13 @@ def add_commands(commands: Any) -> None:
     report.add_argument("pathspec", help="FLOW/RUN, e.g. HelloFlow/20261202T101500-123456")
     report.add_argument(
         "-o", "--output", default=None, help="the page to write, or a folder (default: FLOW-RUN.html here)"
+    )
+    report.add_argument(
+        "--metric",
+        action="append",
+        default=None,
+        metavar="ARTIFACT",
+        help="show this artifact's trend across the namespace's runs (repeatable; default: what the gates read)",
     )
     datastore_option(report)
     report.set_defaults(handler=_report)

@@ -22,6 +22,7 @@ from flowship.compiler.cron import CronError, check_timezone, normalize_cron
 from flowship.compiler.ir import Card, Catch, Kubernetes, ProjectIR, Resources, Retry, ScheduleIR, StepDecorators
 from flowship.compiler.parse import NOT_LITERAL, RawCall
 from flowship.errors import Problem
+from flowship.expressions import ExpressionError, parse_expression
 
 __all__ = [
     "STEP_DECORATORS",
@@ -69,7 +70,7 @@ CARD_TYPES = ("default", "blank", "html")
 _CARD_ID = re.compile(r"^[a-zA-Z0-9_]+$")  # Metaflow's pattern for a card id usable as current.card[id]
 FLOW_DECORATORS: dict[str, dict[str, Any]] = {
     "schedule": {"hourly": False, "daily": True, "weekly": False, "cron": None, "timezone": None},
-    "project": {"name": None},
+    "project": {"name": None, "gates": []},
 }
 
 # Metaflow decorators whose absence changes how a step looks or where its libraries come from, never what it
@@ -290,7 +291,19 @@ def _project(a: _Args) -> ProjectIR:
             f"name {name!r} is not a valid project name; "
             "use up to 40 lowercase letters, digits and '_', starting with a letter"
         )
-    return ProjectIR(name)
+    return ProjectIR(name, _gates(a["gates"]))
+
+
+def _gates(value: Any) -> tuple[str, ...]:
+    """Each gate must parse in the safe expression language; a malformed one is reported here, at check."""
+    if isinstance(value, str) or not isinstance(value, list) or not all(isinstance(g, str) for g in value):
+        raise _Invalid(f"gates must be a list of expressions (strings), got {value!r}")
+    for text in value:
+        try:
+            parse_expression(text)
+        except ExpressionError as exc:
+            raise _Invalid(str(exc)) from None
+    return tuple(text.strip() for text in value)
 
 
 _NORMALIZERS: dict[str, Callable[[_Args], Any]] = {

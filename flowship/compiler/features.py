@@ -91,6 +91,7 @@ FEATURES: tuple[Feature, ...] = (
         for preset in ("hourly", "daily", "weekly")
     ),
     Feature("flow", "project.name", "@project(name=)"),
+    Feature("flow", "project.gates", "@project(gates=)"),
 )
 
 # IR fields that are graph structure or identity, not features (see the module docstring).

@@ -163,6 +163,8 @@ class ScheduleIR:
 @dataclass(frozen=True)
 class ProjectIR:
     name: str
+    # in-flow promotion gates: the end task of a production run promotes it only when all pass (runtime/gates.py)
+    gates: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

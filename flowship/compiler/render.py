@@ -56,6 +56,7 @@ def render_text(ir: FlowIR) -> str:
         lines.append(f"schedule: {ir.schedule.preset or ir.schedule.cron} ({ir.schedule.cron}{tz})")
     if ir.project:
         lines.append(f"project: {ir.project.name}")
+        lines += [f"gate: {gate}" for gate in ir.project.gates]
     if ir.parameters:
         lines.append("")
         lines.append("parameters:")

@@ -13,13 +13,14 @@ from __future__ import annotations
 
 import datetime
 import statistics
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from html import escape
 from pathlib import Path
 
 from flowship.report.graph_svg import graph_svg
 from flowship.report.run_view import AttemptView, RunView, TaskView
 from flowship.report.timeline import duration_text, timeline_svg
+from flowship.report.trends import trends_section
 from flowship.runtime.datastore import FlowDatastore
 
 __all__ = ["render_run_report", "write_run_report", "cards_folder"]
@@ -35,7 +36,7 @@ table{border-collapse:collapse;font-size:13px}td,th{border-bottom:1px solid #eee
 vertical-align:top}th{background:#f6f6f6}td.n{text-align:right;font-variant-numeric:tabular-nums}
 pre{background:#f7f7f7;border:1px solid #e6e6e6;padding:8px;overflow-x:auto;font-size:12px;white-space:pre-wrap}
 .meta{color:#555;font-size:13px}.scroll{overflow-x:auto}details{margin:6px 0}summary{cursor:pointer}
-.failure{border-left:4px solid #d03b3b;padding-left:12px;margin:14px 0}
+.failure{border-left:4px solid #d03b3b;padding-left:12px;margin:14px 0}.trend{margin:10px 0}
 """
 
 
@@ -149,8 +150,9 @@ def _cards_section(view: RunView, folder: str | None) -> str:
     return f"<h2>Cards</h2><details{shown}><summary>{len(items)} cards</summary><ul>{''.join(items)}</ul></details>"
 
 
-def render_run_report(view: RunView, *, cards_folder_name: str | None = None) -> str:
-    """The whole page as text; cards link into ``cards_folder_name`` beside the page when given."""
+def render_run_report(view: RunView, *, cards_folder_name: str | None = None, trends: str = "") -> str:
+    """The whole page as text; cards link into ``cards_folder_name`` beside the page when given; ``trends`` is
+    the metrics part (``report/trends.py``), read from other runs."""
     by_step: dict[str, list[TaskView]] = {}
     for task in view.tasks:
         by_step.setdefault(task.step, []).append(task)
@@ -180,6 +182,7 @@ def render_run_report(view: RunView, *, cards_folder_name: str | None = None) ->
         _table(["name", "value"], [[escape(name), value] for name, value in parameters])
         if parameters
         else '<p class="meta">none</p>',
+        trends,
         _failures_section(view),
         _steps_section(view, by_step),
         f"<h2>Timeline</h2><p class=meta>{len(view.tasks)} tasks; the critical path (bold) is "
@@ -194,8 +197,9 @@ def render_run_report(view: RunView, *, cards_folder_name: str | None = None) ->
     )
 
 
-def write_run_report(store: FlowDatastore, view: RunView, path: Path) -> Path:
-    """Write the page to ``path`` and copy the run's cards beside it (``<name>.cards/``), so the links work."""
+def write_run_report(store: FlowDatastore, view: RunView, path: Path, metrics: Sequence[str] | None = None) -> Path:
+    """Write the page to ``path`` and copy the run's cards beside it (``<name>.cards/``), so the links work;
+    ``metrics``: the artifacts whose trend it shows (default: those the flow's gates read)."""
     folder = cards_folder(path)
     for task in view.tasks:
         attempt = task.attempts[-1]
@@ -203,5 +207,6 @@ def write_run_report(store: FlowDatastore, view: RunView, path: Path) -> Path:
             folder.mkdir(parents=True, exist_ok=True)
             data = store.storage.get(f"{attempt.key}/{card['file']}")
             (folder / _card_name(task, attempt, card)).write_bytes(data)
-    path.write_text(render_run_report(view, cards_folder_name=folder.name), encoding="utf-8")
+    trends = trends_section(view, store.storage.url, metrics)
+    path.write_text(render_run_report(view, cards_folder_name=folder.name, trends=trends), encoding="utf-8")
     return path

@@ -29,6 +29,7 @@ from flowship.runtime.client_scope import (
 )
 from flowship.runtime.datastore import ArtifactRef, AttemptRecord, DamagedRecord, FlowDatastore, LazyArtifacts
 from flowship.runtime.liveness import RunStatus, run_status
+from flowship.runtime.promotions import Promotion, promotion_history
 from flowship.runtime.tagging import change_user_tags, system_tags, user_tags
 
 __all__ = [
@@ -377,6 +378,10 @@ class Flow:
     @property
     def latest_successful_run(self) -> Run | None:
         return next((r for r in self.runs() if r.successful), None)
+
+    def promotions(self, project: str | None = None) -> list[Promotion]:
+        """Promotions, held-back attempts and rollbacks recorded in the flow's store, oldest first."""
+        return promotion_history(self._ds, project=project)
 
     def __repr__(self) -> str:
         return f"Flow('{self.id}')"

@@ -12,6 +12,7 @@
     <Flow>/runs/<run>/<step>/<task>/<attempt>/DONE    completion marker, written last
     <Flow>/runs/<run>/user-tags/<time>-<random>.json  one tag change each, created once (runtime/tagging.py)
     <Flow>/runs/<run>/s3-objects/<key>                what S3(run=...) stores for the run (datatools/)
+    <Flow>/promotions/<time>-<random>.json            one promotion record each, created once (promotions.py)
 
 A reader trusts an attempt only once its ``DONE`` marker exists, so a task
 killed at any point leaves nothing trusted behind. Every object has exactly

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import dataclasses
 import os
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from flowship.compiler.ir import FlowIR
 from flowship.errors import FlowshipError
@@ -21,7 +22,7 @@ from flowship.runtime.client import default_datastore
 from flowship.runtime.datastore import FlowDatastore
 from flowship.runtime.package import CodePackage, fetch_package, package_key
 
-__all__ = ["PromotionSource", "promotable"]
+__all__ = ["PromotionSource", "promotable", "from_package"]
 
 
 @dataclass(frozen=True)
@@ -32,6 +33,7 @@ class PromotionSource:
     flow_file: str
     parameters: dict[str, str]
     datastore: str  # the store the run was found in
+    record: dict[str, Any] = dataclasses.field(default_factory=dict)  # the run's record (empty for a rollback)
 
 
 def _find_run(flow: str, run_id: str, datastores: Sequence[str]) -> tuple[FlowDatastore, dict]:
@@ -59,14 +61,27 @@ def promotable(pathspec: str, datastores: Sequence[str]) -> PromotionSource:
     package = record.get("code_package")
     if not package:
         raise FlowshipError(f"run {pathspec} recorded no code package, so its exact code cannot be deployed")
+    return from_package(store, pathspec, package, record["parameters"], record)
+
+
+def from_package(
+    store: FlowDatastore,
+    pathspec: str,
+    package: Mapping[str, str],
+    parameters: Mapping[str, str],
+    record: Mapping[str, Any] | None = None,
+) -> PromotionSource:
+    """The flow in code ``package`` (``{"sha", "flow_path"}`` in ``store``), ``parameters`` as its defaults: what
+    a promotion deploys, and what a rollback deploys again."""
     folder = fetch_package(store, package["sha"])
     flow_file = os.path.join(folder, package["flow_path"])
     ir = load_flow(flow_file)
-    given = record["parameters"]
     ir = dataclasses.replace(
         ir,
         parameters=tuple(
-            dataclasses.replace(p, default=parse_text(p, given[p.name]), required=False) if p.name in given else p
+            dataclasses.replace(p, default=parse_text(p, parameters[p.name]), required=False)
+            if p.name in parameters
+            else p
             for p in ir.parameters
         ),
     )
@@ -76,6 +91,7 @@ def promotable(pathspec: str, datastores: Sequence[str]) -> PromotionSource:
         ir,
         CodePackage(data, package["sha"], package["flow_path"]),
         flow_file,
-        dict(record["parameters"]),
+        dict(parameters),
         store.storage.url,
+        dict(record or {}),
     )

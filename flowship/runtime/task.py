@@ -36,6 +36,7 @@ from flowship.param_codec import drop_unset, resolve_values
 from flowship.parameters import Parameter
 from flowship.runtime.current_fields import current_values
 from flowship.runtime.datastore import ArtifactRef, AttemptRecord, FlowDatastore, LazyArtifacts
+from flowship.runtime.gates import decide_in_flow
 from flowship.runtime.logcapture import capture_output
 from flowship.runtime.taskids import SKIPPED, child_task_id, input_tasks
 from flowship.step_command import StepCommand
@@ -340,6 +341,9 @@ def _execute(spec: TaskSpec, ir: FlowIR, run: dict[str, Any], meta: dict[str, An
             context.refs[name] = ref
     meta["artifacts"] = {name: ref.to_dict() for name, ref in sorted(context.refs.items())}
     meta["num_splits"] = splits
+    if step.name == "end":  # in-flow gates (@project(gates=)): a production run promotes itself or is held back
+        saved = AttemptRecord(spec.run_id, step.name, spec.task_id, spec.retry_count, meta)
+        decide_in_flow(ir, run, ds, LazyArtifacts(ds, saved))
     if step.transition == "switch":  # the step its switch picked: where the run goes from here
         meta["chosen"] = flow._transition[0][0]
         repetitions = int(spec.task_id.rsplit(".", 1)[1]) + 1 if step.loops else 0

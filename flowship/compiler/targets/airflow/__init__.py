@@ -32,6 +32,7 @@ SUPPORTS_KUBERNETES: Mapping[str, Support] = {
     "step.decorators.environment": IN_TASK,  # never in a templated field: Airflow renders env_vars, mapped too
     "step.decorators.catch.print_exception": IN_TASK,
     "step.decorators.cards": MAPPED,  # rendered by the step command; each task's docs say where its cards are
+    "flow.project.gates": IN_TASK,  # the end task evaluates them (runtime/gates.py)
     "parameter.separator": IN_TASK,
     "parameter.multiple=True": IN_TASK,
     f"step.foreach_var={PARALLEL_ARTIFACT}": Unsupported(

@@ -35,6 +35,7 @@ SUPPORTS: Mapping[str, Support] = {
         "Argo runs a foreach's tasks independently",
         "run the flow with flow run, or make the nodes independent: self.next(self.<step>, foreach=...)",
     ),
+    "flow.project.gates": IN_TASK,  # the end task evaluates them (runtime/gates.py)
     "parameter.separator": IN_TASK,
     "parameter.multiple=True": IN_TASK,
     "parameter.type=file": Unsupported(
