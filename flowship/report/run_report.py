@@ -142,7 +142,7 @@ def _cards_section(view: RunView, folder: str | None) -> str:
             label = escape(f"{card.get('type')}" + (f" {card['id']}" if card.get("id") else ""))
             error = f" — {escape(str(card['error']))}" if card.get("error") else ""
             target = f"{folder}/{_card_name(task, attempt, card)}"
-            link = f'<a href="{escape(target)}">{label}</a>' if folder else label
+            link = f'<a href="{escape(target)}">{label}</a>' if folder and card.get("file") else label
             items.append(f"<li>{escape(task.pathspec_tail)}: {link}{error}</li>")
     if not items:
         return ""
@@ -204,6 +204,8 @@ def write_run_report(store: FlowDatastore, view: RunView, path: Path, metrics: S
     for task in view.tasks:
         attempt = task.attempts[-1]
         for card in attempt.cards:
+            if not card.get("file"):  # a failed card save_errors=False kept out: listed with its error, no file
+                continue
             folder.mkdir(parents=True, exist_ok=True)
             data = store.storage.get(f"{attempt.key}/{card['file']}")
             (folder / _card_name(task, attempt, card)).write_bytes(data)

@@ -271,3 +271,18 @@ def test_a_resumed_run_keeps_the_cards_of_the_tasks_it_reuses(tmp_path):
     got = flow_command("card", "get", f"{run_.pathspec}/start", "--datastore", store)
     assert got.returncode == 0, got.stderr
     assert parse_html(got.stdout).find("div", "markdown").find("h1").text == "made once"
+
+
+def test_the_run_report_links_the_cards_that_were_saved(tmp_path):
+    """flow run --report copies each saved card beside the page and lists a card kept out (save_errors=False)
+    with its error, without a link."""
+    path = tmp_path / "flow.py"
+    path.write_text(textwrap.dedent(FAILING_FLOW))
+    result = flow_command("run", str(path), "--datastore", str(tmp_path / "store"), "--report", cwd=tmp_path)
+    assert result.returncode == 1
+    (report,) = tmp_path.glob("FailingFlow-*.html")
+    page = parse_html(report.read_text(), strict=False)
+    items = {li.text.split(":", 1)[1].split(" — ")[0].strip(): li for li in page.find("details").find_all("li")}
+    assert items["html quiet"].find_all("a") == [] and "ValueError" in items["html quiet"].text
+    linked = items["blank ok"].find("a").attrs["href"]
+    assert parse_html((tmp_path / linked).read_text()).find("div", "markdown").text.strip() == "before"
