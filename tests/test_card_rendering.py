@@ -391,3 +391,16 @@ def test_the_browser_harness_sees_console_errors_and_the_dom_after_scripts(tmp_p
     fetching.write_text("<html><head><script src='https://cdn.example.org/lib.js'></script></head><body></body></html>")
     assert render_page(fetching).console_errors == ["failed to load https://cdn.example.org/lib.js"]
     assert parse_html(shown.dom, strict=False).find("p").text == "after"
+
+
+def test_the_vendored_vega_files_are_the_ones_the_manifest_names():
+    """scripts/vendor_vega.py --check: each committed script and licence has the manifest's version and sha256."""
+    import importlib.util
+
+    from conftest import REPO
+
+    spec = importlib.util.spec_from_file_location("vendor_vega", REPO / "scripts" / "vendor_vega.py")
+    vendor = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(vendor)
+    assert vendor.check() == []
+    assert sorted(vendor.PACKAGES) == ["vega", "vega-embed", "vega-lite"]
