@@ -227,6 +227,7 @@ class TestCardTypes:
         assert tree.find("div", "markdown").find("h1").text == "mine"  # the step's components come first
         task = {tr.find("th").text: tr.find("td").text for tr in tree.find("table", "vertical").find_all("tr")}
         assert task["Attempt"] == "0" and task["Status"] == "succeeded" and task["Duration"] == "2.5 s"
+        assert task["User"] == "-" and task["Tags"] == "-"
         tables = tree.find_all("table", "artifacts")
         assert [tr.find("td").text for tr in tables[0].find("tbody").find_all("tr", None)] == ["alpha"]
         artifacts = {tr.find_all("td")[0].text: tr for tr in tables[1].find("tbody").children}

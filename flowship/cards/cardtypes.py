@@ -1,7 +1,7 @@
 """The card types a ``@card(type=...)`` names: ``default``, ``blank`` and ``html``, as Metaflow's.
 
 - ``default``: the step's own components first (as Metaflow puts them),
-  then the task (pathspec, attempt, status, start, end, duration), the run's
+  then the task (pathspec, attempt, status, start, end, duration, user, tags), the run's
   parameters, every artifact with its type, size and a short preview, the
   step's code, the end of its logs, and the flow graph with this step
   marked. Options (Metaflow's): ``only_repr`` (default True; False shows a
@@ -72,6 +72,8 @@ class TaskSnapshot:
     logs: Mapping[str, str] = field(default_factory=dict)
     source: str | None = None  # the step's code
     running: bool = False  # a refresh while the step runs, not the finished task
+    user: str | None = None  # who started the run
+    tags: tuple[str, ...] = ()  # the run's tags when the task started
 
 
 def _when(seconds: Any) -> str:
@@ -123,6 +125,8 @@ def _task_section(snapshot: TaskSnapshot) -> str:
             ("Started", escape(_when(started))),
             ("Finished", escape("-" if snapshot.running else _when(finished))),
             ("Duration", escape("-" if snapshot.running else duration)),
+            ("User", escape(snapshot.user or "-")),
+            ("Tags", escape(", ".join(snapshot.tags) or "-")),
         ]
     )
 

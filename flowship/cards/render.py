@@ -30,6 +30,7 @@ from flowship.cards.collector import CardCollector, task_cards
 from flowship.cards.components import CardTimeout, error_box
 from flowship.cards.page import escape, page
 from flowship.compiler.ir import Card, FlowIR
+from flowship.current import current
 
 __all__ = ["card_file", "render_task_cards", "write_task_cards", "TaskCards"]
 
@@ -136,6 +137,8 @@ class TaskCards:
             logs=logs,
             source=source,
             running=running,
+            user=current.get("username"),
+            tags=tuple(current.get("tags") or ()),
         )
 
     def _refresh(self) -> None:

@@ -24,7 +24,7 @@ from htmltree import parse_html
 
 
 def flow_command(*args: str, cwd: Path = REPO) -> subprocess.CompletedProcess:
-    env = {**os.environ, "BROWSER": ""}
+    env = {**os.environ, "BROWSER": "true"}  # flow card view "opens" the card with a command that returns at once
     return subprocess.run([sys.executable, "-m", "flowship", *args], cwd=cwd, capture_output=True, text=True,
                           timeout=300, env=env)
 
@@ -69,6 +69,8 @@ def test_a_bare_card_is_the_default_card_with_the_tasks_artifacts(tmp_path):
     [card] = get_cards(task)
     assert (card.type, card.id) == ("default", None)
     tree = parse_html(card.get())
+    task_rows = {tr.find("th").text: tr.find("td").text for tr in tree.find("table", "vertical").find_all("tr")}
+    assert task_rows["User"] == run_.user and task_rows["Tags"] == "-"
     rows = {tr.find("td").text: tr for tr in tree.find_all("table", "artifacts")[-1].find("tbody").children}
     assert rows["message"].find("code").text == "'hello from card flow'"
     assert list(task.cards)[0].get() == card.get()
