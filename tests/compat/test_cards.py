@@ -288,3 +288,13 @@ def test_the_run_report_links_the_cards_that_were_saved(tmp_path):
     assert items["html quiet"].find_all("a") == [] and "ValueError" in items["html quiet"].text
     linked = items["blank ok"].find("a").attrs["href"]
     assert parse_html((tmp_path / linked).read_text()).find("div", "markdown").text.strip() == "before"
+
+
+def test_run_with_card_gives_every_step_a_default_card(tmp_path):
+    """Metaflow's `run --with card`: a default card on every step without touching the flow file."""
+    path = tmp_path / "flow.py"
+    path.write_text(textwrap.dedent(DEFAULT_CARD_FLOW).replace("        @card\n", ""))
+    store = str(tmp_path / "store")
+    assert flow_command("run", str(path), "--datastore", store, "--with", "card").returncode == 0
+    run_ = Flow("CardFlow", datastore=store).latest_run
+    assert [(s.id, [c.type for c in s.task.cards]) for s in run_] == [("start", ["default"]), ("end", ["default"])]
