@@ -4,6 +4,7 @@ the critical path — and stays plain text where users' text appears."""
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from html.parser import HTMLParser
@@ -127,7 +128,7 @@ def test_trends_show_the_gates_metrics_across_the_namespace_with_this_run_ringed
     for score in ("0.61", "0.72", "0.55", "0.80"):
         assert flow("run", scored, "--datastore", "s", "--score", score, "--quiet", cwd=tmp_path).returncode == 0
     store = FlowDatastore(LocalStorage(str(tmp_path / "s")), "ScoredFlow")
-    third = sorted(store.run_ids())[2]
+    (third,) = [r for r in store.run_ids() if (store.read_run(r) or {})["parameters"].get("score") == "0.55"]
     made = flow("report", f"ScoredFlow/{third}", "--datastore", "s", "-o", "r.html", cwd=tmp_path)
     assert made.returncode == 0, made.stderr
     text = (tmp_path / "r.html").read_text()
@@ -150,7 +151,9 @@ class TestFailedRun:
         page = Page(path.read_text())
         statuses = {a["data-step"]: a["data-status"] for a in page.having(**{"class": "step"})}
         assert statuses["work"] == "failed" and statuses["end"] == "not run"
-        assert "work/0.1 attempt 1" in page.visible and "× 3, 1 failed" in page.visible
+        assert "work/0.1 attempt 1" in page.visible
+        # the run stops launching after the failure: item 2 may not have started, and then is not drawn
+        assert re.search(r"× [23], 1 failed", page.visible)
         assert page.having(**{"class": "status failed"})
         path.unlink()
 
@@ -158,14 +161,14 @@ class TestFailedRun:
         assert resumed.returncode == 0, resumed.stderr
         (path,) = tmp_path.glob("RetriedForeachFlow-*.html")
         page = Page(path.read_text())
-        for task in ("start/0", "work/0.0", "work/0.2"):
-            assert f"{task}: reused from " in page.visible
-        assert "work/0.1: reused" not in page.visible
+        reused = set(re.findall(r"((?:start|work)/[\d.]+): reused from ", page.visible))
+        assert {"start/0", "work/0.0"} <= reused and "work/0.1" not in reused
         bars = {a["data-status"] for a in page.having(**{"class": "attempt"})}
         assert bars == {"reused", "failed", "succeeded"}  # work/0.1 fails once again, then succeeds
         critical = {a["data-task"] for a in page.having(**{"class": "task", "data-critical": "true"})}
-        assert critical == {"work/0.1", "gather/0", "end/0"}  # what the resume ran; reused tasks took no time
-        assert "reusing 3 tasks" in page.visible
+        (work,) = critical - {"gather/0", "end/0"}  # one work task the resume ran; reused tasks took no time
+        assert work.startswith("work/") and work not in reused
+        assert f"reusing {len(reused)} tasks" in page.visible
 
     def test_an_attempt_that_never_finished_is_drawn_unfinished(self, tmp_path: Path) -> None:
         assert flow("run", str(FLOW), "--datastore", "store", "--quiet", cwd=tmp_path).returncode == 0
