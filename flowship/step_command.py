@@ -108,6 +108,9 @@ class StepCommand:
     switch_file: str | None = None  # a switch task writes the step it picked here
     max_repetitions: str | None = None  # a loop's task fails before repeating more often (the scheduler's limit)
     evaluated: str | None = None  # a start task that creates its run: the deployment's evaluation of the flow, JSON
+    # a start task that creates its run: the events that triggered it (a JSON list, flowship/events.py), as base64
+    # or the scheduler's expression giving that base64 (Airflow's triggering asset events, an Argo Events sensor's)
+    trigger_base64: str | None = None
 
     def to_argv(self) -> list[str]:
         argv = ["flow", "step", self.flow_file, self.step, f"--run-id={self.run_id}"]
@@ -131,6 +134,8 @@ class StepCommand:
         argv += [f"--tag={tag}" for tag in self.context.tags]
         if self.evaluated:  # always base64: the JSON may hold text a scheduler would substitute ({{...}}, $(...))
             argv.append(f"--evaluated-base64={base64.b64encode(self.evaluated.encode()).decode()}")
+        if self.trigger_base64:
+            argv.append(f"--trigger-base64={self.trigger_base64}")
         option = "--param-base64" if self.params_base64 else "--param"
         argv += [f"{option}={name}={value}" for name, value in self.params]
         return argv
@@ -147,6 +152,7 @@ class StepCommand:
         params = [token.partition("=")[::2] for token in args.param]
         params += [_decoded(*token.partition("=")[::2]) for token in args.param_base64]
         evaluated = _decoded("", args.evaluated_base64, "--evaluated-base64")[1] if args.evaluated_base64 else None
+        trigger = args.trigger_base64 or None  # empty: a scheduler's expression found no triggering event
         context = RunContext(args.namespace, args.project, args.branch, args.promoted_from, tuple(args.tag))
         return cls(
             args.flow_file,
@@ -164,7 +170,22 @@ class StepCommand:
             switch_file=args.switch_file,
             max_repetitions=args.max_repetitions,
             evaluated=evaluated,
+            trigger_base64=trigger,
         )
+
+    @property
+    def trigger(self) -> list[dict[str, object]] | None:
+        """The triggering events ``--trigger-base64`` carries; None when it carries none."""
+        if not self.trigger_base64:
+            return None
+        text = _decoded("", self.trigger_base64, "--trigger-base64")[1]
+        try:
+            events = json.loads(text)
+        except ValueError:
+            raise FlowshipError(f"flow step --trigger-base64: not a JSON list of events ({text[:80]!r})") from None
+        if not isinstance(events, list) or not all(isinstance(e, dict) for e in events):
+            raise FlowshipError(f"flow step --trigger-base64: not a JSON list of events ({text[:80]!r})")
+        return events or None
 
     def check_ids(self) -> None:
         """Ids become folder names in the store: refuse anything that could climb out of it."""
@@ -269,6 +290,12 @@ def step_parser() -> argparse.ArgumentParser:
         metavar="BASE64",
         help="for a start task that creates its run: what the deployment evaluated in the flow (configs, arguments "
         "that are not literals) as base64 of JSON; the task uses it instead of evaluating the module again",
+    )
+    parser.add_argument(
+        "--trigger-base64",
+        metavar="BASE64",
+        help="for a start task that creates its run: the events that triggered it, a JSON list as base64 (their "
+        "payloads set the parameters the flow maps; current.trigger shows them)",
     )
     parser.add_argument(
         "--param-base64",

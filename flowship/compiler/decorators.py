@@ -21,6 +21,7 @@ from typing import Any
 from flowship.compiler.cron import CronError, check_timezone, normalize_cron
 from flowship.compiler.ir import Catch, Kubernetes, ProjectIR, Resources, Retry, ScheduleIR, StepDecorators
 from flowship.compiler.parse import NOT_LITERAL, RawCall
+from flowship.compiler.triggers import TRIGGER_DECORATORS
 from flowship.errors import Problem
 
 __all__ = [
@@ -57,6 +58,7 @@ STEP_DECORATORS: dict[str, dict[str, Any]] = {
 FLOW_DECORATORS: dict[str, dict[str, Any]] = {
     "schedule": {"hourly": False, "daily": True, "weekly": False, "cron": None, "timezone": None},
     "project": {"name": None},
+    **TRIGGER_DECORATORS,  # normalized by compiler/triggers.py
 }
 
 # Metaflow decorators whose absence changes how a step looks or where its libraries come from, never what it

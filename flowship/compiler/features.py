@@ -90,6 +90,8 @@ FEATURES: tuple[Feature, ...] = (
         for preset in ("hourly", "daily", "weekly")
     ),
     Feature("flow", "project.name", "@project(name=)"),
+    Feature("flow", "triggers.events", "@trigger"),
+    Feature("flow", "triggers.finishes", "@trigger_on_finish"),
 )
 
 # IR fields that are graph structure or identity, not features (see the module docstring).
@@ -104,6 +106,8 @@ STRUCTURE_FIELDS = frozenset(
         "flow.evaluated",  # the same, for evaluated arguments
         "flow.schedule",
         "flow.project",
+        "flow.triggers",
+        "flow.triggers.line",
         "step.name",
         "step.line",
         "step.k8s_name",

@@ -26,6 +26,7 @@ from typing import Any
 from flowship.compiler.evaluate import EvaluationInputs
 from flowship.compiler.ir import FlowIR, StepIR
 from flowship.compiler.parse import PARALLEL_ARTIFACT
+from flowship.compiler.triggers import event_parameters
 from flowship.configs import ConfigValue
 from flowship.current import Parallel, current
 from flowship.errors import CaughtException, FlowshipError, user_traceback
@@ -128,6 +129,8 @@ def _load_ir(spec: TaskSpec, flow_name: str, params: dict[str, str]) -> tuple[Fl
         # A deployment fixed its configs and evaluated its arguments: the start task uses those values exactly.
         ir = load_flow(spec.flow_file, EvaluationInputs(answer=spec.evaluated))
         params = drop_unset(ir.parameters, params)
+        # a deployed run's events outrank what the scheduler passes: its parameters' defaults (Metaflow's sensors)
+        params = {**params, **event_parameters(ir, spec.run_context.get("trigger") or [])}
         resolve_values(ir.parameters, params)  # a bad value fails here, before the run exists
         run = new_run_record(ir, spec.run_id, params, **spec.run_context)
         if not spec.datastore.create_run(run):
@@ -439,6 +442,8 @@ def run_step(command: StepCommand) -> int:
     if command.step not in parsed.steps:
         raise FlowshipError(f"flow {flow_name} has no step '{command.step}'; its steps: {', '.join(parsed.steps)}")
     context = command.context.as_record()
+    if command.step == "start" and command.trigger:
+        context["trigger"] = command.trigger
     if command.package:
         context["code_package"] = {"sha": command.package, "flow_path": command.flow_file}
     spec = TaskSpec(
