@@ -38,6 +38,7 @@ from flowship.runtime.current_fields import current_values
 from flowship.runtime.datastore import ArtifactRef, AttemptRecord, FlowDatastore, LazyArtifacts
 from flowship.runtime.logcapture import capture_output
 from flowship.runtime.taskids import SKIPPED, child_task_id, input_tasks
+from flowship.runtime.triggering import scheduler_events
 from flowship.step_command import StepCommand
 
 __all__ = ["TaskSpec", "run_task", "run_step", "run_step_argv", "TimeoutException"]
@@ -443,7 +444,7 @@ def run_step(command: StepCommand) -> int:
         raise FlowshipError(f"flow {flow_name} has no step '{command.step}'; its steps: {', '.join(parsed.steps)}")
     context = command.context.as_record()
     if command.step == "start" and command.trigger:
-        context["trigger"] = command.trigger
+        context["trigger"] = scheduler_events(command.trigger)
     if command.package:
         context["code_package"] = {"sha": command.package, "flow_path": command.flow_file}
     spec = TaskSpec(

@@ -32,10 +32,6 @@ SUPPORTS_KUBERNETES: Mapping[str, Support] = {
     "step.decorators.environment": IN_TASK,  # never in a templated field: Airflow renders env_vars, mapped too
     "step.decorators.catch.print_exception": IN_TASK,
     "parameter.separator": IN_TASK,
-    **{
-        f"flow.triggers.{kind}": Unsupported("error", "not deployable yet", "start runs with flow trigger")
-        for kind in ("events", "finishes")
-    },
     "parameter.multiple=True": IN_TASK,
     f"step.foreach_var={PARALLEL_ARTIFACT}": Unsupported(
         "error",

@@ -35,10 +35,6 @@ SUPPORTS: Mapping[str, Support] = {
         "run the flow with flow run, or make the nodes independent: self.next(self.<step>, foreach=...)",
     ),
     "parameter.separator": IN_TASK,
-    **{
-        f"flow.triggers.{kind}": Unsupported("error", "not deployable yet", "start runs with flow trigger")
-        for kind in ("events", "finishes")
-    },
     "parameter.multiple=True": IN_TASK,
     "parameter.type=file": Unsupported(
         "error", "the file is read on this machine, not in the pods", "pass its content as a str Parameter"
