@@ -92,8 +92,9 @@ def test_malformed_triggers_are_errors_at_their_line(decorator, members, expecte
 
 # --- local runs: current.trigger ----------------------------------------------------------------------------------
 
-def flow_cli(*args: str, store: str, cwd=REPO) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "flowship", *args, "--datastore", store], cwd=cwd,
+def flow_cli(*args: str, store: str | None, cwd=REPO) -> subprocess.CompletedProcess:
+    where = ["--datastore", store] if store else []
+    return subprocess.run([sys.executable, "-m", "flowship", *args, *where], cwd=cwd,
                           capture_output=True, text=True, timeout=300, env={**os.environ, "PYTHONPATH": str(REPO)})
 
 
@@ -166,3 +167,34 @@ class EventFlow(FlowSpec):
     plain = flow_cli("run", str(flow), store=store, cwd=tmp_path)
     assert plain.returncode == 0, plain.stderr
     assert Flow("EventFlow", datastore=store).latest_run.data.seen is None
+
+
+def test_an_upstream_no_flow_file_beside_defines_is_a_warning(tmp_path):
+    """A misspelt upstream would wait for ever: `flow check` warns when no flow file beside this one defines a flow
+    of that name in the same project (the upstream may live elsewhere, so it is no error)."""
+    (tmp_path / "ingest.py").write_text((EXAMPLES / "ingest.py").read_text())
+    train = tmp_path / "train.py"
+    train.write_text((EXAMPLES / "train.py").read_text().replace('flow="IngestFlow"', 'flow="IngestFlw"'))
+    result = flow_cli("check", str(train), store=None, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert (f"{train}:7: warning: @trigger_on_finish: no flow IngestFlw in project 'demand' in the flow files beside "
+            "train.py — did you mean IngestFlow?; a flow of another project is named project.branch.FlowName"
+            ) in result.stdout + result.stderr
+    train.write_text((EXAMPLES / "train.py").read_text())
+    fixed = flow_cli("check", str(train), store=None, cwd=tmp_path)
+    assert fixed.returncode == 0 and "warning" not in fixed.stdout + fixed.stderr
+
+
+def test_schedule_and_trigger_both_start_runs_on_both_targets(tmp_path):
+    """A flow with @schedule and @trigger: Airflow 3 schedules it on its timetable or its assets
+    (AssetOrTimeSchedule); Argo gets both a CronWorkflow and a Sensor."""
+    store = str(tmp_path / "store")
+    airflow = flow_cli("compile", str(EXAMPLES / "ingest.py"), "--target", "airflow", "--operator", "local",
+                       "--production", "--no-upload", store=store)
+    assert airflow.returncode == 0, airflow.stderr
+    assert ("schedule=AssetOrTimeSchedule(timetable=CronTriggerTimetable('0 2 * * *', timezone='UTC'), "
+            "assets=Asset('sales_landed'))") in airflow.stdout
+    argo = flow_cli("compile", str(EXAMPLES / "ingest.py"), "--target", "argo", "--image", "i:1", "--production",
+                    "--no-upload", store=store)
+    assert argo.returncode == 0, argo.stderr
+    assert "kind: CronWorkflow" in argo.stdout and "kind: Sensor" in argo.stdout
