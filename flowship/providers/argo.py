@@ -270,11 +270,13 @@ class ArgoDeployer(Deployer):
         return [("RoleBinding", role), ("Role", role), ("ServiceAccount", account)]
 
     def plan_delete(self, name: str) -> list[Change]:
-        """The template and schedule, said even when absent; the RBAC objects --rbac made, where they exist."""
+        """The template and schedule, said even when absent; a Sensor and the RBAC objects --rbac made, where they
+        exist."""
         existing = set(self._existing(name))
         changes = [
             Change("delete" if (kind, obj) in existing else "absent", self._where(kind, obj))
             for kind, obj in self._argo_objects(name)
+            if kind != "Sensor" or (kind, obj) in existing
         ]
         return changes + [
             Change("delete", self._where(k, o)) for k, o in self._rbac_objects(name) if (k, o) in existing
