@@ -227,7 +227,7 @@ def _read_argument_file(token: str) -> str:
 
 def encode_stored_value(text: str) -> str:
     """``text`` as a scheduler may keep it in its spec: unchanged unless it holds ``{{`` (or looks encoded)."""
-    if "{{" not in text and not text.startswith(ENCODED_PREFIX):
+    if "{{" not in text and not text.startswith((ENCODED_PREFIX, ENCODED_JSON_PREFIX)):
         return text
     return ENCODED_PREFIX + base64.b64encode(text.encode()).decode()
 
