@@ -18,6 +18,7 @@ import jsonschema
 import yaml
 
 CACHE = Path(__file__).resolve().parent / ".schema-cache"
+EVENTS_KINDS = ("Sensor", "EventSource")
 KIND_FILES = {
     "WorkflowTemplate": "argoproj.io_workflowtemplates.yaml",
     "CronWorkflow": "argoproj.io_cronworkflows.yaml",
@@ -61,7 +62,10 @@ def validator(crds: Path, kind: str) -> jsonschema.Draft7Validator:
 
 
 def schema_errors(crds: Path, document: dict[str, Any]) -> list[str]:
-    """Every schema violation of ``document`` as 'path: message'."""
+    """Every schema violation of ``document`` as 'path: message'; an Argo Events kind (a Sensor) is checked against
+    Argo Events' published schema, kept beside Argo's (``../shared/argo-events``)."""
+    if document["kind"] in EVENTS_KINDS:
+        return events_schema_errors(crds.parent.parent / "argo-events", document)
     found = validator(crds, document["kind"]).iter_errors(document)
     return sorted(f"{'/'.join(str(p) for p in e.absolute_path)}: {e.message}" for e in found)
 
