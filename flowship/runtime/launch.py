@@ -170,5 +170,6 @@ def resume_flow(
         tags=tuple(user_tags(store, origin)) + tags,  # the origin's user tags as they are now
         origin_run_id=origin_run_id,
         code_package=_package(flow_file, store),
+        trigger=origin.get("trigger"),  # resumed, the run was still started by its origin's events
     )
     return _schedule(flow_file, ir, store, record, max_workers, progress, max_splits)

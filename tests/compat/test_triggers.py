@@ -198,3 +198,32 @@ def test_schedule_and_trigger_both_start_runs_on_both_targets(tmp_path):
                     "--no-upload", store=store)
     assert argo.returncode == 0, argo.stderr
     assert "kind: CronWorkflow" in argo.stdout and "kind: Sensor" in argo.stdout
+
+
+def test_a_resumed_run_keeps_the_events_that_started_its_origin(tmp_path):
+    """As the run it resumes, a resumed run was started by its origin's events: ``current.trigger`` is the same."""
+    flow = tmp_path / "resumeflow.py"
+    flow.write_text(IMPORTS + f"""
+import os
+
+@trigger(event='ready')
+class ResumeFlow(FlowSpec):
+    @step
+    def start(self):
+        self.next(self.end)
+
+    @step
+    def end(self):
+        from flowship import current
+        if os.path.exists({str(tmp_path / "fail")!r}):
+            raise RuntimeError("failing once")
+        self.seen = current.trigger.event.name
+""")
+    store = str(tmp_path / "store")
+    (tmp_path / "fail").write_text("")
+    failed = flow_cli("run", str(flow), "--trigger-event", "ready", store=store, cwd=tmp_path)
+    assert failed.returncode != 0
+    (tmp_path / "fail").unlink()
+    resumed = flow_cli("resume", str(flow), store=store, cwd=tmp_path)
+    assert resumed.returncode == 0, resumed.stderr
+    assert Flow("ResumeFlow", datastore=store).latest_run.data.seen == "ready"
