@@ -149,3 +149,27 @@ def test_the_template_model_is_go_and_sprig():
     assert execute_template("{{ .Input.payload | toJson }}", body) == '{"a":"\\u003c\\u0026\\u003e","b":1,"n":1.5}'
     assert execute_template('{{ if hasKey .Input.payload "z" }}yes{{ end }}', body) == ""
     assert execute_template('{{ get .Input.payload "a" | b64enc }}', body) == "PCY+"
+
+
+def test_flow_event_publish_posts_what_the_sensor_starts_the_flow_with(tmp_path, event_source):
+    """`flow event publish --target argo` POSTs Metaflow's ArgoEvent body to the webhook EventSource."""
+    import os
+    import subprocess
+    import sys
+
+    from conftest import REPO
+
+    url, received = event_source
+    published = subprocess.run(
+        [sys.executable, "-m", "flowship", "event", "publish", "sales_landed", "--payload", json.dumps({"day": HOSTILE}),
+         "--target", "argo", "--webhook-url", url], cwd=REPO, capture_output=True, text=True, timeout=120,
+        env={**os.environ, "PYTHONPATH": str(REPO)})
+    assert published.returncode == 0, published.stderr
+    assert published.stdout.startswith(f"published event 'sales_landed' (id ") and f"to {url} (200)" in published.stdout
+    (body,) = received
+    assert body["name"] == "sales_landed" and body["payload"]["day"] == HOSTILE
+    assert {"id", "timestamp", "name"} <= set(body["payload"])
+    objects = documents("ingest", tmp_path)
+    (workflow,) = SensorModel(objects["Sensor"]).receive(SOURCE, EVENT, body)
+    run_workflow(objects, workflow, "wf-pub", tmp_path)
+    assert Flow("IngestFlow", datastore=str(tmp_path))["argo-ml.wf-pub"].data.day == HOSTILE
