@@ -133,3 +133,11 @@ def test_a_branch_upstream_never_triggers_the_production_downstream(cluster, pip
     assert len(triggered_runs(cluster, TRAIN)) == before
     events = cluster.api("GET", "/api/v2/assets/events?limit=100")["asset_events"]
     assert any(e["source_dag_id"] == branch_dag for e in events)  # it did announce its own finish
+
+
+def test_publishing_an_event_no_deployed_flow_waits_for_is_an_error(cluster, pipeline):
+    published = flow(cluster, "event", "publish", "nobody_waits", "--target", "airflow", "--api-url", cluster.url)
+    assert published.returncode == 1
+    assert published.stderr.strip() == (
+        f"error: Airflow at {cluster.url} has no asset 'nobody_waits': no deployed flow has @trigger on that event "
+        "(or the dag-processor has not parsed its DAG file yet)")
