@@ -25,6 +25,8 @@ from flowship.decorators import (
     secrets,
     step,
     timeout,
+    trigger,
+    trigger_on_finish,
 )
 from flowship.errors import FlowDefinitionError, FlowshipError
 from flowship.flowspec import FlowSpec
@@ -82,6 +84,8 @@ __all__ = [
     "parallel",
     "schedule",
     "project",
+    "trigger",
+    "trigger_on_finish",
     "card",
     "conda",
     "conda_base",

@@ -46,6 +46,7 @@ BOUND = (
     "graph",
     "parameter_names",
     "parallel",
+    "trigger",
 )
 # Fields derived from the bound ones, or answering outside a step too.
 DERIVED = ("is_running_flow", "tempdir", "run", "task", "card")

@@ -12,7 +12,7 @@ import tokenize
 from typing import TYPE_CHECKING
 
 from flowship.compiler.parse import ModuleReader, RawCall
-from flowship.errors import FlowDefinitionError, FlowshipError
+from flowship.errors import FlowDefinitionError, FlowshipError, Problem, did_you_mean
 
 if TYPE_CHECKING:
     from flowship.compiler import CheckResult, FlowIR
@@ -83,13 +83,58 @@ def check_flow_file(
     from flowship.evaluation import evaluate_flow
 
     chosen = inputs or EvaluationInputs()
-    return check_flow_source(
+    result = check_flow_source(
         source,
         path,
         lambda flow: evaluate_flow(flow, chosen, project_root(path)),
         with_decorators,
         module_reader(path),
     )
+    if result.ir is None or result.ir.triggers is None or not result.ir.triggers.finishes:
+        return result
+    import dataclasses
+
+    return dataclasses.replace(result, problems=result.problems + tuple(_unknown_upstreams(result.ir, path)))
+
+
+def _unknown_upstreams(ir: FlowIR, path: str) -> list[Problem]:
+    """@trigger_on_finish on a flow of its own project that no flow file beside it defines: a warning (the upstream
+    may live elsewhere), since a misspelt name would wait for ever."""
+    from flowship.compiler.parse import parse_flow_source
+
+    project = ir.project.name if ir.project else None
+    folder = os.path.dirname(path) or "."
+    known: set[tuple[str, str | None]] = set()  # (flow name, its @project name) of the flow files beside this one
+    for name in sorted(os.listdir(folder)):
+        if not name.endswith(".py") or not os.path.isfile(os.path.join(folder, name)):
+            continue
+        try:
+            with tokenize.open(os.path.join(folder, name)) as handle:
+                parsed = parse_flow_source(handle.read(), name)
+        except (OSError, UnicodeDecodeError, SyntaxError, ValueError):
+            continue
+        if parsed.name:
+            calls = [c for c in parsed.flow_decorators if c.name == "project"]
+            known.add((parsed.name, calls[0].kwargs.get("name") if calls else None))
+    assert ir.triggers is not None
+    problems = []
+    for upstream in ir.triggers.finishes:
+        if (upstream.project or project) != project or (upstream.flow, project) in known:
+            continue
+        ours = [n for n, p in known if p == project and n != ir.name]
+        where = f"in project {project!r}" if project else "without @project"
+        beside = os.path.basename(path)
+        problems.append(
+            Problem(
+                path,
+                ir.triggers.line,
+                f"@trigger_on_finish: no flow {upstream.flow} {where} in the flow files beside {beside}",
+                (did_you_mean(upstream.flow, ours).replace(" — did you mean", "did you mean") or "check the name")
+                + "; a flow of another project is named project.branch.FlowName",
+                "warning",
+            )
+        )
+    return problems
 
 
 def load_flow(path: str, inputs: EvaluationInputs | None = None) -> FlowIR:

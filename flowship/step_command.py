@@ -37,6 +37,7 @@ __all__ = [
     "TASK_ID",
     "NAME",
     "ENCODED_PREFIX",
+    "ENCODED_JSON_PREFIX",
     "encode_stored_value",
     "OutcomeCommand",
     "WEBHOOK_VARIABLE",
@@ -57,6 +58,9 @@ WEBHOOK_VARIABLE = "FLOWSHIP_WEBHOOK_URL"
 # A parameter value a scheduler keeps in its own spec, where it would read it as template syntax (Argo: a value
 # holding "{{=" can keep a workflow from ever starting), is kept as this prefix and its base64; the task decodes it.
 ENCODED_PREFIX = "flowship-base64:"
+# The same for a JSON value (what an Argo Events sensor takes from an event's payload): a string is its text, any
+# other value its JSON text.
+ENCODED_JSON_PREFIX = "flowship-json-base64:"
 # Argo's emissary replaces an argument over 128 KiB with a file holding it ("@filename", which programs must read).
 _ARGO_ARGUMENT_FILE = re.compile(r"^@(/.*/)?argo_arg_[0-9]+\.txt$")
 
@@ -108,6 +112,9 @@ class StepCommand:
     switch_file: str | None = None  # a switch task writes the step it picked here
     max_repetitions: str | None = None  # a loop's task fails before repeating more often (the scheduler's limit)
     evaluated: str | None = None  # a start task that creates its run: the deployment's evaluation of the flow, JSON
+    # a start task that creates its run: the events that triggered it, each a JSON list of events or one event, as
+    # base64 or the scheduler's expression giving it (Airflow's triggering asset events; an Argo Events sensor's)
+    trigger_base64: tuple[str, ...] = ()
 
     def to_argv(self) -> list[str]:
         argv = ["flow", "step", self.flow_file, self.step, f"--run-id={self.run_id}"]
@@ -131,6 +138,7 @@ class StepCommand:
         argv += [f"--tag={tag}" for tag in self.context.tags]
         if self.evaluated:  # always base64: the JSON may hold text a scheduler would substitute ({{...}}, $(...))
             argv.append(f"--evaluated-base64={base64.b64encode(self.evaluated.encode()).decode()}")
+        argv += [f"--trigger-base64={value}" for value in self.trigger_base64]
         option = "--param-base64" if self.params_base64 else "--param"
         argv += [f"{option}={name}={value}" for name, value in self.params]
         return argv
@@ -147,6 +155,7 @@ class StepCommand:
         params = [token.partition("=")[::2] for token in args.param]
         params += [_decoded(*token.partition("=")[::2]) for token in args.param_base64]
         evaluated = _decoded("", args.evaluated_base64, "--evaluated-base64")[1] if args.evaluated_base64 else None
+        trigger = tuple(value for value in args.trigger_base64 if value)  # empty: the scheduler found no event
         context = RunContext(args.namespace, args.project, args.branch, args.promoted_from, tuple(args.tag))
         return cls(
             args.flow_file,
@@ -164,7 +173,24 @@ class StepCommand:
             switch_file=args.switch_file,
             max_repetitions=args.max_repetitions,
             evaluated=evaluated,
+            trigger_base64=trigger,
         )
+
+    @property
+    def trigger(self) -> list[dict[str, object]] | None:
+        """The triggering events the ``--trigger-base64`` options carry; None when they carry none."""
+        events: list[dict[str, object]] = []
+        for value in self.trigger_base64:
+            text = _decoded("", value, "--trigger-base64")[1]
+            try:
+                found = json.loads(text) if text else []
+            except ValueError:
+                raise FlowshipError(f"flow step --trigger-base64: not JSON events ({text[:80]!r})") from None
+            found = found if isinstance(found, list) else [found]
+            if not all(isinstance(e, dict) for e in found):
+                raise FlowshipError(f"flow step --trigger-base64: not JSON events ({text[:80]!r})")
+            events += [e for e in found if e]
+        return events or None
 
     def check_ids(self) -> None:
         """Ids become folder names in the store: refuse anything that could climb out of it."""
@@ -201,7 +227,7 @@ def _read_argument_file(token: str) -> str:
 
 def encode_stored_value(text: str) -> str:
     """``text`` as a scheduler may keep it in its spec: unchanged unless it holds ``{{`` (or looks encoded)."""
-    if "{{" not in text and not text.startswith(ENCODED_PREFIX):
+    if "{{" not in text and not text.startswith((ENCODED_PREFIX, ENCODED_JSON_PREFIX)):
         return text
     return ENCODED_PREFIX + base64.b64encode(text.encode()).decode()
 
@@ -211,8 +237,11 @@ def _decoded(name: str, value: str, option: str = "--param-base64") -> tuple[str
         text = base64.b64decode(value, validate=True).decode("utf-8")
         if text.startswith(ENCODED_PREFIX):
             text = base64.b64decode(text[len(ENCODED_PREFIX) :], validate=True).decode("utf-8")
+        elif text.startswith(ENCODED_JSON_PREFIX):
+            value = json.loads(base64.b64decode(text[len(ENCODED_JSON_PREFIX) :], validate=True).decode("utf-8"))
+            text = value if isinstance(value, str) else json.dumps(value)
         return name, text
-    except (binascii.Error, UnicodeDecodeError):
+    except (binascii.Error, UnicodeDecodeError, ValueError):
         named = f"{name}=" if name else ""
         raise FlowshipError(f"flow step {option}={named}...: not the base64 of UTF-8 text ({value[:40]!r})") from None
 
@@ -271,6 +300,14 @@ def step_parser() -> argparse.ArgumentParser:
         "that are not literals) as base64 of JSON; the task uses it instead of evaluating the module again",
     )
     parser.add_argument(
+        "--trigger-base64",
+        action="append",
+        default=[],
+        metavar="BASE64",
+        help="for a start task that creates its run: events that triggered it, a JSON list or one event, as base64 "
+        "(their payloads set the parameters the flow maps; current.trigger shows them) (repeatable)",
+    )
+    parser.add_argument(
         "--param-base64",
         action="append",
         default=[],
@@ -290,6 +327,8 @@ class OutcomeCommand:
     datastore: str
     status: str | None = None  # the scheduler's word for how the run ended; None: judge from the store
     failures_base64: str | None = None  # the scheduler's list of failed nodes, JSON, as base64 (or an expression)
+    finish_event: str | None = None  # a succeeded run announces this event (for @trigger_on_finish downstreams)
+    event_url: str | None = None  # ... to this Argo Events webhook
 
     def to_argv(self) -> list[str]:
         argv = ["flow", "record-outcome", self.flow_name, f"--run-id={self.run_id}", f"--datastore={self.datastore}"]
@@ -297,12 +336,15 @@ class OutcomeCommand:
             argv.append(f"--status={self.status}")
         if self.failures_base64:
             argv.append(f"--failures-base64={self.failures_base64}")
+        if self.finish_event and self.event_url:
+            argv += [f"--finish-event={self.finish_event}", f"--event-url={self.event_url}"]
         return argv
 
     @classmethod
     def from_argv(cls, argv: list[str]) -> OutcomeCommand:
         args = outcome_parser().parse_args([_read_argument_file(token) for token in argv])
-        return cls(args.flow_name, args.run_id, args.datastore, args.status, args.failures_base64)
+        values = (args.status, args.failures_base64, args.finish_event, args.event_url)
+        return cls(args.flow_name, args.run_id, args.datastore, *values)
 
     @property
     def failures(self) -> list[dict[str, object]]:
@@ -337,4 +379,6 @@ def outcome_parser() -> argparse.ArgumentParser:
     parser.add_argument("--datastore", required=True, help="the store: a folder or s3://bucket/prefix")
     parser.add_argument("--status", help="how the scheduler says the run ended (Argo: Succeeded, Failed, Error)")
     parser.add_argument("--failures-base64", help="the scheduler's failed nodes, a JSON list, as base64")
+    parser.add_argument("--finish-event", help="when the run succeeded: the event to announce (@trigger_on_finish)")
+    parser.add_argument("--event-url", help="the Argo Events webhook event source --finish-event is POSTed to")
     return parser

@@ -222,6 +222,10 @@ class AirflowCluster:
     def run(self, dag_id: str, run_id: str) -> dict[str, Any]:
         return self.api("GET", f"/api/v2/dags/{quote(dag_id, safe='')}/dagRuns/{quote(run_id, safe='')}")
 
+    def runs(self, dag_id: str) -> list[dict[str, Any]]:
+        """Every run of the DAG (``dag_run_id``, ``run_type``, ``state``, ...)."""
+        return self.api("GET", f"/api/v2/dags/{quote(dag_id, safe='')}/dagRuns?limit=100")["dag_runs"]
+
     def task_instances(self, dag_id: str, run_id: str) -> list[dict[str, Any]]:
         path = f"/api/v2/dags/{quote(dag_id, safe='')}/dagRuns/{quote(run_id, safe='')}/taskInstances"
         return self.api("GET", path)["task_instances"]

@@ -205,3 +205,17 @@ def test_unreachable_cluster(standin, tmp_path):
     standin.close()
     result = flow("deploy", str(EXAMPLES / "hello.py"), "--target", "argo", kubeconfig=config, store=tmp_path / "s")
     assert result.returncode == 1 and "cannot reach the Kubernetes API" in result.stderr
+
+
+def test_a_triggered_flows_sensor_is_applied_and_deleted_with_its_template(standin, tmp_path):
+    config, store = standin.kubeconfig(tmp_path), tmp_path / "s"
+    deployed = flow("deploy", str(EXAMPLES / "train.py"), "--target", "argo", "--production", kubeconfig=config,
+                    store=store)
+    assert deployed.returncode == 0, deployed.stderr
+    assert {(kind, name) for _, kind, name in standin.objects} == {
+        ("workflowtemplates", "demand-prod-train-flow"), ("sensors", "demand-prod-train-flow")}
+    deleted = flow("delete", str(EXAMPLES / "train.py"), "--target", "argo", "--production", kubeconfig=config,
+                   store=store)
+    assert deleted.returncode == 0 and standin.objects == {}, deleted.stdout
+    assert deleted.stdout.splitlines()[1:3] == ["will delete Sensor ml/demand-prod-train-flow",
+                                                "will delete WorkflowTemplate ml/demand-prod-train-flow"]

@@ -105,7 +105,7 @@ class TestFlowDecorators:
         ("@schedule(timezone='Nowhere/Land')", "@schedule: 'Nowhere/Land' is not a known IANA timezone (e.g. 'UTC', 'Europe/Paris') — fix the argument"),
         ("@project(name='RecSys')", "@project: name 'RecSys' is not a valid project name; use up to 40 lowercase letters, digits and '_', starting with a letter — fix the argument"),
         ("@project", "@project: name None is not a valid project name; use up to 40 lowercase letters, digits and '_', starting with a letter — fix the argument"),
-        ("@card", "@card is not a decorator flowship supports on a flow — remove it, or use one of: @schedule, @project, @conda_base, @pypi_base"),
+        ("@card", "@card is not a decorator flowship supports on a flow — remove it, or use one of: @schedule, @project, @trigger, @trigger_on_finish, @conda_base, @pypi_base"),
     ])
     def test_message(self, source, message):
         _, problems = on_flow(source)

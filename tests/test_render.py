@@ -56,3 +56,14 @@ def test_json_is_the_ir():
 
 def test_output_is_deterministic():
     assert render_json(load_flow(str(FLOWS / "foreach_in_branch.py"))) == render_json(IR)
+
+
+def test_text_says_what_triggers_the_flow():
+    from conftest import EXAMPLES
+
+    assert render_text(load_flow(str(EXAMPLES / "ingest.py"))).splitlines()[1:4] == [
+        "schedule: 0 2 * * * (0 2 * * * UTC)",
+        "project: demand",
+        "triggered by event sales_landed (day <- day)",
+    ]
+    assert render_text(load_flow(str(EXAMPLES / "score.py"))).splitlines()[2] == "triggered when TrainFlow finishes"

@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 
 from conftest import REPO
 from flowship.errors import FlowshipError
-from flowship.step_command import ENCODED_PREFIX, RunContext, StepCommand, encode_stored_value
+from flowship.step_command import ENCODED_JSON_PREFIX, ENCODED_PREFIX, RunContext, StepCommand, encode_stored_value
 
 NAMES = st.from_regex(r"[A-Za-z_][A-Za-z0-9_]{0,12}", fullmatch=True)
 ANY_TEXT = st.text(st.characters(blacklist_categories=["Cs"], blacklist_characters="\x00"), min_size=1)
@@ -47,7 +47,7 @@ class TestValid:
     def test_base64_parameters_read_back_as_their_text(self, text):
         import base64
 
-        stored = [encode_stored_value(text)] + ([] if text.startswith(ENCODED_PREFIX) else [text])
+        stored = [encode_stored_value(text)] + ([] if text.startswith((ENCODED_PREFIX, ENCODED_JSON_PREFIX)) else [text])
         for value in stored:  # as flowship keeps it in Argo's spec, or as a user gave it to Argo
             encoded = base64.b64encode(value.encode()).decode()
             command = StepCommand("flow.py", "start", "r", "0", "0", "/s", params=(("x", encoded),), params_base64=True)
@@ -60,6 +60,7 @@ class TestValid:
         assert StepCommand.from_argv(argv[:-1] + [f"@{tmp_path}/argo_arg_7.txt"]) == command
 
     def test_stored_values_are_encoded_only_when_a_scheduler_would_read_them(self):
+        assert encode_stored_value(ENCODED_JSON_PREFIX + "x").startswith(ENCODED_PREFIX)
         assert [encode_stored_value(v)[:16] for v in ("plain", "a {{b}}", "flowship-base64:x")] == [
             "plain", "flowship-base64:", "flowship-base64:"]
 
@@ -106,3 +107,30 @@ def test_the_step_command_is_spelled_only_in_its_module():
     spelled = [f"{path.relative_to(REPO)}: {option}" for path in sorted((REPO / "flowship").rglob("*.py"))
                if path.name != "step_command.py" for option in options if option in path.read_text()]
     assert spelled == []
+
+
+def test_trigger_events_read_back_from_every_form_a_scheduler_sends():
+    """Airflow hands the start task a JSON list as base64; an Argo Events sensor one event body per dependency, as
+    flowship-json-base64: (what sprig's toJson | b64enc makes) inside Argo's toBase64; "" is no event."""
+    import base64
+    import json
+
+    def b64(text: str) -> str:
+        return base64.b64encode(text.encode()).decode()
+
+    listed = b64(json.dumps([{"name": "a", "type": "event", "payload": {"x": "{{ 7*7 }}"}}]))
+    body = b64("flowship-json-base64:" + b64(json.dumps({"name": "b", "payload": {"y": 1}})))
+    argv = ["flow.py", "start", "--run-id=r", "--task-id=0", "--datastore=/s",
+            f"--trigger-base64={listed}", f"--trigger-base64={body}", "--trigger-base64="]
+    command = StepCommand.from_argv(argv)
+    assert command.trigger == [{"name": "a", "type": "event", "payload": {"x": "{{ 7*7 }}"}},
+                               {"name": "b", "payload": {"y": 1}}]
+    assert StepCommand.from_argv(command.to_argv()[2:]).trigger == command.trigger
+    param = b64("flowship-json-base64:" + b64(json.dumps("it's {{x}}")))
+    number = b64("flowship-json-base64:" + b64(json.dumps(3)))
+    assert StepCommand.from_argv(["flow.py", "start", "--run-id=r", "--task-id=0", "--datastore=/s",
+                                  f"--param-base64=p={param}", f"--param-base64=n={number}"]).params == (
+        ("p", "it's {{x}}"), ("n", "3"))
+    with pytest.raises(FlowshipError, match="--trigger-base64: not JSON events"):
+        _ = StepCommand.from_argv(["flow.py", "start", "--run-id=r", "--task-id=0", "--datastore=/s",
+                                   f"--trigger-base64={b64('[1]')}"]).trigger

@@ -69,6 +69,8 @@ SAMPLES = {
     "flow.schedule.preset=weekly": ("flow", "", "@schedule(weekly=True)"),
     "flow.project.name": ("flow", "", "@project(name='demo')"),
     "flow.project.gates": ("flow", "@project(name='demo')", "@project(name='demo', gates=['x > 1'])"),
+    "flow.triggers.events": ("flow", "@trigger(event='a')", "@trigger(event='b')"),
+    "flow.triggers.finishes": ("flow", "@trigger_on_finish(flow='A')", "@trigger_on_finish(flow='B')"),
 }
 # Transitions are the graph itself: every target compiles every shape, and the runner tests execute them.
 # graph shapes: tested by running every shape (tests/compat/test_switch.py, test_parallel.py), not by a sample

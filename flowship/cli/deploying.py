@@ -222,6 +222,25 @@ def _trigger(args: argparse.Namespace, extra: list[str]) -> int:
     return 0
 
 
+# event publish ----------------------------------------------------------------------------
+
+
+def _publish(args: argparse.Namespace) -> int:
+    import json
+
+    from flowship.runtime.triggering import published_event
+
+    try:
+        payload = json.loads(args.payload) if args.payload else {}
+    except ValueError as exc:
+        raise FlowshipError(f"--payload is not JSON ({exc}); give an object, e.g. --payload '{{\"day\": 1}}'") from None
+    if not isinstance(payload, dict):
+        raise FlowshipError(f"--payload must be a JSON object (field: value), not {type(payload).__name__}")
+    deployer = deployer_from_args(args, "publish")
+    print(f"published {deployer.publish(published_event(args.event_name, payload))}")
+    return 0
+
+
 def add_commands(commands: Any) -> None:
     compile_ = add_parser(commands, "compile", "compile a flow for a scheduler (an Argo manifest, an Airflow DAG file)")
     compile_.add_argument("flow_file", help="path of the flow's .py file")
@@ -263,3 +282,13 @@ def add_commands(commands: Any) -> None:
     )
     trigger.add_argument("flow_name", nargs="?", help="the flow's name, e.g. HelloFlow")
     trigger.set_defaults(handler=_trigger, takes_extra=True)
+
+    event = add_parser(commands, "event", "events for flows deployed with @trigger")
+    actions = event.add_subparsers(dest="event_command", required=True, metavar="ACTION")
+    publish = add_parser(actions, "publish", "publish an event: deployed flows with @trigger on it start")
+    publish.add_argument("event_name", help="the event's name, as in @trigger(event=...)")
+    publish.add_argument("--payload", help="the event's payload, a JSON object; mapped fields set parameters")
+    publish.add_argument("--target", choices=target_names(), required=True)
+    publish.add_argument("--namespace", help=argparse.SUPPRESS)  # no Kubernetes object is read
+    provider_arguments(publish, "publish")
+    publish.set_defaults(handler=_publish)

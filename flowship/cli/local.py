@@ -125,7 +125,10 @@ def _run_or_resume(args: argparse.Namespace, extra: list[str]) -> int:
             for k, v in vars(options).items()
             if k.startswith("param:") and v is not None
         }
-        result = run_flow(args.flow_file, ir, given, **common, progress=progress)
+        from flowship.runtime.triggering import local_trigger
+
+        trigger = local_trigger(ir, options.trigger_event, options.trigger_run, store.url)
+        result = run_flow(args.flow_file, ir, given, **common, progress=progress, trigger=trigger)
     status = _report(args.flow_file, result, store)
     if options.report:
         from flowship.cli.reporting import report_after_run

@@ -122,6 +122,23 @@ def run_options_parser(command: str, ir: Any) -> argparse.ArgumentParser:
     metaflow_run_options(parser)
     if resume:
         return parser
+    parser.add_argument(
+        "--trigger-event",
+        action="append",
+        default=[],
+        metavar="NAME[:PAYLOAD.json]",
+        help="run as if the @trigger event NAME had started the run, with the payload in the JSON file "
+        "(current.trigger; mapped payload fields set parameters not given) (repeatable)",
+    )
+    parser.add_argument(
+        "--trigger-run",
+        "--trigger",
+        action="append",
+        default=[],
+        metavar="FLOW/RUN_ID",
+        help="run as if this finished upstream run had started the run (@trigger_on_finish; current.trigger.run) "
+        "(repeatable)",
+    )
     if ir is not None and ir.configs:
         config_options(parser)
     group = parser.add_argument_group(

@@ -21,6 +21,7 @@ from typing import Any
 from flowship.compiler.cron import CronError, check_timezone, normalize_cron
 from flowship.compiler.ir import Card, Catch, Kubernetes, ProjectIR, Resources, Retry, ScheduleIR, StepDecorators
 from flowship.compiler.parse import NOT_LITERAL, RawCall
+from flowship.compiler.triggers import TRIGGER_DECORATORS
 from flowship.errors import Problem
 from flowship.expressions import ExpressionError, parse_expression
 
@@ -71,6 +72,7 @@ _CARD_ID = re.compile(r"^[a-zA-Z0-9_]+$")  # Metaflow's pattern for a card id us
 FLOW_DECORATORS: dict[str, dict[str, Any]] = {
     "schedule": {"hourly": False, "daily": True, "weekly": False, "cron": None, "timezone": None},
     "project": {"name": None, "gates": []},
+    **TRIGGER_DECORATORS,  # normalized by compiler/triggers.py
 }
 
 # Metaflow decorators whose absence changes how a step looks or where its libraries come from, never what it

@@ -92,6 +92,8 @@ FEATURES: tuple[Feature, ...] = (
     ),
     Feature("flow", "project.name", "@project(name=)"),
     Feature("flow", "project.gates", "@project(gates=)"),
+    Feature("flow", "triggers.events", "@trigger"),
+    Feature("flow", "triggers.finishes", "@trigger_on_finish"),
 )
 
 # IR fields that are graph structure or identity, not features (see the module docstring).
@@ -106,6 +108,8 @@ STRUCTURE_FIELDS = frozenset(
         "flow.evaluated",  # the same, for evaluated arguments
         "flow.schedule",
         "flow.project",
+        "flow.triggers",
+        "flow.triggers.line",
         "step.name",
         "step.line",
         "step.k8s_name",

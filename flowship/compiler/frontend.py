@@ -24,10 +24,20 @@ from flowship.compiler.decospec import add_decorators
 from flowship.compiler.evaluate import Evaluation, config_problems, needs_evaluation, skip_evaluation
 from flowship.compiler.graph import Nesting, analyze_nesting, build_graph
 from flowship.compiler.imports import import_problems
-from flowship.compiler.ir import ConfigIR, FlowIR, ParameterIR, ProjectIR, ScheduleIR, StepDecorators, StepIR
+from flowship.compiler.ir import (
+    ConfigIR,
+    FlowIR,
+    ParameterIR,
+    ProjectIR,
+    ScheduleIR,
+    StepDecorators,
+    StepIR,
+    TriggersIR,
+)
 from flowship.compiler.naming import unique_k8s_names
 from flowship.compiler.params import normalize_parameters
 from flowship.compiler.parse import ModuleReader, ParsedFlow, ParsedStep, RawCall, parse_flow_source
+from flowship.compiler.triggers import TRIGGER_DECORATORS, normalize_triggers
 from flowship.errors import HasProblems, Problem
 
 __all__ = ["CheckResult", "check_flow_source"]
@@ -86,6 +96,7 @@ def _build_ir(flow: ParsedFlow, graph: nx.DiGraph, nesting: Nesting, parts: _Par
         parts.project,
         parts.configs,
         parts.evaluated,
+        parts.triggers,
     )
 
 
@@ -99,6 +110,7 @@ class _Parts:
     project: ProjectIR | None
     configs: tuple[ConfigIR, ...] = ()
     evaluated: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    triggers: TriggersIR | None = None
 
 
 def _normalize_parts(flow: ParsedFlow, problems: list[Problem]) -> _Parts:
@@ -106,8 +118,11 @@ def _normalize_parts(flow: ParsedFlow, problems: list[Problem]) -> _Parts:
         name: normalize_step_decorators(name, step.decorators, step.file, problems) for name, step in flow.steps.items()
     }
     parameters = normalize_parameters(flow.parameters, set(flow.steps), flow.file, problems)
-    schedule, project = normalize_flow_decorators(flow.flow_decorators, flow.file, problems)
-    return _Parts(decorators, parameters, schedule, project)
+    others = [c for c in flow.flow_decorators if c.name not in TRIGGER_DECORATORS]
+    schedule, project = normalize_flow_decorators(others, flow.file, problems)
+    trigger_calls = [c for c in flow.flow_decorators if c.name in TRIGGER_DECORATORS]
+    triggers = normalize_triggers(trigger_calls, parameters, project is not None, flow.file, problems)
+    return _Parts(decorators, parameters, schedule, project, triggers=triggers)
 
 
 def check_flow_source(

@@ -36,8 +36,6 @@ _INSTEAD = {
     "FlowMutator": "mutators are not supported; write the decorators on the flow",
     "USER_SKIP_STEP": "custom step decorators are not supported",
     "inspect_spin": "spin is not supported; run the step with `flow step` or `flow resume`",
-    "trigger": "event triggers are not supported; deploy with @schedule, or start runs with `flow trigger`",
-    "trigger_on_finish": "event triggers are not supported; deploy with @schedule, or start runs with `flow trigger`",
 }
 # Names ``from metaflow import *`` binds (Metaflow's __init__.py has no __all__) beyond flowship's own; after
 # ``from flowship import *`` a use of one flowship lacks would be a NameError in the task.

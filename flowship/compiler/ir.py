@@ -29,6 +29,9 @@ __all__ = [
     "ScheduleIR",
     "ProjectIR",
     "ConfigIR",
+    "EventTriggerIR",
+    "FinishTriggerIR",
+    "TriggersIR",
     "FlowIR",
     "Transition",
     "ParameterType",
@@ -168,6 +171,35 @@ class ProjectIR:
 
 
 @dataclass(frozen=True)
+class EventTriggerIR:
+    """``@trigger``: an event the flow waits for, and which payload field sets which parameter."""
+
+    name: str
+    parameters: Mapping[str, str] = field(default_factory=dict)  # parameter name -> payload field
+
+
+@dataclass(frozen=True)
+class FinishTriggerIR:
+    """``@trigger_on_finish``: an upstream flow whose successful runs start this one.
+
+    ``project``/``branch`` None: the deployment's own (as Metaflow, the upstream is looked for in the namespace
+    this flow is deployed in)."""
+
+    flow: str
+    project: str | None = None
+    branch: str | None = None
+
+
+@dataclass(frozen=True)
+class TriggersIR:
+    """What starts a deployed run besides a person or a schedule: every one of these must have happened."""
+
+    line: int
+    events: tuple[EventTriggerIR, ...] = ()
+    finishes: tuple[FinishTriggerIR, ...] = ()
+
+
+@dataclass(frozen=True)
 class ConfigIR:
     """A config's value, fixed when the run started or the flow was deployed; every task sees this value."""
 
@@ -190,6 +222,7 @@ class FlowIR:
     # What importing the module evaluated (arguments that are not literals), by call: a deployment hands it to
     # its start task, which then uses exactly these values instead of evaluating the module again.
     evaluated: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    triggers: TriggersIR | None = None  # @trigger / @trigger_on_finish
 
     def step(self, name: str) -> StepIR:
         for candidate in self.steps:

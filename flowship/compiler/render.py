@@ -57,6 +57,13 @@ def render_text(ir: FlowIR) -> str:
     if ir.project:
         lines.append(f"project: {ir.project.name}")
         lines += [f"gate: {gate}" for gate in ir.project.gates]
+    for event in ir.triggers.events if ir.triggers else ():
+        mapping = ", ".join(f"{p} <- {f}" for p, f in event.parameters.items())
+        lines.append(f"triggered by event {event.name}" + (f" ({mapping})" if mapping else ""))
+    for upstream in ir.triggers.finishes if ir.triggers else ():
+        where = f" in project {upstream.project}" if upstream.project else ""
+        where += f", branch {upstream.branch}" if upstream.branch else ""
+        lines.append(f"triggered when {upstream.flow} finishes{where}")
     if ir.parameters:
         lines.append("")
         lines.append("parameters:")

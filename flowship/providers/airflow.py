@@ -182,6 +182,14 @@ class AirflowApi:
         """Remove the DAG and its runs' metadata from Airflow (its file must be gone, or it comes back)."""
         self._request("DELETE", f"/api/v2/dags/{quote(dag_id, safe='')}", missing_ok=True)
 
+    def asset_id(self, name: str) -> int | None:
+        """The id of the asset named ``name``; None when no parsed DAG uses it."""
+        found = self._request("GET", f"/api/v2/assets?name_pattern={quote(name, safe='')}&limit=100")
+        return next((a["id"] for a in found.get("assets", []) if a.get("name") == name), None)
+
+    def create_asset_event(self, asset_id: int, extra: dict[str, Any]) -> dict[str, Any]:
+        return self._request("POST", "/api/v2/assets/events", {"asset_id": asset_id, "extra": extra})
+
     def trigger(self, dag_id: str, conf: dict[str, Any]) -> str:
         run = self._request(
             "POST", f"/api/v2/dags/{quote(dag_id, safe='')}/dagRuns", {"logical_date": None, "conf": conf}
@@ -204,13 +212,13 @@ class AirflowDeployer(Deployer):
         DeployerOption(
             "api-url",
             "airflow: the Airflow API server, e.g. http://localhost:8080 (deploy and delete: to see the DAG there too)",
-            ("deploy", "delete", "trigger"),
-            ("trigger",),
+            ("deploy", "delete", "trigger", "publish"),
+            ("trigger", "publish"),
         ),
         DeployerOption(
             "token",
             "airflow: API token (default: $AIRFLOW_TOKEN, else a login with $AIRFLOW_USERNAME/$AIRFLOW_PASSWORD)",
-            ("deploy", "delete", "trigger"),
+            ("deploy", "delete", "trigger", "publish"),
         ),
         DeployerOption(
             "unpause",
@@ -289,6 +297,18 @@ class AirflowDeployer(Deployer):
         conf = {key: parse_typed(key, types[key], text) for key, text in values.items()}
         airflow_run = self._api().trigger(name, conf)
         return Triggered(f"DAG {name}: run {airflow_run}", flowship_run_id(name, airflow_run))
+
+    def publish(self, event: Mapping[str, Any]) -> str:
+        """An asset event on the event's asset, its payload as ``extra``: the DAGs scheduled on it start."""
+        api = self._api()
+        asset = api.asset_id(event["name"])
+        if asset is None:
+            raise FlowshipError(
+                f"Airflow at {api.url} has no asset '{event['name']}': no deployed flow has @trigger on that event "
+                "(or the dag-processor has not parsed its DAG file yet)"
+            )
+        created = api.create_asset_event(asset, dict(event["payload"]))
+        return f"asset event {created.get('id')} on asset '{event['name']}' (id {asset})"
 
 
 DEPLOYER = AirflowDeployer

@@ -31,6 +31,7 @@ GROUP, VERSION = "argoproj.io", "v1alpha1"
 COLLECTIONS = {
     "WorkflowTemplate": f"/apis/{GROUP}/{VERSION}/namespaces/{{ns}}/workflowtemplates",
     "CronWorkflow": f"/apis/{GROUP}/{VERSION}/namespaces/{{ns}}/cronworkflows",
+    "Sensor": f"/apis/{GROUP}/{VERSION}/namespaces/{{ns}}/sensors",  # Argo Events: same group and version
     "Workflow": f"/apis/{GROUP}/{VERSION}/namespaces/{{ns}}/workflows",
     "ServiceAccount": "/api/v1/namespaces/{ns}/serviceaccounts",
     "Role": "/apis/rbac.authorization.k8s.io/v1/namespaces/{ns}/roles",
@@ -159,6 +160,12 @@ class ArgoDeployer(Deployer):
         ),
         DeployerOption("argo-token-file", "argo: a file holding the Argo Server's token (default: $ARGO_TOKEN)"),
         DeployerOption("argo-ca-file", "argo: the CA certificates the Argo Server's TLS certificate is checked with"),
+        DeployerOption(
+            "webhook-url",
+            "argo: the Argo Events webhook EventSource's URL events are posted to (token from $ARGO_EVENTS_TOKEN)",
+            ("publish",),
+            ("publish",),
+        ),
     )
 
     def __init__(self, settings: Mapping[str, str | None], namespace: str | None = None) -> None:
@@ -253,9 +260,9 @@ class ArgoDeployer(Deployer):
 
     @staticmethod
     def _argo_objects(name: str) -> list[tuple[str, str]]:
-        """The schedule first, so nothing starts mid-way."""
+        """The schedule and the sensor first, so nothing starts mid-way."""
         template, cron = object_names(name)
-        return [("CronWorkflow", cron), ("WorkflowTemplate", template)]
+        return [("CronWorkflow", cron), ("Sensor", template), ("WorkflowTemplate", template)]
 
     @staticmethod
     def _rbac_objects(name: str) -> list[tuple[str, str]]:
@@ -263,11 +270,13 @@ class ArgoDeployer(Deployer):
         return [("RoleBinding", role), ("Role", role), ("ServiceAccount", account)]
 
     def plan_delete(self, name: str) -> list[Change]:
-        """The template and schedule, said even when absent; the RBAC objects --rbac made, where they exist."""
+        """The template and schedule, said even when absent; a Sensor and the RBAC objects --rbac made, where they
+        exist."""
         existing = set(self._existing(name))
         changes = [
             Change("delete" if (kind, obj) in existing else "absent", self._where(kind, obj))
             for kind, obj in self._argo_objects(name)
+            if kind != "Sensor" or (kind, obj) in existing
         ]
         return changes + [
             Change("delete", self._where(k, o)) for k, o in self._rbac_objects(name) if (k, o) in existing
@@ -303,6 +312,14 @@ class ArgoDeployer(Deployer):
         priority = template["metadata"].get("annotations", {}).get(PRIORITY_ANNOTATION)
         workflow = self.cluster.submit(template["metadata"]["name"], stored, int(priority) if priority else None)
         return Triggered(f"Workflow {self.cluster.namespace}/{workflow}", f"argo-{self.cluster.namespace}.{workflow}")
+
+    def publish(self, event: Mapping[str, Any]) -> str:
+        """POST the event to the webhook event source; the sensors of flows with @trigger on it pick it up."""
+        from flowship.runtime.triggering import post_event
+
+        url = str(self.settings["webhook-url"])
+        status = post_event(url, dict(event))
+        return f"event '{event['name']}' (id {event['id']}) to {url} ({status})"
 
 
 DEPLOYER = ArgoDeployer

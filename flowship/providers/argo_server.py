@@ -3,8 +3,8 @@
 Many clusters expose Argo to their users as the Argo Server (``argo server``)
 and a bearer token, not as Kubernetes API access. This backend does what
 :class:`~flowship.providers.argo.ArgoCluster` does — get, create or replace,
-delete WorkflowTemplates and CronWorkflows, submit a Workflow from a template —
-through ``/api/v1/workflow-templates``, ``/api/v1/cron-workflows`` and
+delete WorkflowTemplates, CronWorkflows and Sensors, submit a Workflow from a template —
+through ``/api/v1/workflow-templates``, ``/api/v1/cron-workflows``, ``/api/v1/sensors`` and
 ``/api/v1/workflows/{ns}/submit``. TLS certificates are verified (a private
 CA is given with ``--argo-ca-file``); the server's errors (``{"code",
 "message"}``) become one-line messages.
@@ -30,6 +30,7 @@ ARGO_TOKEN_VARIABLE = "ARGO_TOKEN"
 _KINDS = {
     "WorkflowTemplate": ("workflow-templates", "template"),
     "CronWorkflow": ("cron-workflows", "cronWorkflow"),
+    "Sensor": ("sensors", "sensor"),  # the Argo Server serves Argo Events' Sensors too
 }
 _TIMEOUT = 30.0
 

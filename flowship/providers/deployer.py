@@ -1,4 +1,4 @@
-"""The interface of a target's provider: check, plan, apply, delete and trigger a deployment.
+"""The interface of a target's provider: check, plan, apply, delete and trigger a deployment; publish events.
 
 ``flowship.deploy`` finds the provider of target ``T`` as the module
 ``flowship.providers.T`` and its ``DEPLOYER`` class; a provider holds what
@@ -10,14 +10,14 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import ClassVar, Literal
+from typing import Any, ClassVar, Literal
 
 from flowship.compiler.ir import ParameterType
 from flowship.compiler.targets.base import Compiled
 
 __all__ = ["Deployer", "DeployerOption", "Change", "Command", "Triggered"]
 
-Command = Literal["check", "deploy", "delete", "trigger"]
+Command = Literal["check", "deploy", "delete", "trigger", "publish"]
 
 
 @dataclass(frozen=True)
@@ -82,3 +82,7 @@ class Deployer(ABC):
     @abstractmethod
     def trigger(self, name: str, values: Mapping[str, str]) -> Triggered:
         """Start a run with parameter values given as text."""
+
+    @abstractmethod
+    def publish(self, event: Mapping[str, Any]) -> str:
+        """Publish an event (``flowship.runtime.triggering.published_event``) for @trigger; what was done."""

@@ -11,6 +11,7 @@ import os
 from typing import Any
 
 from flowship.compiler.ir import FlowIR, StepIR
+from flowship.events import Trigger
 
 __all__ = ["current_values", "graph_info"]
 
@@ -79,4 +80,5 @@ def current_values(ir: FlowIR, run: dict[str, Any], step: str, task_id: str, ret
         "pathspec": f"{ir.name}/{run['run_id']}/{step}/{task_id}",
         "graph": graph_info(ir),
         "parameter_names": [p.attr for p in ir.parameters],
+        "trigger": Trigger(run["trigger"]) if run.get("trigger") else None,
     }

@@ -19,6 +19,7 @@ from flowship.runtime.progress import Progress
 from flowship.runtime.runs import new_run_id, new_run_record, user_namespace
 from flowship.runtime.scheduler import LocalScheduler, TaskOutcome
 from flowship.runtime.tagging import user_tags
+from flowship.runtime.triggering import triggered_parameters
 
 __all__ = ["RunResult", "run_flow", "resume_flow", "LOCAL_SUPPORTS", "local_warnings"]
 
@@ -122,11 +123,15 @@ def run_flow(
     progress: Progress | None = None,
     run_id: str | None = None,
     max_splits: int | None = None,
+    trigger: list[dict[str, Any]] | None = None,
 ) -> RunResult:
-    """Run the whole flow locally; parameter values are checked before anything starts."""
+    """Run the whole flow locally; parameter values are checked before anything starts. ``trigger``: the events
+    it is run as if triggered by (their payloads set mapped parameters not given)."""
+    parameters = triggered_parameters(ir, trigger, parameters)
     resolve_values(ir.parameters, parameters)
     store = FlowDatastore(open_storage(datastore), ir.name)
-    record = new_run_record(ir, run_id or new_run_id(), parameters, tags=tags, code_package=_package(flow_file, store))
+    package = _package(flow_file, store)
+    record = new_run_record(ir, run_id or new_run_id(), parameters, tags=tags, code_package=package, trigger=trigger)
     return _schedule(flow_file, ir, store, record, max_workers, progress, max_splits)
 
 
@@ -165,5 +170,6 @@ def resume_flow(
         tags=tuple(user_tags(store, origin)) + tags,  # the origin's user tags as they are now
         origin_run_id=origin_run_id,
         code_package=_package(flow_file, store),
+        trigger=origin.get("trigger"),  # resumed, the run was still started by its origin's events
     )
     return _schedule(flow_file, ir, store, record, max_workers, progress, max_splits)

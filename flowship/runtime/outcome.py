@@ -7,7 +7,8 @@ with the failures it can name — a step whose task failed (its message, from
 the store) and what the scheduler reports (a pod that never started has no
 record in the store) — so ``flow runs`` and ``Run.failure`` say why, and a
 run whose tasks never started is not "running" for ever. With
-``$FLOWSHIP_WEBHOOK_URL`` set, a failed run is also POSTed there as JSON.
+``$FLOWSHIP_WEBHOOK_URL`` set, a failed run is also POSTed there as JSON. On Argo, a succeeded run
+announces its finish to the Argo Events webhook (``--finish-event``), for flows with @trigger_on_finish.
 """
 
 from __future__ import annotations
@@ -108,7 +109,21 @@ def record_outcome(command: OutcomeCommand) -> dict[str, Any]:
     url = os.environ.get(WEBHOOK_VARIABLE)
     if url and not succeeded:
         _notify(url, outcome)
+    if succeeded and command.finish_event and command.event_url:
+        _announce(command, record)
     return outcome
+
+
+def _announce(command: OutcomeCommand, record: dict[str, Any] | None) -> None:
+    """Tell the event source the run finished, for @trigger_on_finish downstreams; a failure is said, not raised."""
+    from flowship.runtime.triggering import finish_event, post_event
+
+    event = finish_event(str(command.finish_event), command.flow_name, command.run_id, record)
+    try:
+        post_event(str(command.event_url), event)
+        print(f"announced {event['name']} ({event['id']})")
+    except FlowshipError as exc:
+        print(f"warning: {event['name']} was not announced: {exc}", file=sys.stderr)
 
 
 def record_outcome_argv(argv: list[str]) -> int:

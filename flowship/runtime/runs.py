@@ -45,6 +45,7 @@ def new_run_record(
     project: str | None = None,
     branch: str | None = None,
     promoted_from: str | None = None,
+    trigger: list[dict[str, Any]] | None = None,
 ) -> dict[str, Any]:
     """A run's metadata. ``code_package`` is ``{"sha": ..., "flow_path": ...}`` when the code was packaged."""
     user = user or current_user()
@@ -64,5 +65,6 @@ def new_run_record(
         "project": project,
         "branch": branch,
         "promoted_from": promoted_from,
+        "trigger": trigger,  # the events that started the run (flowship/events.py), None when none did
         "ir": ir.to_dict(),
     }

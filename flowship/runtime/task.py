@@ -27,6 +27,7 @@ from flowship.cards.render import TaskCards
 from flowship.compiler.evaluate import EvaluationInputs
 from flowship.compiler.ir import FlowIR, StepIR
 from flowship.compiler.parse import PARALLEL_ARTIFACT
+from flowship.compiler.triggers import event_parameters
 from flowship.configs import ConfigValue
 from flowship.current import Parallel, current
 from flowship.errors import CaughtException, FlowshipError, user_traceback
@@ -39,6 +40,7 @@ from flowship.runtime.datastore import ArtifactRef, AttemptRecord, FlowDatastore
 from flowship.runtime.gates import decide_in_flow
 from flowship.runtime.logcapture import capture_output
 from flowship.runtime.taskids import SKIPPED, child_task_id, input_tasks
+from flowship.runtime.triggering import scheduler_events
 from flowship.step_command import StepCommand
 
 __all__ = ["TaskSpec", "run_task", "run_step", "run_step_argv", "TimeoutException"]
@@ -130,6 +132,8 @@ def _load_ir(spec: TaskSpec, flow_name: str, params: dict[str, str]) -> tuple[Fl
         # A deployment fixed its configs and evaluated its arguments: the start task uses those values exactly.
         ir = load_flow(spec.flow_file, EvaluationInputs(answer=spec.evaluated))
         params = drop_unset(ir.parameters, params)
+        # a deployed run's events outrank what the scheduler passes: its parameters' defaults (Metaflow's sensors)
+        params = {**params, **event_parameters(ir, spec.run_context.get("trigger") or [])}
         resolve_values(ir.parameters, params)  # a bad value fails here, before the run exists
         run = new_run_record(ir, spec.run_id, params, **spec.run_context)
         if not spec.datastore.create_run(run):
@@ -452,6 +456,8 @@ def run_step(command: StepCommand) -> int:
     if command.step not in parsed.steps:
         raise FlowshipError(f"flow {flow_name} has no step '{command.step}'; its steps: {', '.join(parsed.steps)}")
     context = command.context.as_record()
+    if command.step == "start" and command.trigger:
+        context["trigger"] = scheduler_events(command.trigger)
     if command.package:
         context["code_package"] = {"sha": command.package, "flow_path": command.flow_file}
     spec = TaskSpec(

@@ -18,6 +18,7 @@ import jsonschema
 import yaml
 
 CACHE = Path(__file__).resolve().parent / ".schema-cache"
+EVENTS_KINDS = ("Sensor", "EventSource")
 KIND_FILES = {
     "WorkflowTemplate": "argoproj.io_workflowtemplates.yaml",
     "CronWorkflow": "argoproj.io_cronworkflows.yaml",
@@ -61,6 +62,24 @@ def validator(crds: Path, kind: str) -> jsonschema.Draft7Validator:
 
 
 def schema_errors(crds: Path, document: dict[str, Any]) -> list[str]:
-    """Every schema violation of ``document`` as 'path: message'."""
+    """Every schema violation of ``document`` as 'path: message'; an Argo Events kind (a Sensor) is checked against
+    Argo Events' published schema, kept beside Argo's (``../shared/argo-events``)."""
+    if document["kind"] in EVENTS_KINDS:
+        return events_schema_errors(crds.parent.parent / "argo-events", document)
     found = validator(crds, document["kind"]).iter_errors(document)
+    return sorted(f"{'/'.join(str(p) for p in e.absolute_path)}: {e.message}" for e in found)
+
+
+@functools.lru_cache(maxsize=None)
+def _events_validator(folder: Path, kind: str) -> jsonschema.Draft7Validator:
+    """Argo Events publishes a JSON Schema of its types (its CRDs accept any spec): the kind's definition, with the
+    file's definitions for its $refs."""
+    schema = json.loads((folder / "schema.json").read_text())
+    root = {**schema["definitions"][f"io.argoproj.events.v1alpha1.{kind}"], "definitions": schema["definitions"]}
+    return jsonschema.Draft7Validator(root)
+
+
+def events_schema_errors(folder: Path, document: dict[str, Any]) -> list[str]:
+    """Every violation of an Argo Events object (a Sensor, an EventSource) of its published schema."""
+    found = _events_validator(folder, document["kind"]).iter_errors(document)
     return sorted(f"{'/'.join(str(p) for p in e.absolute_path)}: {e.message}" for e in found)

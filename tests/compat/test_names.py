@@ -17,6 +17,7 @@ import pytest
 import flowship
 from conftest import REPO, two_step_flow
 from flowship.compiler import check_flow_source
+from flowship.current import FIELDS
 from flowship.errors import FlowshipError, NotFound
 from flowship.runtime.client import DataArtifact, Flow, Metaflow, Run, Step, Task, namespace
 
@@ -67,8 +68,8 @@ def test_current_outside_a_flow():
     assert (current.get("run_id"), current.get("run_id", "none"), "run_id" in current) == (None, "none", False)
     with pytest.raises(FlowshipError, match=r"current.run_id is only set inside a running step"):
         current.run_id
-    with pytest.raises(AttributeError, match="current has no attribute 'trigger'"):
-        current.trigger
+    with pytest.raises(AttributeError, match="current has no attribute 'checkpoint'"):
+        current.checkpoint
 
 
 def test_parallel_map_and_profile(capfd):
@@ -244,9 +245,8 @@ def problems(imports: str, body: str = "pass") -> list[str]:
      "argo|airflow`"),
     ("import flowship as fs\n", "fs.cards.Tabel()",
      "flow.py:14: `fs.cards.Tabel`: flowship.cards has no 'Tabel' — did you mean Table?"),
-    ("from flowship import current\n", "print(current.trigger)",
-     "flow.py:14: current.trigger: flowship's current has no 'trigger' — event triggers are not supported; deploy "
-     "with @schedule, or start runs with `flow trigger`"),
+    ("from flowship import current\n", "print(current.checkpoint)",
+     f"flow.py:14: current.checkpoint: flowship's current has no 'checkpoint' — current has {', '.join(FIELDS)}"),
 ])
 def test_import_check_reports_missing_names(imports, body, expected):
     """A name a Metaflow flow may import but flowship lacks is an error at flow check, with its file:line."""

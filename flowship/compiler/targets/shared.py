@@ -46,11 +46,13 @@ def deployed_step(
     params_base64: bool = False,
     switch_file: str | None = None,
     max_repetitions: str | None = None,
+    trigger_base64: tuple[str, ...] = (),
 ) -> StepCommand:
     """The step command of a deployed task; values may be the target's own expressions.
 
     ``params`` (the start task only) makes the task create its run, so it also
-    carries where the run belongs and what the deployment evaluated (configs, arguments that are not literals).
+    carries where the run belongs and what the deployment evaluated (configs, arguments that are not literals),
+    and, for a triggered flow, ``trigger_base64``: the scheduler's expression for the events that started it.
     """
     context = RunContext()
     evaluated = None
@@ -75,6 +77,7 @@ def deployed_step(
         switch_file=switch_file,
         max_repetitions=max_repetitions,
         evaluated=evaluated,
+        trigger_base64=trigger_base64 if params is not None and ir.triggers else (),
     )
 
 

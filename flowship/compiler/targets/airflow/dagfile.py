@@ -22,6 +22,13 @@ from typing import Literal
 
 from flowship.compiler.ir import FlowIR, ParameterIR, StepIR
 from flowship.compiler.naming import stable_hash
+from flowship.compiler.targets.airflow.assets import (
+    TRIGGER_JINJA,
+    TRIGGER_MACRO,
+    asset_schedule,
+    finish_outlet,
+    trigger_macro_source,
+)
 from flowship.compiler.targets.airflow.settings import AirflowSettings, read_settings
 from flowship.compiler.targets.base import GENERATED_MARKER
 from flowship.compiler.targets.shared import DeployOptions, deployed_step, resource_quantities
@@ -104,6 +111,8 @@ class _Writer:
             kwargs.append(f"retry_delay=timedelta(seconds={int(d.retry.minutes_between_retries * 60)})")
         if d.timeout_seconds:
             kwargs.append(f"execution_timeout=timedelta(seconds={d.timeout_seconds + TIMEOUT_GRACE_SECONDS})")
+        if step.transition == "end":  # a finished run is an asset event: what @trigger_on_finish downstreams wait for
+            kwargs.append(f"outlets={finish_outlet(self.ir, self.options)}")
         kwargs += [f"{keyword}={value!r}" for keyword, value in self.settings.task.items()]
         if d.cards:
             kwargs.append(f"doc_md={self.card_doc(step)!r}")
@@ -138,9 +147,11 @@ class _Writer:
             params=params,
             max_splits=MAX_SPLITS_MARK if step.transition == "foreach" else None,
             switch_file=XCOM_FILE if step.transition == "switch" else None,
+            trigger_base64=(TRIGGER_JINJA,),
         ).to_argv()
         constants = {**_argument_constants(self.ir, self.options), f"--max-splits={MAX_SPLITS_MARK}": "MAX_SPLITS"}
         ours = set(argv[len(argv) - len(params) :]) if params else set()  # parameter tokens: Jinja Airflow renders
+        ours.add(f"--trigger-base64={TRIGGER_JINJA}")
         arguments = ", ".join(constants.get(a) or repr(a if a in ours else _jinja_literal(a)) for a in argv[1:])
         kwargs = [
             f"task_id={step.name!r}",
@@ -188,9 +199,9 @@ class _Writer:
         else:
             kwargs = [f"task_id={step.name!r}", "python_callable=_run_step"] + self.common_kwargs(step)
             if ids is None:
-                self.emit_call(
-                    var, "PythonOperator(", kwargs + [f"op_kwargs={{'step': {step.name!r}, 'task_id': '0'}}"], ")"
-                )
+                trigger = f", 'trigger': {TRIGGER_JINJA!r}" if step.name == "start" and self.ir.triggers else ""
+                op_kwargs = f"op_kwargs={{'step': {step.name!r}, 'task_id': '0'{trigger}}}"
+                self.emit_call(var, "PythonOperator(", kwargs + [op_kwargs], ")")
             else:
                 self.emit_call(
                     var,
@@ -298,9 +309,9 @@ def _params_block(ir: FlowIR) -> list[str]:
 
 
 _LOCAL_HELPERS = '''
-def _command(kind: str, step: str, task_id: str, splits_file: str, context: dict) -> list[str]:
+def _command(kind: str, step: str, task_id: str, splits_file: str, context: dict, trigger: str = "") -> list[str]:
     """The flowship step command for one task, its placeholders filled in from the Airflow context."""
-    values = {"<step>": step, "<task-id>": task_id, "<splits-file>": splits_file,
+    values = {"<step>": step, "<task-id>": task_id, "<splits-file>": splits_file, "<trigger>": trigger,
               "<max-map-length>": str(conf.getint("core", "max_map_length")),
               "<run-id>": "airflow-" + context["dag"].dag_id + "."
               + context["run_id"].replace(":", "-").replace("+", "-").replace("/", "-"),
@@ -314,14 +325,15 @@ def _command(kind: str, step: str, task_id: str, splits_file: str, context: dict
     return [sys.executable, "-m", "flowship", *argv[1:]]
 
 
-def _run_step(step: str, task_id: str, **context):
+def _run_step(step: str, task_id: str, trigger: str = "", **context):
     """Run one step as a process on this worker (no shell); a foreach returns its children's task ids, a switch
-    the step it picked."""
+    the step it picked. ``trigger``: for the start task of a triggered flow, the events that started the run."""
     shape = "foreach" if step in FOREACH_STEPS else "switch" if step in SWITCH_STEPS else "step"
     kind = ("start-" if step == "start" else "") + shape
     with tempfile.TemporaryDirectory() as scratch:
         output = os.path.join(scratch, "output.json")
-        subprocess.run(_command(kind, step, task_id, output, context), check=True, env={**os.environ, **TASK_ENV})
+        argv = _command(kind, step, task_id, output, context, trigger)
+        subprocess.run(argv, check=True, env={**os.environ, **TASK_ENV})
         if shape != "step":
             with open(output, encoding="utf-8") as handle:
                 return json.load(handle)
@@ -371,6 +383,7 @@ def _local_commands(ir: FlowIR, options: DeployOptions) -> dict[str, list[str]]:
             params=params if kind.startswith("start") else None,
             max_splits=MAX_SPLITS_MARK if kind.endswith("foreach") else None,
             switch_file="<splits-file>" if kind.endswith("switch") else None,
+            trigger_base64=("<trigger>",),
         ).to_argv()
     commands["outcome"] = OutcomeCommand(ir.name, "<run-id>", options.datastore).to_argv()
     return commands
@@ -417,12 +430,19 @@ def compile_to_airflow(ir: FlowIR, options: DeployOptions, operator: Operator = 
     schedule = "None"
     if ir.schedule:
         schedule = f"CronTriggerTimetable({ir.schedule.cron!r}, timezone={(ir.schedule.timezone or 'UTC')!r})"
+    assets = asset_schedule(ir, options, schedule if ir.schedule else None)
+    schedule = assets.expression if assets else schedule
     imports = ["from __future__ import annotations", ""]
+    modules = ["base64", "json"] if assets else []
     if operator == "local":
-        imports += ["import json", "import os", "import re", "import subprocess", "import sys", "import tempfile"]
+        modules += ["json", "os", "re", "subprocess", "sys", "tempfile"]
+    imports += [f"import {module}" for module in sorted(set(modules))]
     imports += ["from datetime import timedelta", "", "import pendulum"]
     sdk = (
-        ["DAG", "Param"] + (["CronTriggerTimetable"] if ir.schedule else []) + (["task"] if writer.uses_flatten else [])
+        ["Asset", "DAG", "Param"]
+        + [name for name in (assets.imports if assets else ()) if name != "Asset"]
+        + (["CronTriggerTimetable"] if ir.schedule else [])
+        + (["task"] if writer.uses_flatten else [])
     )
     imports.append(f"from airflow.sdk import {', '.join(sdk)}")
     imports.append("from airflow.configuration import conf")
@@ -457,7 +477,7 @@ def compile_to_airflow(ir: FlowIR, options: DeployOptions, operator: Operator = 
         body.append(f"PARAMETER_TYPES = {json.dumps({p.name: p.text_type for p in ir.parameters}, sort_keys=True)}")
         body.append(f"FOREACH_STEPS = {sorted(s.name for s in ir.steps if s.transition == 'foreach')!r}")
         body.append(f"SWITCH_STEPS = {sorted(s.name for s in ir.steps if s.transition == 'switch')!r}")
-        markers = "step|task-id|splits-file|run-id|retry|max-map-length|param:[A-Za-z0-9_-]+"
+        markers = "step|task-id|splits-file|run-id|retry|max-map-length|trigger|param:[A-Za-z0-9_-]+"
         body.append(f'PLACEHOLDER = re.compile(r"<(?:{markers})>")')
         body.append(_LOCAL_HELPERS)
     else:
@@ -475,6 +495,8 @@ def compile_to_airflow(ir: FlowIR, options: DeployOptions, operator: Operator = 
         body.append(_PICKED_HELPER)
     if writer.uses_flatten:
         body.append(_FLATTEN_HELPER)
+    if assets:
+        body += trigger_macro_source(assets)
     body += [
         "",
         "with DAG(",
@@ -490,6 +512,7 @@ def compile_to_airflow(ir: FlowIR, options: DeployOptions, operator: Operator = 
         ),
         *([f"    max_active_tasks={settings.max_active_tasks},"] if settings.max_active_tasks else []),
         f"    tags={_tags(ir, options)!r},",
+        *([f"    user_defined_macros={{{TRIGGER_MACRO!r}: {TRIGGER_MACRO}}},"] if assets else []),
         *_params_block(ir),
         ") as dag:",
         *writer.lines,

@@ -1,4 +1,4 @@
-"""IR -> Argo Workflows v4 objects: a WorkflowTemplate per flow, a CronWorkflow per schedule.
+"""IR -> Argo Workflows v4 objects: a WorkflowTemplate per flow, a CronWorkflow per schedule, a Sensor per trigger.
 
 Layout of the generated WorkflowTemplate:
 
@@ -23,9 +23,11 @@ from typing import Any
 from flowship.compiler.ir import FlowIR, StepIR
 from flowship.compiler.naming import k8s_name, stable_hash
 from flowship.compiler.targets.argo.rbac import rbac_documents, rbac_names
+from flowship.compiler.targets.argo.sensor import sensor_document, trigger_arguments, trigger_expressions
 from flowship.compiler.targets.argo.settings import ArgoSettings, read_settings
 from flowship.compiler.targets.argo.switches import loop_template, max_repetitions, task_conditions
 from flowship.compiler.targets.shared import DeployOptions, deployed_step, resource_quantities
+from flowship.compiler.triggers import own_finish_event
 from flowship.errors import FlowshipError
 from flowship.param_codec import default_text
 from flowship.step_command import TIMEOUT_GRACE_SECONDS, WEBHOOK_VARIABLE, OutcomeCommand, encode_stored_value
@@ -169,6 +171,7 @@ class _Builder:
             params_base64=True,
             switch_file=SWITCH_FILE if step.transition == "switch" else None,
             max_repetitions=str(max_repetitions(step)) if step.loops else None,
+            trigger_base64=trigger_expressions(self.ir, self.options),
         ).to_argv()
         image = k.image if k and k.image else self.options.image
         container: dict[str, Any] = {"image": image, "command": argv[:1], "args": argv[1:]}
@@ -227,6 +230,8 @@ class _Builder:
             # the failed nodes' messages are text Argo must not read, and their list is cut to stay far below
             # what Argo's executor can hand a pod (it moves long arguments into a ConfigMap of at most 1 MiB)
             failures_base64=f"{{{{=toBase64(sprig.trunc({FAILURES_LIMIT}, workflow.failures))}}}}",
+            finish_event=own_finish_event(self.ir, self.options.name),
+            event_url=self.settings.event_webhook,
         ).to_argv()
         image = self.options.image or (start.image if start else None)
         container: dict[str, Any] = {"image": image, "command": argv[:1], "args": argv[1:]}
@@ -343,7 +348,7 @@ class _Builder:
         return self._emit_dag(name, outer, task_id)
 
 
-def _arguments(ir: FlowIR) -> list[dict[str, str]]:
+def _arguments(ir: FlowIR, options: DeployOptions) -> list[dict[str, str]]:
     parameters = []
     for p in ir.parameters:
         value = default_text(p)
@@ -351,7 +356,7 @@ def _arguments(ir: FlowIR) -> list[dict[str, str]]:
         if p.help:
             parameter["description"] = p.help
         parameters.append(parameter)
-    return parameters
+    return parameters + trigger_arguments(ir, options)
 
 
 def _run_labels(ir: FlowIR, options: DeployOptions, settings: ArgoSettings) -> dict[str, str]:
@@ -402,8 +407,8 @@ def _workflow_spec(ir: FlowIR, options: DeployOptions, settings: ArgoSettings, m
     labels, annotations = _run_labels(ir, options, settings), _run_annotations(ir, options, settings)
     spec["workflowMetadata"] = {"labels": labels, "annotations": annotations}
     spec["podMetadata"] = {"labels": labels, "annotations": annotations}
-    if ir.parameters:
-        spec["arguments"] = {"parameters": _arguments(ir)}
+    if _arguments(ir, options):
+        spec["arguments"] = {"parameters": _arguments(ir, options)}
     return spec
 
 
@@ -423,8 +428,8 @@ def _cron_workflow(ir: FlowIR, options: DeployOptions, settings: ArgoSettings) -
     }
     if settings.priority is not None:
         spec["workflowSpec"]["priority"] = settings.priority
-    if ir.parameters:
-        spec["workflowSpec"]["arguments"] = {"parameters": _arguments(ir)}
+    if _arguments(ir, options):
+        spec["workflowSpec"]["arguments"] = {"parameters": _arguments(ir, options)}
     return {
         "apiVersion": API_VERSION,
         "kind": "CronWorkflow",
@@ -434,7 +439,7 @@ def _cron_workflow(ir: FlowIR, options: DeployOptions, settings: ArgoSettings) -
 
 
 def compile_to_argo(ir: FlowIR, options: DeployOptions) -> list[dict[str, Any]]:
-    """The WorkflowTemplate, then the CronWorkflow when the flow has @schedule."""
+    """The WorkflowTemplate, then the CronWorkflow when the flow has @schedule, the Sensor when it has triggers."""
     settings = read_settings(options.target_options)
     template_name = argo_names(ir, options)[0]
     builder = _Builder(ir, options, settings)
@@ -455,6 +460,9 @@ def compile_to_argo(ir: FlowIR, options: DeployOptions) -> list[dict[str, Any]]:
         "spec": spec,
     }
     documents = [template] + ([_cron_workflow(ir, options, settings)] if ir.schedule else [])
+    if ir.triggers:
+        metadata = _metadata(ir, template_name, options, settings)
+        documents.append(sensor_document(ir, options, settings, template_name, metadata))
     if settings.rbac and options.namespace:  # the target refuses --rbac without a namespace
         labels = _run_labels(ir, options, settings)
         documents += rbac_documents(template_name, options.service_account, options.namespace, labels)

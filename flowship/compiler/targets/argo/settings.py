@@ -25,7 +25,15 @@ from flowship.compiler.targets.options import (
     read_secret_key,
 )
 
-__all__ = ["OPTIONS", "ArgoSettings", "read_settings", "MAX_WORKERS_DEFAULT", "MAX_SPLITS_DEFAULT"]
+__all__ = [
+    "OPTIONS",
+    "ArgoSettings",
+    "read_settings",
+    "MAX_WORKERS_DEFAULT",
+    "MAX_SPLITS_DEFAULT",
+    "EVENT_SOURCE_DEFAULT",
+    "EVENT_NAME",
+]
 
 MAX_WORKERS_DEFAULT = 100
 # Argo keeps every node's status in the workflow object (at most 1 MiB, compressed; bench/bench_argo_status.py
@@ -33,6 +41,8 @@ MAX_WORKERS_DEFAULT = 100
 # wider fails the whole run unless the cluster offloads node status to a database. The limit is per foreach:
 # nested foreach multiply.
 MAX_SPLITS_DEFAULT = 2000
+EVENT_SOURCE_DEFAULT = "flowship-events"  # the webhook EventSource docs/production.md shows
+EVENT_NAME = "flowship"  # the event of that source every flowship event arrives as (its webhook endpoint /flowship)
 STARTING_DEADLINE_DEFAULT = 3540  # a schedule missed while the controller was down still starts within 59 minutes
 
 OPTIONS = (
@@ -54,6 +64,17 @@ OPTIONS = (
     ENV,
     SECRET,
     FAILURE_WEBHOOK,
+    TargetOption(
+        "event-webhook",
+        "the Argo Events webhook URL a succeeded run announces its finish to, for flows with @trigger_on_finish "
+        "(e.g. http://flowship-events-eventsource-svc.argo-events:12000/flowship; default: runs announce nothing)",
+    ),
+    TargetOption(
+        "event-source",
+        f"@trigger flows: the Argo Events EventSource their Sensor listens to (default {EVENT_SOURCE_DEFAULT}; "
+        f"its event named {EVENT_NAME!r})",
+    ),
+    TargetOption("sensor-service-account", "@trigger flows: the ServiceAccount their Sensor creates Workflows as"),
     TargetOption(
         "rbac",
         "also create what the pods need to report to Argo: a ServiceAccount (unless --service-account names "
@@ -82,6 +103,9 @@ class ArgoSettings:
     secrets: tuple[str, ...] = ()
     rbac: bool = False
     failure_webhook: tuple[str, str] | None = None  # (Secret, key)
+    event_webhook: str | None = None
+    event_source: str = EVENT_SOURCE_DEFAULT
+    sensor_service_account: str | None = None
 
     def summary(self) -> str:
         parts = [
@@ -158,4 +182,19 @@ def read_settings(options: Mapping[str, Any]) -> ArgoSettings:
         failure_webhook=(
             read_secret_key("failure-webhook", given["failure-webhook"]) if "failure-webhook" in given else None
         ),
+        event_webhook=_url("event-webhook", given["event-webhook"]) if "event-webhook" in given else None,
+        event_source=read_k8s_names("event-source", [given["event-source"]], "an EventSource's name")[0]
+        if "event-source" in given
+        else EVENT_SOURCE_DEFAULT,
+        sensor_service_account=read_k8s_names(
+            "sensor-service-account", [given["sensor-service-account"]], "a ServiceAccount's name"
+        )[0]
+        if "sensor-service-account" in given
+        else None,
     )
+
+
+def _url(option: str, text: str) -> str:
+    if not re.fullmatch(r"https?://[^\s{}$]+", text):
+        raise ValueError(f"--{option} {text!r}: give an http:// or https:// URL (without {{{{, }}}} or $)")
+    return text
