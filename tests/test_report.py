@@ -193,3 +193,27 @@ class TestInvalid:
         here = retried_run[0]
         result = flow("report", *args, "--datastore", "store", cwd=here)
         assert result.returncode != 0 and message in result.stderr
+
+
+def test_a_report_and_the_cards_it_links_render_in_chromium(tmp_path: Path) -> None:
+    """In a real browser, offline: the report draws its graph and every task, and the card it links to (with a
+    Vega chart) draws too; neither logs an error."""
+    from browser import render_page
+    from htmltree import parse_html
+
+    showcase = str(REPO / "tests/flows/cards/showcase.py")
+    result = flow("run", showcase, "--datastore", "store", "--quiet", "--report", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    (report,) = tmp_path.glob("ShowcaseFlow-*.html")
+    shown = render_page(report, screenshot=tmp_path / "report.png")
+    assert shown.console_errors == []
+    tree = parse_html(shown.dom, strict=False)
+    graph = tree.find("svg", "flow-graph")
+    assert sorted(g.attrs["data-step"] for g in graph.find_all("g") if "step" in g.classes) == ["end", "start"]
+    assert len([r for r in tree.find("svg", "timeline").find_all("rect") if "attempt" in r.classes]) == 2
+    links = [a.attrs["href"] for a in tree.find_all("a") if a.attrs.get("href", "").startswith(report.stem)]
+    assert len(links) == 2  # the default card and the "report" card of start
+    (chart_card,) = [tmp_path / link for link in links if "report" in link.rsplit("/", 1)[1]]
+    card = render_page(chart_card)
+    assert card.console_errors == []
+    assert parse_html(card.dom, strict=False).find("div", "vega-chart").find("svg") is not None
