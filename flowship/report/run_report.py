@@ -17,6 +17,7 @@ from collections.abc import Iterable, Sequence
 from html import escape
 from pathlib import Path
 
+from flowship.cards.page import page
 from flowship.report.graph_svg import graph_svg
 from flowship.report.run_view import AttemptView, RunView, TaskView
 from flowship.report.timeline import duration_text, timeline_svg
@@ -25,18 +26,14 @@ from flowship.runtime.datastore import FlowDatastore
 
 __all__ = ["render_run_report", "write_run_report", "cards_folder"]
 
-_CSS = """
-body{font-family:system-ui,-apple-system,'Segoe UI',sans-serif;margin:0 auto;max-width:1180px;padding:18px 24px;
-color:#1b1b1b}
-h1{font-size:22px;margin:4px 0}h2{font-size:17px;margin:28px 0 8px;border-bottom:1px solid #ddd;padding-bottom:4px}
-.status{display:inline-block;padding:2px 10px;border-radius:10px;font-size:13px;vertical-align:middle}
-.succeeded{background:#dcf5e3;color:#1d6b39}.failed,.killed{background:#fde0e0;color:#9b2121}
-.running{background:#dde9fd;color:#24498f}
-table{border-collapse:collapse;font-size:13px}td,th{border-bottom:1px solid #eee;padding:4px 10px;text-align:left;
-vertical-align:top}th{background:#f6f6f6}td.n{text-align:right;font-variant-numeric:tabular-nums}
-pre{background:#f7f7f7;border:1px solid #e6e6e6;padding:8px;overflow-x:auto;font-size:12px;white-space:pre-wrap}
-.meta{color:#555;font-size:13px}.scroll{overflow-x:auto}details{margin:6px 0}summary{cursor:pointer}
-.failure{border-left:4px solid #d03b3b;padding-left:12px;margin:14px 0}.trend{margin:10px 0}
+# what a report adds to the stylesheet every card and report shares (cards/page.py)
+_STYLE = """
+.status { display: inline-block; padding: 2px 10px; border-radius: 10px; font-size: 13px; vertical-align: middle; }
+.succeeded { background: #dcf5e3; color: #1d6b39; } .failed, .killed { background: #fde0e0; color: #9b2121; }
+.running { background: #dde9fd; color: #24498f; }
+.meta { color: var(--muted); font-size: 13px; } .scroll { overflow-x: auto; }
+td.n { text-align: right; font-variant-numeric: tabular-nums; }
+.failure { border-left: 4px solid var(--bad); padding-left: 12px; margin: 14px 0; } .trend { margin: 10px 0; }
 """
 
 
@@ -190,11 +187,7 @@ def render_run_report(view: RunView, *, cards_folder_name: str | None = None, tr
         f'<div class="scroll">{timeline_svg(view)}</div>',
         _cards_section(view, cards_folder_name),
     ]
-    title = escape(f"{view.flow}/{view.run_id} — {view.status}")
-    return (
-        f'<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>{title}</title>'
-        f"<style>{_CSS}</style></head><body>{''.join(body)}</body></html>\n"
-    )
+    return page(f"{view.flow}/{view.run_id} — {view.status}", "".join(body), style=_STYLE)
 
 
 def write_run_report(store: FlowDatastore, view: RunView, path: Path, metrics: Sequence[str] | None = None) -> Path:
