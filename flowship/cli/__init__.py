@@ -72,7 +72,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 # Metaflow's options that come before the command (`python flow.py --with retry run`); flowship's commands take
 # them after it. Each maps to how many values it takes.
-_LEADING_OPTIONS = {"--with": 1, "--no-pylint": 0, "--pylint": 0, "--quiet": 0}
+_LEADING_OPTIONS = {"--with": 1, "--no-pylint": 0, "--pylint": 0, "--quiet": 0, "--environment": 1}
 
 
 def _metaflow_order(argv: list[str]) -> list[str]:

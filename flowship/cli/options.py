@@ -23,6 +23,7 @@ __all__ = [
     "datastore_option",
     "run_options_parser",
     "metaflow_run_options",
+    "environment_option",
     "with_decorators",
     "trigger_parser",
     "target_options",
@@ -131,8 +132,20 @@ def run_options_parser(command: str, ir: Any) -> argparse.ArgumentParser:
     return parser
 
 
+def environment_option(parser: argparse.ArgumentParser, default: str | None, applied: str) -> None:
+    """Metaflow's --environment: whether @pypi/@conda steps run in their own environments."""
+    parser.add_argument(
+        "--environment",
+        choices=("local", "pypi", "conda"),
+        default=default,
+        help=f"pypi or conda (the same here): {applied}; local: they run in this interpreter (see "
+        "docs/environments.md)",
+    )
+
+
 def metaflow_run_options(parser: argparse.ArgumentParser) -> None:
     """Options Metaflow users type, with Metaflow's meaning."""
+    environment_option(parser, None, "steps with @pypi/@conda run in their own locked environments, as in Metaflow")
     parser.add_argument(
         "--with",
         dest="with_decorators",

@@ -14,13 +14,14 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from flowship.compiler.cron import CronError, check_timezone, normalize_cron
 from flowship.compiler.ir import Catch, Kubernetes, ProjectIR, Resources, Retry, ScheduleIR, StepDecorators
 from flowship.compiler.parse import NOT_LITERAL, RawCall
+from flowship.compiler.pythonenv import PACKAGE_ARGUMENTS, Declared, declared_packages, step_python_env
 from flowship.errors import Problem
 
 __all__ = [
@@ -53,39 +54,22 @@ STEP_DECORATORS: dict[str, dict[str, Any]] = {
     },
     "secrets": {"sources": []},
     "parallel": {},  # marks the step num_parallel= starts; checked with the graph (compiler/checks.py)
+    **PACKAGE_ARGUMENTS,  # @pypi, @conda: merged with the flow's bases (compiler/pythonenv.py)
 }
 FLOW_DECORATORS: dict[str, dict[str, Any]] = {
     "schedule": {"hourly": False, "daily": True, "weekly": False, "cron": None, "timezone": None},
     "project": {"name": None},
+    "pypi_base": PACKAGE_ARGUMENTS["pypi"],
+    "conda_base": PACKAGE_ARGUMENTS["conda"],
 }
 
-# Metaflow decorators whose absence changes how a step looks or where its libraries come from, never what it
-# computes: accepted with a warning until flowship applies them. name -> (scope, Metaflow's arguments, effect).
+# Metaflow decorators whose absence changes how a step looks, never what it computes: accepted with a warning
+# until flowship applies them. name -> (scope, Metaflow's arguments, effect).
 NOT_YET_APPLIED: dict[str, tuple[str, dict[str, Any], str]] = {
     "card": (
         "step",
         {"type": "default", "id": None, "options": {}, "timeout": 45, "save_errors": True, "refresh_interval": 5},
         "no card is rendered",
-    ),
-    "conda": (
-        "step",
-        {"libraries": {}, "packages": {}, "python": None, "disabled": None},
-        "the step runs in the current environment, so its libraries must be installed there",
-    ),
-    "pypi": (
-        "step",
-        {"packages": {}, "python": None, "disabled": None},
-        "the step runs in the current environment, so its packages must be installed there",
-    ),
-    "conda_base": (
-        "flow",
-        {"libraries": {}, "packages": {}, "python": None, "disabled": None},
-        "steps run in the current environment, so its libraries must be installed there",
-    ),
-    "pypi_base": (
-        "flow",
-        {"packages": {}, "python": None, "disabled": None},
-        "steps run in the current environment, so its packages must be installed there",
     ),
 }
 
@@ -241,6 +225,13 @@ def _secrets(a: _Args) -> tuple[str, ...]:
     return _names(a["sources"], "sources", _DNS_SUBDOMAIN)
 
 
+def _declared(a: _Args) -> Declared:
+    try:
+        return declared_packages(a.values)
+    except ValueError as exc:
+        raise _Invalid(str(exc)) from None
+
+
 def _schedule(a: _Args) -> ScheduleIR:
     timezone = a["timezone"]
     try:
@@ -279,6 +270,7 @@ _NORMALIZERS: dict[str, Callable[[_Args], Any]] = {
     "kubernetes": _kubernetes,
     "secrets": _secrets,
     "parallel": lambda a: True,
+    **{name: _declared for name in ("pypi", "conda", "pypi_base", "conda_base")},
     "schedule": _schedule,
     "project": _project,
 }
@@ -375,7 +367,10 @@ def accepted_decorators(scope: str) -> list[str]:
     return [*table, *(name for name, (where, _, _) in NOT_YET_APPLIED.items() if where == scope)]
 
 
-def normalize_step_decorators(step: str, calls: list[RawCall], file: str, problems: list[Problem]) -> StepDecorators:
+def normalize_step_decorators(
+    step: str, calls: list[RawCall], file: str, problems: list[Problem], base: Mapping[str, Declared] | None = None
+) -> StepDecorators:
+    """A step's decorators; ``base`` holds the flow's @pypi_base/@conda_base, which its @pypi/@conda extend."""
     values = _normalize_calls(calls, STEP_DECORATORS, f"step '{step}'", file, problems)
     kubernetes = values.get("kubernetes")
     resources = _merge_kubernetes_resources(values.get("resources"), calls, file, problems)
@@ -387,7 +382,21 @@ def normalize_step_decorators(step: str, calls: list[RawCall], file: str, proble
         environment=values.get("environment") or {},
         kubernetes=kubernetes,
         secrets=tuple(dict.fromkeys((values.get("secrets") or ()) + _kubernetes_secrets(calls, file, problems))),
+        python_env=_python_env(step, values, base or {}, calls, file, problems),
     )
+
+
+def _python_env(
+    step: str,
+    values: dict[str, Any],
+    base: Mapping[str, Declared],
+    calls: list[RawCall],
+    file: str,
+    problems: list[Problem],
+) -> Any:
+    own = {name: values[name] for name in PACKAGE_ARGUMENTS if values.get(name) is not None}
+    line = next((c.line for c in calls if c.name in own), min((c.line for c in calls), default=0))
+    return step_python_env(step, own, base, file, line, problems)
 
 
 def _kubernetes_secrets(calls: list[RawCall], file: str, problems: list[Problem]) -> tuple[str, ...]:
@@ -430,10 +439,12 @@ def _merge_kubernetes_resources(
 
 def normalize_flow_decorators(
     calls: list[RawCall], file: str, problems: list[Problem]
-) -> tuple[ScheduleIR | None, ProjectIR | None]:
+) -> tuple[ScheduleIR | None, ProjectIR | None, dict[str, Declared]]:
+    """The flow's schedule, project, and its @pypi_base/@conda_base for the steps to extend."""
     chosen = [c for c in calls if c.name != "schedule" or _chooses_a_schedule(c, file, problems)]
     values = _normalize_calls(chosen, FLOW_DECORATORS, "a flow", file, problems)
-    return values.get("schedule"), values.get("project")
+    bases = {name: values[name] for name in ("pypi_base", "conda_base") if values.get(name) is not None}
+    return values.get("schedule"), values.get("project"), bases
 
 
 def _chooses_a_schedule(call: RawCall, file: str, problems: list[Problem]) -> bool:

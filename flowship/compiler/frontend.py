@@ -102,11 +102,12 @@ class _Parts:
 
 
 def _normalize_parts(flow: ParsedFlow, problems: list[Problem]) -> _Parts:
+    schedule, project, bases = normalize_flow_decorators(flow.flow_decorators, flow.file, problems)
     decorators = {
-        name: normalize_step_decorators(name, step.decorators, step.file, problems) for name, step in flow.steps.items()
+        name: normalize_step_decorators(name, step.decorators, step.file, problems, bases)
+        for name, step in flow.steps.items()
     }
     parameters = normalize_parameters(flow.parameters, set(flow.steps), flow.file, problems)
-    schedule, project = normalize_flow_decorators(flow.flow_decorators, flow.file, problems)
     return _Parts(decorators, parameters, schedule, project)
 
 

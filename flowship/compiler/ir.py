@@ -22,6 +22,7 @@ __all__ = [
     "Retry",
     "Catch",
     "Kubernetes",
+    "PythonEnv",
     "StepDecorators",
     "StepIR",
     "ParameterIR",
@@ -69,6 +70,15 @@ class Kubernetes:
 
 
 @dataclass(frozen=True)
+class PythonEnv:
+    """@pypi or @conda merged with @pypi_base/@conda_base: the packages of the step's own Python environment."""
+
+    packages: Mapping[str, str]  # PyPI name -> requirement ("six==1.16.0"), conda names already mapped; sorted
+    python: str | None = None  # a version ("3.11", "3.11.4"); None: the run's interpreter, or the image's
+    decorator: str = "pypi"  # "pypi" or "conda": which decorator it comes from, for messages
+
+
+@dataclass(frozen=True)
 class StepDecorators:
     """Normalized step decorators; ``None`` or empty means the decorator is absent."""
 
@@ -79,6 +89,7 @@ class StepDecorators:
     environment: Mapping[str, str] = field(default_factory=dict)
     kubernetes: Kubernetes | None = None
     secrets: tuple[str, ...] = ()
+    python_env: PythonEnv | None = None  # None: the step runs in the interpreter that runs its task
 
 
 @dataclass(frozen=True)

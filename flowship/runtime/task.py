@@ -373,6 +373,8 @@ def run_task(spec: TaskSpec, flow_name: str, params: dict[str, str]) -> int:
         "artifacts": {},
         "num_splits": None,
     }
+    if os.environ.get("FLOWSHIP_ACTIVE_ENVIRONMENT"):  # set by flowship/envs/install.py in a step's own environment
+        meta["environment"] = os.environ["FLOWSHIP_ACTIVE_ENVIRONMENT"]
     claim = {"host": socket.gethostname(), "pid": os.getpid(), "started_at": meta["started_at"]}
     # A SIGTERM between the claim and the try below would kill the task without a record: held until inside it.
     signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGTERM})
@@ -476,10 +478,23 @@ def _run_package(store: FlowDatastore, command: StepCommand) -> tuple[str, str]:
     return recorded["sha"], recorded["flow_path"]
 
 
+def _enter_environment(command: StepCommand, argv: list[str]) -> None:
+    """A task of a step with its own environment runs in it: this process is replaced by one in the environment."""
+    from flowship.envs.prepare import ACTIVE_VARIABLE, enter_environment
+    from flowship.providers.storage import open_storage
+
+    if command.environment and os.environ.get(ACTIVE_VARIABLE) != command.environment:
+        command.check_ids()
+        store = FlowDatastore(open_storage(command.datastore), command.flow_name or "")
+        enter_environment(store, command.environment, command.step, argv)
+
+
 def run_step_argv(argv: list[str]) -> int:
     """``flow step ARGS``: the exit code of one task attempt; a bad command is a message and exit code 1."""
     try:
-        return run_step(StepCommand.from_argv(argv))
+        command = StepCommand.from_argv(argv)
+        _enter_environment(command, argv)
+        return run_step(command)
     except FlowshipError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1

@@ -31,6 +31,9 @@ SUPPORTS_KUBERNETES: Mapping[str, Support] = {
     "step.decorators.catch.var": IN_TASK,
     "step.decorators.environment": IN_TASK,  # never in a templated field: Airflow renders env_vars, mapped too
     "step.decorators.catch.print_exception": IN_TASK,
+    # the step command installs the locked wheels from the store and runs the task in them (--environment)
+    "step.decorators.python_env.packages": IN_TASK,
+    "step.decorators.python_env.python": IN_TASK,
     "parameter.separator": IN_TASK,
     "parameter.multiple=True": IN_TASK,
     f"step.foreach_var={PARALLEL_ARTIFACT}": Unsupported(

@@ -1,0 +1,8 @@
+"""Each step's own Python environment (@pypi, @conda): resolved with uv into locks, made once, entered by tasks.
+
+``lock.py`` resolves and caches locks, ``record.py`` keeps environments and
+their wheels in the store, ``install.py`` makes an environment and runs a task
+in it, ``prepare.py`` does all of it for a flow (``flow run``, ``flow deploy``)
+and for one task (``flow step --environment``); ``uv.py`` runs uv and words
+its failures.
+"""
