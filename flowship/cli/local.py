@@ -63,7 +63,7 @@ def _check_target(args: argparse.Namespace, ir: Any) -> int:
     from flowship.compiler.targets import get_target
     from flowship.deploy import build_deployment, deployer_for
 
-    compiled = build_deployment(args.flow_file, ir, deploy_settings(args)).compiled
+    compiled = build_deployment(args.flow_file, ir, deploy_settings(args), resolve_environments=False).compiled
     print_problems(compiled.problems)
     if compiled.errors:
         print(f"{args.flow_file}: {count(len(compiled.errors), 'error')} in the {args.target} output", file=sys.stderr)

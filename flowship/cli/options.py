@@ -227,6 +227,13 @@ def target_options(
     )
     _placement(parser, "@project flows: deploy as the test branch BRANCH", "@project flows: deploy to production")
     datastore_option(parser)
+    parser.add_argument(
+        "--python-version",
+        metavar="X.Y",
+        help="the image's Python, which steps' @pypi/@conda environments are resolved for unless they give "
+        "python= (default: the version running this command)",
+    )
+    environment_option(parser, None, "steps with @pypi/@conda run in their own locked environments (the default)")
     for option, targets in _target_option_table().values():
         choices = f" ({', '.join(option.choices)}; default {option.default})" if option.choices else ""
         readers = ", ".join(targets) if len(targets) > 1 else f"{targets[0]} only"
@@ -300,6 +307,7 @@ def compile_options_given(args: argparse.Namespace) -> list[str]:
         "branch": "--branch",
         "datastore": "--datastore",
         "code": "--code",
+        "python_version": "--python-version",
     }
     given = [flag for dest, flag in flags.items() if getattr(args, dest, None) is not None]
     given += ["--production"] if getattr(args, "production", False) else []
@@ -323,6 +331,8 @@ def deploy_settings(args: argparse.Namespace) -> Any:
         args.production,
         chosen,
         args.code,
+        args.python_version,
+        args.environment,
     )
 
 

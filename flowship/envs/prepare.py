@@ -26,6 +26,7 @@ __all__ = [
     "describe",
     "local_environments",
     "deployed_environments",
+    "upload_environments",
     "enter_environment",
     "running_python",
 ]
@@ -62,34 +63,38 @@ def local_environments(ir: FlowIR, store: FlowDatastore) -> dict[str, str]:
 
 
 def deployed_environments(
-    ir: FlowIR, store: FlowDatastore, python_version: str, pinned: Mapping[str, EnvRecord] | None = None
-) -> dict[str, str]:
-    """Resolve every step's environment for the deployment platforms, upload its wheels; step -> id.
+    ir: FlowIR, datastore: str, python_version: str, pinned: Mapping[str, EnvRecord] | None = None
+) -> dict[str, EnvRecord]:
+    """Every step's environment resolved for the deployment platforms (nothing uploaded yet); step -> record.
 
-    ``pinned`` (``flow promote``): the research run's environments by step; a Linux one is reused as it is, a
-    laptop's versions are kept as pins wherever they apply.
+    ``pinned`` (``flow promote``): the research run's environments by step; a deployed one is reused as it is,
+    a local run's versions are kept as pins.
     """
-    ids: dict[str, str] = {}
+    records: dict[str, EnvRecord] = {}
     for step in ir.steps:
         env = step.decorators.python_env
         if env is None:
             continue
         what = describe(step.name, env)
-        python = env.python or python_version
-        requirements = _requirements(env, store.storage.url)
         earlier = (pinned or {}).get(step.name)
-        if earlier is not None and set(DEPLOY_PLATFORMS) <= set(earlier.locks) and earlier.wheels_in_store:
-            ids[step.name] = save_record(store, earlier)
-            upload_wheels(store, earlier, what)
+        if earlier is not None and earlier.wheels_in_store:
+            records[step.name] = earlier
             continue
+        python = env.python or python_version
+        requirements = _requirements(env, datastore)
         pins = _pins(earlier) if earlier is not None else ()
-        locks = {
-            name: resolve(EnvSpec((*requirements, *pins), python, name), what) for name in sorted(DEPLOY_PLATFORMS)
-        }
-        record = EnvRecord(requirements, python, locks, wheels_in_store=True)
-        upload_wheels(store, record, what)
-        ids[step.name] = save_record(store, record)
-    return ids
+        locks = {name: resolve(EnvSpec((*requirements, *pins), python, name), what) for name in DEPLOY_PLATFORMS}
+        records[step.name] = EnvRecord(requirements, python, locks, wheels_in_store=True)
+    return records
+
+
+def upload_environments(store: FlowDatastore, records: Mapping[str, EnvRecord]) -> int:
+    """Put each environment and every wheel it locks in the store; how many wheels were new there."""
+    uploaded = 0
+    for step, record in records.items():
+        uploaded += upload_wheels(store, record, f"step '{step}'")
+        save_record(store, record)
+    return uploaded
 
 
 def _pins(record: EnvRecord) -> tuple[str, ...]:

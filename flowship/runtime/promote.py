@@ -11,6 +11,7 @@ import dataclasses
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from flowship.compiler.ir import FlowIR
 from flowship.errors import FlowshipError
@@ -32,6 +33,7 @@ class PromotionSource:
     flow_file: str
     parameters: dict[str, str]
     datastore: str  # the store the run was found in
+    environments: dict[str, Any] = dataclasses.field(default_factory=dict)  # step -> EnvRecord the run used
 
 
 def _find_run(flow: str, run_id: str, datastores: Sequence[str]) -> tuple[FlowDatastore, dict]:
@@ -78,4 +80,14 @@ def promotable(pathspec: str, datastores: Sequence[str]) -> PromotionSource:
         flow_file,
         dict(record["parameters"]),
         store.storage.url,
+        _environments(store, record),
     )
+
+
+def _environments(store: FlowDatastore, record: dict) -> dict[str, Any]:
+    """The @pypi/@conda environments the run's steps ran in, so the deployment keeps their versions."""
+    if not record.get("environments"):
+        return {}
+    from flowship.envs.record import read_record
+
+    return {step: read_record(store, env_id) for step, env_id in record["environments"].items()}

@@ -30,6 +30,7 @@ class DeployOptions:
     branch: str | None = None
     promoted_from: str | None = None  # the run whose code and parameters this deployment promotes
     target_options: Mapping[str, Any] = field(default_factory=dict)  # a target's own: "operator" -> "local"
+    environments: Mapping[str, str] = field(default_factory=dict)  # step -> id of its @pypi/@conda environment
 
 
 def deployed_step(
@@ -46,10 +47,12 @@ def deployed_step(
     params_base64: bool = False,
     switch_file: str | None = None,
     max_repetitions: str | None = None,
+    environment: str | None = None,
 ) -> StepCommand:
     """The step command of a deployed task; values may be the target's own expressions.
 
-    ``params`` (the start task only) makes the task create its run, so it also
+    ``environment``: the id of the step's @pypi/@conda environment (``options.environments``), or the target's
+    expression giving it. ``params`` (the start task only) makes the task create its run, so it also
     carries where the run belongs and what the deployment evaluated (configs, arguments that are not literals).
     """
     context = RunContext()
@@ -75,6 +78,7 @@ def deployed_step(
         switch_file=switch_file,
         max_repetitions=max_repetitions,
         evaluated=evaluated,
+        environment=environment,
     )
 
 
