@@ -140,3 +140,97 @@ class TestDeployed:
         assert recorded_versions(tmp_path / "store", "argo-ml.wf-env") == PINNED
         fetched = sorted(p.name for p in (tmp_path / "node" / "wheels").glob("six-*.whl"))
         assert fetched == ["six-1.16.0-py2.py3-none-any.whl", "six-1.17.0-py2.py3-none-any.whl"]
+
+
+def bad_flow(tmp_path: Path, decorator: str) -> Path:
+    return write_flow(tmp_path, textwrap.dedent(f'''
+        from flowship import FlowSpec, pypi, step
+
+
+        class BadFlow(FlowSpec):
+            {decorator}
+            @step
+            def start(self):
+                self.next(self.end)
+
+            @step
+            def end(self):
+                pass
+    '''))
+
+
+class TestInvalid:
+    @pytest.mark.parametrize("decorator, message, offline", [
+        ('@pypi(packages={"flowship-no-such-package-xyz": "1.0"})',
+         "error: step 'start' (@pypi): package 'flowship-no-such-package-xyz': no package of that name on the index "
+         "— uv said: No solution found when resolving dependencies cause: Because flowship-no-such-package-xyz was "
+         "not found in the package registry", False),
+        ('@pypi(packages={"six": "9.9.9"})',
+         "error: step 'start' (@pypi): package 'six': no version satisfies the pin — uv said: No solution found when "
+         "resolving dependencies cause: Because there is no version of six==9.9.9", False),
+        ('@pypi(python="3.99")',
+         "error: step 'start' (@pypi): no Python 3.99 on this machine (flowship never downloads Python builds); "
+         "install it, or change python= to a version installed here — uv said: No interpreter found for Python 3.99",
+         False),
+        ('@pypi(packages={"six": "1.16.0"})',
+         "error: step 'start' (@pypi): package 'six': the package index cannot be reached and no lock of this "
+         "environment is cached; resolve once with the network (or point UV_INDEX_URL at a reachable index) — uv "
+         "said: ", True),
+    ], ids=["unknown-package", "unsatisfiable-pin", "python-not-here", "no-network-cold-cache"])
+    def test_message_before_any_task_runs(self, decorator, message, offline, tmp_path, environments_cache):
+        """Metaflow fails to bootstrap such an environment before the run starts; flowship says which step,
+        which package and why, and starts no run."""
+        cache = {"FLOWSHIP_ENVIRONMENTS": str(tmp_path / "cold"), **NO_INDEX} if offline else {}
+        if offline:
+            del cache["UV_OFFLINE"]  # reaching for the index, as a first resolve does, and finding it closed
+        flow = bad_flow(tmp_path, decorator)
+        done = flow_command("run", str(flow), "--environment=pypi", "--datastore", str(tmp_path / "store"), env=cache)
+        assert done.returncode == 1
+        assert done.stderr.startswith(message), done.stderr
+        assert not (tmp_path / "store" / "BadFlow" / "runs").exists()
+
+    def test_a_task_on_a_platform_its_environment_was_not_resolved_for(self, tmp_path, environments_cache):
+        from flowship.envs.prepare import enter_environment
+        from flowship.envs.record import EnvRecord, save_record
+        from flowship.providers.storage import LocalStorage
+        from flowship.runtime.datastore import FlowDatastore
+
+        store = FlowDatastore(LocalStorage(str(tmp_path)), "BadFlow")
+        record_id = save_record(store, EnvRecord(("six",), "3.11", {"plan9-mips": ""}))
+        with pytest.raises(EnvironmentFailure) as caught:
+            enter_environment(store, record_id, "start", [])
+        assert str(caught.value).startswith(f"step 'start' (environment {record_id[:12]}): it was resolved for "
+                                            "plan9-mips, not for this machine")
+
+
+class TestShowAndPromote:
+    def test_show_lists_what_each_step_ran_with(self, tmp_path, environments_cache):
+        flow = write_flow(tmp_path)
+        store = str(tmp_path / "store")
+        assert flow_command("run", str(flow), "--environment=pypi", "--datastore", store).returncode == 0
+        run_id = Flow("SixFlow", datastore=store).latest_run.id
+        shown = flow_command("environment", "show", f"SixFlow/{run_id}", "--datastore", store).stdout
+        steps = [line.split(":")[0] for line in shown.splitlines() if not line.startswith(" ")]
+        assert steps == [f"SixFlow/{run_id}/{s}" for s in ("end", "newer", "start")]
+        assert shown.count("    six==1.16.0") == 2 and shown.count("    six==1.17.0") == 1
+        one = flow_command("environment", "show", f"SixFlow/{run_id}/newer", "--datastore", store).stdout
+        assert one.splitlines()[0].startswith(f"SixFlow/{run_id}/newer: environment ") and "six==1.17.0" in one
+        from_file = flow_command("environment", "show", str(flow)).stdout
+        assert "SixFlow step newer: Python" in from_file and "    six==1.17.0" in from_file
+
+    def test_promotion_keeps_the_versions_the_research_run_locked(self, environments_cache):
+        """flow promote deploys what the research run ran: its locked versions are pins of the new locks."""
+        from conftest import check
+
+        from flowship.envs.lock import EnvSpec, host_platform, resolve
+        from flowship.envs.prepare import deployed_environments
+        from flowship.envs.record import EnvRecord
+
+        ir = check("from flowship import *\n\n\n" + SIX_FLOW.replace('"1.16.0"', '">=1.15"')).ir
+        research_lock = resolve(EnvSpec(("six==1.16.0",), "3.11", host_platform()), "research", sys.executable)
+        research = EnvRecord(("six>=1.15",), "3.11", {host_platform(): research_lock})
+        fresh = deployed_environments(ir, "/store", "3.11")["start"]
+        promoted = deployed_environments(ir, "/store", "3.11", {"start": research})["start"]
+        for name, record in (("fresh", fresh), ("promoted", promoted)):
+            versions = {lock.split('name = "six"\nversion = "')[1][:6] for lock in record.locks.values()}
+            assert versions == ({"1.17.0"} if name == "fresh" else {"1.16.0"})

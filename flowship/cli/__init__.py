@@ -1,7 +1,8 @@
 """The ``flow`` command: parses arguments, calls the library, prints. Never a traceback for a user error.
 
 Commands are declared in ``local.py`` (check, show, run, resume, step, logs,
-runs) and ``deploying.py`` (compile, deploy, promote, delete, trigger) and ``tagging.py`` (tag). A
+runs) and ``deploying.py`` (compile, deploy, promote, delete, trigger), ``tagging.py`` (tag) and ``environments.py``
+(environment show). A
 :class:`~flowship.errors.FlowshipError` becomes one line on stderr and exit
 code 1; a closed pipe (``flow logs ... | head``) ends the command quietly.
 Options are never abbreviated. Heavy modules are imported inside the command
@@ -15,7 +16,7 @@ import os
 import sys
 from collections.abc import Sequence
 
-from flowship.cli import deploying, local, tagging
+from flowship.cli import deploying, environments, local, tagging
 from flowship.cli.options import parser_for
 from flowship.errors import FlowshipError
 
@@ -31,6 +32,7 @@ def _parser() -> argparse.ArgumentParser:
     local.add_commands(commands)
     deploying.add_commands(commands)
     tagging.add_commands(commands)
+    environments.add_commands(commands)
     return parser
 
 

@@ -21,7 +21,13 @@ from typing import Any
 from flowship.compiler.cron import CronError, check_timezone, normalize_cron
 from flowship.compiler.ir import Catch, Kubernetes, ProjectIR, Resources, Retry, ScheduleIR, StepDecorators
 from flowship.compiler.parse import NOT_LITERAL, RawCall
-from flowship.compiler.pythonenv import PACKAGE_ARGUMENTS, Declared, declared_packages, step_python_env
+from flowship.compiler.pythonenv import (
+    PACKAGE_ARGUMENTS,
+    Declared,
+    conda_base_problems,
+    declared_packages,
+    step_python_env,
+)
 from flowship.errors import Problem
 
 __all__ = [
@@ -444,6 +450,9 @@ def normalize_flow_decorators(
     chosen = [c for c in calls if c.name != "schedule" or _chooses_a_schedule(c, file, problems)]
     values = _normalize_calls(chosen, FLOW_DECORATORS, "a flow", file, problems)
     bases = {name: values[name] for name in ("pypi_base", "conda_base") if values.get(name) is not None}
+    if "conda_base" in bases:
+        line = next(c.line for c in chosen if c.name == "conda_base")
+        problems += conda_base_problems(bases["conda_base"], file, line)
     return values.get("schedule"), values.get("project"), bases
 
 

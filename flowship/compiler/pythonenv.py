@@ -30,6 +30,7 @@ __all__ = [
     "Declared",
     "declared_packages",
     "step_python_env",
+    "conda_base_problems",
     "requirement",
 ]
 
@@ -116,7 +117,7 @@ def _merged(base: Declared | None, own: Declared | None) -> Declared | None:
 def _pypi_name(library: str) -> str | None:
     """The PyPI package standing for a conda library, or None where there is none."""
     name = library.split("::")[-1].strip().lower()  # "conda-forge::numpy": the channel does not matter here
-    if name in _CONDA_ONLY or name.startswith("r-"):
+    if name in _CONDA_ONLY or name.startswith("r-") or name == "python":
         return None
     return CONDA_RENAMES.get(name, name)
 
@@ -149,19 +150,28 @@ def step_python_env(
     if (pypi is not None and pypi.packages) or conda is None:
         packages = {name.lower(): requirement(name, version) for name, version in chosen.packages.items()}
         return PythonEnv(dict(sorted(packages.items())), python, "pypi")
+    own_libraries = own["conda"].packages if "conda" in own else {}
     mapped: dict[str, str] = {}
     for library, version in conda.packages.items():
         name = _pypi_name(library)
-        if name is None or library.split("::")[-1].lower() == "python":
-            fix = (
-                "give the Python version as python='3.11'"
-                if name == "python"
-                else "install it in the image, or use a PyPI package that provides it (e.g. nvidia-* wheels "
-                "for CUDA libraries), and remove it from the decorator"
-            )
-            problems.append(
-                Problem(file, line, f"@conda on step '{step}': '{library}' has no PyPI package to install", fix)
-            )
+        if name is None:  # a base's library is reported once, at the base (conda_base_problems)
+            if library in own_libraries:
+                problems.append(_unmappable(f"@conda on step '{step}'", library, file, line))
             continue
         mapped[name] = requirement(name, version)
     return PythonEnv(dict(sorted(mapped.items())), python, "conda")
+
+
+def conda_base_problems(base: Declared, file: str, line: int) -> list[Problem]:
+    """The libraries of @conda_base that no PyPI package stands for."""
+    return [_unmappable("@conda_base", library, file, line) for library in base.packages if _pypi_name(library) is None]
+
+
+def _unmappable(where: str, library: str, file: str, line: int) -> Problem:
+    fix = (
+        "give the Python version as python='3.11'"
+        if library.split("::")[-1].lower() == "python"
+        else "install it in the image, or use a PyPI package that provides it (e.g. nvidia-* wheels for CUDA "
+        "libraries), and remove it from the decorator"
+    )
+    return Problem(file, line, f"{where}: '{library}' has no PyPI package to install", fix)

@@ -16,6 +16,7 @@ import hashlib
 import json
 import os
 import platform
+import re
 import sys
 import tempfile
 from dataclasses import dataclass
@@ -44,6 +45,8 @@ CACHE_VARIABLE = "FLOWSHIP_ENVIRONMENTS"
 # a deployment's platforms -> uv's name of the platform it resolves for (glibc 2.28: Debian 10, RHEL 8 and newer)
 DEPLOY_PLATFORMS = {"linux-x86_64": "x86_64-manylinux_2_28", "linux-aarch64": "aarch64-manylinux_2_28"}
 _MACHINES = {"amd64": "x86_64", "arm64": "aarch64"}
+# flowship's dependencies a task never imports: they resolve and make environments, before a task enters one
+_NOT_IN_TASKS = {"uv", "tomli"}
 
 
 def cache_root() -> str:
@@ -64,6 +67,7 @@ def runtime_requirements(datastore: str) -> tuple[str, ...]:
     except metadata.PackageNotFoundError:
         declared = []
     needed = [r.split(";")[0].strip() for r in declared if "extra ==" not in r and "extra==" not in r]
+    needed = [r for r in needed if re.split(r"[<>=!~ \[]", r, maxsplit=1)[0].lower() not in _NOT_IN_TASKS]
     if datastore.startswith("s3://"):
         needed.append("boto3")
     return tuple(needed)

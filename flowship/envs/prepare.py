@@ -24,6 +24,7 @@ from flowship.runtime.datastore import FlowDatastore
 __all__ = [
     "ACTIVE_VARIABLE",
     "describe",
+    "local_records",
     "local_environments",
     "deployed_environments",
     "upload_environments",
@@ -46,19 +47,27 @@ def _requirements(env: PythonEnv, datastore: str) -> tuple[str, ...]:
     return (*env.packages.values(), *runtime_requirements(datastore))
 
 
-def local_environments(ir: FlowIR, store: FlowDatastore) -> dict[str, str]:
-    """Resolve and make every step's environment on this machine; step -> environment id."""
-    ids: dict[str, str] = {}
+def local_records(ir: FlowIR, datastore: str) -> dict[str, EnvRecord]:
+    """Every step's environment resolved for this machine (locks from the cache, else from uv); step -> record."""
+    records: dict[str, EnvRecord] = {}
     for step in ir.steps:
         env = step.decorators.python_env
         if env is None:
             continue
         what = describe(step.name, env)
         python = env.python or running_python()
-        requirements = _requirements(env, store.storage.url)
+        requirements = _requirements(env, datastore)
         lock = resolve(EnvSpec(requirements, python, host_platform()), what, interpreter_for(env.python, what))
-        ensure_environment(lock, python, what)
-        ids[step.name] = save_record(store, EnvRecord(requirements, python, {host_platform(): lock}))
+        records[step.name] = EnvRecord(requirements, python, {host_platform(): lock})
+    return records
+
+
+def local_environments(ir: FlowIR, store: FlowDatastore) -> dict[str, str]:
+    """Resolve and make every step's environment on this machine, record it in the store; step -> its id."""
+    ids: dict[str, str] = {}
+    for step, record in local_records(ir, store.storage.url).items():
+        ensure_environment(record.locks[host_platform()], record.python, f"step '{step}'")
+        ids[step] = save_record(store, record)
     return ids
 
 

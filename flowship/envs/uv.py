@@ -33,7 +33,11 @@ _CAUSES: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(r"(error sending request|Connection refused|dns error|tcp connect error)", re.IGNORECASE), _OFFLINE),
     (re.compile(rf"there is no version of {_NAME}"), "no version satisfies the pin"),
     (re.compile(rf"Because (?:only )?{_NAME}[<>=!~]"), "no version satisfies the pins"),
-    (re.compile(r"No interpreter found for Python (?P<python>[0-9.]+)"), "no such Python on this machine"),
+    (
+        re.compile(r"No interpreter found for Python (?P<python>[0-9.]+)"),
+        "no Python {python} on this machine (flowship never downloads Python builds); install it, or change "
+        "python= to a version installed here",
+    ),
     (re.compile(r"No solution found"), "no versions satisfy the pins together"),
 )
 
@@ -59,7 +63,7 @@ def _cause(stderr: str) -> tuple[str | None, str]:
     for pattern, cause in _CAUSES:
         match = pattern.search(stderr)
         if match:
-            return match.groupdict().get("package"), cause
+            return match.groupdict().get("package"), cause.format(**match.groupdict())
     return None, "uv failed"
 
 
