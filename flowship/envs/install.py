@@ -103,4 +103,4 @@ def exec_in_environment(python: str, environment_id: str, argv: list[str]) -> No
     sys.stderr.flush()
     variables = {**os.environ, "PYTHONPATH": flowship_path(), "PYTHONNOUSERSITE": "1", ACTIVE_VARIABLE: environment_id}
     variables.pop("VIRTUAL_ENV", None)
-    os.execve(python, [python, "-s", "-m", "flowship", "step", *argv], variables)
+    os.execve(python, [python, "-s", "-m", "flowship.envs", *argv], variables)
