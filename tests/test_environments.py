@@ -140,6 +140,16 @@ class TestDeployed:
         assert recorded_versions(tmp_path / "store", "argo-ml.wf-env") == PINNED
         fetched = sorted(p.name for p in (tmp_path / "node" / "wheels").glob("six-*.whl"))
         assert fetched == ["six-1.16.0-py2.py3-none-any.whl", "six-1.17.0-py2.py3-none-any.whl"]
+        run = Flow("SixFlow", datastore=str(tmp_path / "store"))["argo-ml.wf-env"]
+        ids = build.compiled.options.environments
+        assert {s: run[s].task.metadata.get("environment") for s in ("start", "newer", "plain")} == {
+            "start": ids["start"], "newer": ids["newer"], "plain": None}
+        shown = flow_command("environment", "show", "SixFlow/argo-ml.wf-env/newer", "--datastore",
+                             str(tmp_path / "store")).stdout
+        assert shown.splitlines()[:2] == [
+            f"SixFlow/argo-ml.wf-env/newer: environment {ids['newer'][:12]}, Python {sys.version_info.major}."
+            f"{sys.version_info.minor}, wheels in the store", "  linux-aarch64:"]
+        assert shown.count("    six==1.17.0") == 2
 
 
 def bad_flow(tmp_path: Path, decorator: str) -> Path:
@@ -234,3 +244,12 @@ class TestShowAndPromote:
         for name, record in (("fresh", fresh), ("promoted", promoted)):
             versions = {lock.split('name = "six"\nversion = "')[1][:6] for lock in record.locks.values()}
             assert versions == ({"1.17.0"} if name == "fresh" else {"1.16.0"})
+
+
+def test_compile_with_environment_local_leaves_steps_in_the_image(tmp_path):
+    """--environment=local, Metaflow's default kind, turns @pypi off for a deployment too: nothing is resolved."""
+    flow = write_flow(tmp_path)
+    done = flow_command("compile", str(flow), "--target", "argo", "--environment=local", "--no-upload",
+                        "--datastore", str(tmp_path / "store"), env={"FLOWSHIP_ENVIRONMENTS": str(tmp_path / "none")})
+    assert done.returncode == 0, done.stderr
+    assert "--environment=" not in done.stdout and not (tmp_path / "none").exists()

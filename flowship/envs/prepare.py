@@ -123,5 +123,7 @@ def enter_environment(store: FlowDatastore, environment_id: str, step: str, argv
             f"{what}: it was resolved for {', '.join(sorted(record.locks))}, not for this machine ({here})"
         )
     wheels = fetch_wheels(store, lock, what) if record.wheels_in_store else None
-    python = ensure_environment(lock, record.python, what, wheels)
+    # a deployment's wheels fit any interpreter of the minor version they were locked for: the image's patch wins
+    python = ".".join(record.python.split(".")[:2]) if record.wheels_in_store else record.python
+    python = ensure_environment(lock, python, what, wheels)
     exec_in_environment(python, environment_id, argv)
