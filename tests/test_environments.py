@@ -44,6 +44,7 @@ SIX_FLOW = textwrap.dedent('''
             import six
             self.newer_six = six.__version__
             self.newer_path = list(sys.path)
+            self.newer_modules = sorted(m for m in sys.modules if m.startswith(("flowship.envs", "uv", "tomli")))
             self.next(self.plain)
 
         @pypi(disabled=True)
@@ -107,6 +108,9 @@ class TestLocal:
         newer_path = Flow("SixFlow", datastore=str(tmp_path / "store")).latest_run["newer"].task.data.newer_path
         site = [p for p in newer_path if p.endswith("site-packages")]
         assert len(site) == 1 and site[0].startswith(str(environments_cache)), newer_path  # nothing of ours leaks in
+        # inside, a task never imports what makes environments (uv, the lock reader: not in the environment)
+        assert Flow("SixFlow", datastore=str(tmp_path / "store")).latest_run["newer"].task.data.newer_modules == [
+            "flowship.envs"]
 
     def test_metaflow_order_of_options(self, tmp_path, environments_cache):
         """Metaflow's spelling: python flow.py --environment=pypi run."""

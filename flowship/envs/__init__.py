@@ -6,3 +6,9 @@ in it, ``prepare.py`` does all of it for a flow (``flow run``, ``flow deploy``)
 and for one task (``flow step --environment``); ``uv.py`` runs uv and words
 its failures.
 """
+
+__all__ = ["ACTIVE_VARIABLE"]
+
+# Set in a task running inside its environment, to the environment's id: it is entered once, and recorded.
+# Here, so that a task inside an environment reads it without importing the code that makes environments.
+ACTIVE_VARIABLE = "FLOWSHIP_ACTIVE_ENVIRONMENT"

@@ -20,13 +20,11 @@ import tempfile
 from typing import NoReturn
 
 import flowship
+from flowship.envs import ACTIVE_VARIABLE
 from flowship.envs.lock import cache_root, locked_packages
 from flowship.envs.uv import run_uv
 
-__all__ = ["ACTIVE_VARIABLE", "interpreter_for", "ensure_environment", "flowship_path", "exec_in_environment"]
-
-# set in a task running inside its environment: the environment's id (so it is not entered twice)
-ACTIVE_VARIABLE = "FLOWSHIP_ACTIVE_ENVIRONMENT"
+__all__ = ["interpreter_for", "ensure_environment", "flowship_path", "exec_in_environment"]
 
 
 def _matches(python: str) -> bool:

@@ -15,14 +15,13 @@ import sys
 from collections.abc import Mapping
 
 from flowship.compiler.ir import FlowIR, PythonEnv
-from flowship.envs.install import ACTIVE_VARIABLE, ensure_environment, exec_in_environment, interpreter_for
+from flowship.envs.install import ensure_environment, exec_in_environment, interpreter_for
 from flowship.envs.lock import DEPLOY_PLATFORMS, EnvSpec, host_platform, locked_packages, resolve, runtime_requirements
 from flowship.envs.record import EnvRecord, fetch_wheels, read_record, save_record, upload_wheels
 from flowship.envs.uv import EnvironmentFailure
 from flowship.runtime.datastore import FlowDatastore
 
 __all__ = [
-    "ACTIVE_VARIABLE",
     "describe",
     "local_records",
     "local_environments",

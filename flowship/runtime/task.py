@@ -28,6 +28,7 @@ from flowship.compiler.ir import FlowIR, StepIR
 from flowship.compiler.parse import PARALLEL_ARTIFACT
 from flowship.configs import ConfigValue
 from flowship.current import Parallel, current
+from flowship.envs import ACTIVE_VARIABLE
 from flowship.errors import CaughtException, FlowshipError, user_traceback
 from flowship.evaluation_child import import_flow_class
 from flowship.flowspec import FlowSpec
@@ -373,8 +374,8 @@ def run_task(spec: TaskSpec, flow_name: str, params: dict[str, str]) -> int:
         "artifacts": {},
         "num_splits": None,
     }
-    if os.environ.get("FLOWSHIP_ACTIVE_ENVIRONMENT"):  # set by flowship/envs/install.py in a step's own environment
-        meta["environment"] = os.environ["FLOWSHIP_ACTIVE_ENVIRONMENT"]
+    if os.environ.get(ACTIVE_VARIABLE):  # the task runs in its step's own environment (flowship/envs/)
+        meta["environment"] = os.environ[ACTIVE_VARIABLE]
     claim = {"host": socket.gethostname(), "pid": os.getpid(), "started_at": meta["started_at"]}
     # A SIGTERM between the claim and the try below would kill the task without a record: held until inside it.
     signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGTERM})
@@ -480,10 +481,10 @@ def _run_package(store: FlowDatastore, command: StepCommand) -> tuple[str, str]:
 
 def _enter_environment(command: StepCommand, argv: list[str]) -> None:
     """A task of a step with its own environment runs in it: this process is replaced by one in the environment."""
-    from flowship.envs.prepare import ACTIVE_VARIABLE, enter_environment
-    from flowship.providers.storage import open_storage
-
     if command.environment and os.environ.get(ACTIVE_VARIABLE) != command.environment:
+        from flowship.envs.prepare import enter_environment
+        from flowship.providers.storage import open_storage
+
         command.check_ids()
         store = FlowDatastore(open_storage(command.datastore), command.flow_name or "")
         enter_environment(store, command.environment, command.step, argv)
