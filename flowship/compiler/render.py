@@ -32,6 +32,9 @@ def _decorator_summary(d: StepDecorators) -> list[str]:
         parts.append("@kubernetes" + (f"(image={d.kubernetes.image!r})" if d.kubernetes.image else ""))
     if d.secrets:
         parts.append(f"@secrets({', '.join(d.secrets)})")
+    if d.python_env:
+        python = [f"python {d.python_env.python}"] if d.python_env.python else []
+        parts.append(f"@{d.python_env.decorator}({', '.join([*d.python_env.packages.values(), *python])})")
     return parts
 
 
