@@ -257,3 +257,16 @@ def test_compile_with_environment_local_leaves_steps_in_the_image(tmp_path):
                         "--datastore", str(tmp_path / "store"), env={"FLOWSHIP_ENVIRONMENTS": str(tmp_path / "none")})
     assert done.returncode == 0, done.stderr
     assert "--environment=" not in done.stdout and not (tmp_path / "none").exists()
+
+
+def test_a_package_without_wheels_cannot_be_deployed(tmp_path, environments_cache):
+    """Pods install wheels only: a package published as source alone is refused at deploy, naming it."""
+    flow = bad_flow(tmp_path, '@pypi(packages={"pyspark": "3.5.1"})')
+    ir = load_flow(str(flow))
+    with pytest.raises(EnvironmentFailure) as caught:
+        build_deployment(str(flow), ir, DeploySettings("argo", datastore=str(tmp_path / "store")))
+    assert str(caught.value).startswith(
+        "step 'start' (@pypi): package 'pyspark': no wheel of it for Linux, and deployed tasks install wheels "
+        "only (no compiler, no index); pin a version that has one, or install it in the image and leave it out of "
+        "the decorator — uv said: No solution found when resolving dependencies cause: Because pyspark==3.5.1 has no "
+        "usable wheels")

@@ -32,6 +32,11 @@ _CAUSES: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(rf"Failed to fetch: \S*/{_NAME}/"), _OFFLINE),
     (re.compile(r"(error sending request|Connection refused|dns error|tcp connect error)", re.IGNORECASE), _OFFLINE),
     (re.compile(rf"there is no version of {_NAME}"), "no version satisfies the pin"),
+    (
+        re.compile(rf"Because {_NAME}\S* has no usable wheels"),
+        "no wheel of it for Linux, and deployed tasks install wheels only (no compiler, no index); pin a "
+        "version that has one, or install it in the image and leave it out of the decorator",
+    ),
     (re.compile(rf"Because (?:only )?{_NAME}[<>=!~]"), "no version satisfies the pins"),
     (
         re.compile(r"No interpreter found for Python (?P<python>[0-9.]+)"),
