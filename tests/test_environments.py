@@ -233,6 +233,12 @@ class TestShowAndPromote:
         assert one.splitlines()[0].startswith(f"SixFlow/{run_id}/newer: environment ") and "six==1.17.0" in one
         from_file = flow_command("environment", "show", str(flow)).stdout
         assert "SixFlow step newer: Python" in from_file and "    six==1.17.0" in from_file
+        from flowship.runtime.promote import promotable
+
+        source = promotable(f"SixFlow/{run_id}", [store])  # what flow promote hands to the deployment
+        locked = {step: record.locks for step, record in source.environments.items()}
+        assert sorted(locked) == ["end", "newer", "start"] and locked["start"] == locked["end"] != locked["newer"]
+        assert all('name = "six"' in lock for locks in locked.values() for lock in locks.values())
 
     def test_promotion_keeps_the_versions_the_research_run_locked(self, environments_cache):
         """flow promote deploys what the research run ran: its locked versions are pins of the new locks."""
