@@ -11,9 +11,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from flowship.compiler.decorators import FLOW_DECORATORS, NOT_YET_APPLIED, STEP_DECORATORS
+from flowship.compiler.decorators import FLOW_DECORATORS, STEP_DECORATORS
 
-__all__ = ["step", *STEP_DECORATORS, *FLOW_DECORATORS, *NOT_YET_APPLIED]
+__all__ = ["step", *STEP_DECORATORS, *FLOW_DECORATORS]
 
 F = TypeVar("F", bound=Callable[..., Any])
 MARK = "__flowship_decorators__"
@@ -34,8 +34,7 @@ def _marker(name: str) -> Callable[..., Any]:
         return mark(target) if callable(target) else mark
 
     decorator.__name__ = decorator.__qualname__ = name
-    tables = (STEP_DECORATORS, FLOW_DECORATORS, {k: v[1] for k, v in NOT_YET_APPLIED.items()})
-    defaults = dict(next(table[name] for table in tables if name in table))
+    defaults = dict(STEP_DECORATORS[name] if name in STEP_DECORATORS else FLOW_DECORATORS[name])
     decorator.__doc__ = f"@{name}: see docs/authoring.md; arguments and defaults {defaults}"
     return decorator
 
@@ -53,7 +52,6 @@ schedule = _marker("schedule")
 project = _marker("project")
 trigger = _marker("trigger")
 trigger_on_finish = _marker("trigger_on_finish")
-# accepted, not applied yet: `flow check` says so (compiler/decorators.py)
 conda = _marker("conda")
 pypi = _marker("pypi")
 conda_base = _marker("conda_base")

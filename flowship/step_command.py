@@ -115,6 +115,7 @@ class StepCommand:
     # a start task that creates its run: the events that triggered it, each a JSON list of events or one event, as
     # base64 or the scheduler's expression giving it (Airflow's triggering asset events; an Argo Events sensor's)
     trigger_base64: tuple[str, ...] = ()
+    environment: str | None = None  # the id of the step's @pypi/@conda environment in the store (needs flow_name)
 
     def to_argv(self) -> list[str]:
         argv = ["flow", "step", self.flow_file, self.step, f"--run-id={self.run_id}"]
@@ -122,7 +123,11 @@ class StepCommand:
             argv.append(f"--task-id={self.task_id}")
         argv += [f"--retry-count={self.retry_count}", f"--datastore={self.datastore}"]
         if self.package:
-            argv += [f"--package={self.package}", f"--flow-name={self.flow_name}"]
+            argv.append(f"--package={self.package}")
+        if self.package or self.environment:
+            argv.append(f"--flow-name={self.flow_name}")
+        if self.environment:
+            argv.append(f"--environment={self.environment}")
         if self.splits_file:
             argv.append(f"--splits-file={self.splits_file}")
         if self.max_splits:
@@ -150,8 +155,9 @@ class StepCommand:
         task_id = args.task_id or os.environ.get(TASK_ID_VARIABLE)
         if not task_id:
             raise FlowshipError(f"flow step needs --task-id (or {TASK_ID_VARIABLE} in the environment)")
-        if args.package and not args.flow_name:
-            raise FlowshipError("flow step --package needs --flow-name, to find the package in the store")
+        for option, value in (("--package", args.package), ("--environment", args.environment)):
+            if value and not args.flow_name:
+                raise FlowshipError(f"flow step {option} needs --flow-name, to find it in the store")
         params = [token.partition("=")[::2] for token in args.param]
         params += [_decoded(*token.partition("=")[::2]) for token in args.param_base64]
         evaluated = _decoded("", args.evaluated_base64, "--evaluated-base64")[1] if args.evaluated_base64 else None
@@ -174,6 +180,7 @@ class StepCommand:
             max_repetitions=args.max_repetitions,
             evaluated=evaluated,
             trigger_base64=trigger,
+            environment=args.environment,
         )
 
     @property
@@ -274,7 +281,13 @@ def step_parser() -> argparse.ArgumentParser:
     parser.add_argument("--retry-count", default="0", help="the attempt, 0 for the first")
     parser.add_argument("--datastore", required=True, help="the store: a folder or s3://bucket/prefix")
     parser.add_argument("--package", help="run FLOW_FILE from this code package (its SHA-256) in the store")
-    parser.add_argument("--flow-name", help="the flow's name, to find --package in the store")
+    parser.add_argument("--flow-name", help="the flow's name, to find --package and --environment in the store")
+    parser.add_argument(
+        "--environment",
+        metavar="ID",
+        help="run the task in the step's @pypi/@conda environment ID from the store, made on this machine first "
+        "if it is not yet (from the wheels in the store when the environment was deployed)",
+    )
     parser.add_argument("--splits-file", help="where a foreach task writes the task ids it fans out to (a JSON list)")
     parser.add_argument("--max-repetitions", help="the most tasks a loop may run (the scheduler's own limit)")
     parser.add_argument(

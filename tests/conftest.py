@@ -105,3 +105,21 @@ def store(request, tmp_path, monkeypatch) -> StoreUnderTest:
 def configured_image(monkeypatch):
     """Deployments need an image; tests that are not about choosing one get this configured default."""
     monkeypatch.setenv("FLOWSHIP_IMAGE", "flowship:test")
+
+
+@pytest.fixture(scope="session")
+def resolved_environments(tmp_path_factory) -> Path:
+    """One cache of @pypi/@conda locks for the session, so each environment is resolved on the network once."""
+    return tmp_path_factory.mktemp("environments")
+
+
+@pytest.fixture
+def environments_cache(resolved_environments, monkeypatch) -> Path:
+    """This machine's cache of locks and environments (FLOWSHIP_ENVIRONMENTS), shared by the session's tests."""
+    monkeypatch.setenv("FLOWSHIP_ENVIRONMENTS", str(resolved_environments))
+    return resolved_environments
+
+
+# What a task sees where no package index can be reached: uv offline, every index a closed port on loopback.
+NO_INDEX = {"UV_OFFLINE": "1", "UV_INDEX_URL": "http://127.0.0.1:9/simple", "PIP_INDEX_URL": "http://127.0.0.1:9/simple",
+            "UV_DEFAULT_INDEX": "http://127.0.0.1:9/simple", "UV_HTTP_RETRIES": "0"}

@@ -298,3 +298,41 @@ class TestDeploymentOptions:
 
         compiled = get_target("airflow").compile(load_flow(str(EXAMPLES / "hello.py")), replace(OPTIONS, target_options=given))
         assert [p.message for p in compiled.errors] == [message]
+
+
+class TestEnvironments:
+    """@pypi steps through Airflow: each task in the environment the deployment locked, no index at run time."""
+
+    def deploy_six_flow(self, tmp_path: Path, operator: str):
+        from test_environments import write_flow
+
+        from flowship.deploy import DeploySettings, build_deployment, upload_code
+
+        flow = write_flow(tmp_path)
+        ir = load_flow(str(flow))
+        settings = DeploySettings("airflow", datastore=str(tmp_path / "store"), target_options={"operator": operator})
+        build = build_deployment(str(flow), ir, settings)
+        upload_code(build)
+        dag, errors, serialization = harness.load_dag(build.compiled.text, f"six_{operator}")
+        assert (errors, serialization) == ({}, None)
+        return dag
+
+    def test_dags_test_runs_each_step_in_its_environment(self, tmp_path, monkeypatch, environments_cache):
+        from conftest import NO_INDEX
+        from test_environments import PINNED, recorded_versions
+
+        dag = self.deploy_six_flow(tmp_path, "local")
+        for name, value in {**NO_INDEX, "FLOWSHIP_ENVIRONMENTS": str(tmp_path / "node"),
+                            "FLOWSHIP_CACHE": str(tmp_path / "code")}.items():
+            monkeypatch.setenv(name, value)
+        assert harness.run_dag_test(dag) == "success"
+        assert recorded_versions(tmp_path / "store") == PINNED
+
+    def test_pods_install_from_the_store_only(self, tmp_path, environments_cache):
+        from conftest import NO_INDEX
+        from test_environments import PINNED, recorded_versions
+
+        dag = self.deploy_six_flow(tmp_path, "kubernetes")
+        node = {**NO_INDEX, "FLOWSHIP_ENVIRONMENTS": str(tmp_path / "node"), "FLOWSHIP_CACHE": str(tmp_path / "c")}
+        harness.KubernetesDagRun(dag, "manual__2026-11-22T10:00:00+00:00", env=node).run()
+        assert recorded_versions(tmp_path / "store") == PINNED

@@ -77,7 +77,7 @@ class TestStepInvalid:
         ("@kubernetes(tolerations=[{'kee': 'x'}])", "@kubernetes: toleration keys ['kee'] are unknown; use ['effect', 'key', 'operator', 'tolerationSeconds', 'value'] — fix the argument"),
         ("@kubernetes(node_selector='a=b,c')", "@kubernetes: node_selector 'a=b,c' is not of the form 'key=value,key2=value2' — fix the argument"),
         ("@secrets(sources=[{'type': 'aws'}])", "@secrets: only Kubernetes Secret names are supported as sources, e.g. sources=['db-credentials'] — fix the argument"),
-        ("@batch", "@batch is not a decorator flowship supports on step 'start' — remove it, or use one of: @resources, @retry, @timeout, @catch, @environment, @kubernetes, @secrets, @parallel, @card, @conda, @pypi"),
+        ("@batch", "@batch is not a decorator flowship supports on step 'start' — remove it, or use one of: @resources, @retry, @timeout, @catch, @environment, @kubernetes, @secrets, @parallel, @pypi, @conda, @card"),
         ("@retry\n    @retry", "@retry appears twice on step 'start' — keep one"),
     ])
     def test_message(self, source, message):
@@ -105,7 +105,7 @@ class TestFlowDecorators:
         ("@schedule(timezone='Nowhere/Land')", "@schedule: 'Nowhere/Land' is not a known IANA timezone (e.g. 'UTC', 'Europe/Paris') — fix the argument"),
         ("@project(name='RecSys')", "@project: name 'RecSys' is not a valid project name; use up to 40 lowercase letters, digits and '_', starting with a letter — fix the argument"),
         ("@project", "@project: name None is not a valid project name; use up to 40 lowercase letters, digits and '_', starting with a letter — fix the argument"),
-        ("@card", "@card is not a decorator flowship supports on a flow — remove it, or use one of: @schedule, @project, @trigger, @trigger_on_finish, @conda_base, @pypi_base"),
+        ("@card", "@card is not a decorator flowship supports on a flow — remove it, or use one of: @schedule, @project, @pypi_base, @conda_base, @trigger, @trigger_on_finish"),
     ])
     def test_message(self, source, message):
         _, problems = on_flow(source)

@@ -75,7 +75,7 @@ class TestInvalid:
     @pytest.mark.parametrize("argv, message", [
         (["flow.py", "start", "--run-id=r", "--datastore=/s"], "flow step needs --task-id (or FLOWSHIP_TASK_ID in the environment)"),
         (["flow.py", "start", "--run-id=r", "--task-id=0", "--datastore=/s", "--package=abc"],
-         "flow step --package needs --flow-name, to find the package in the store"),
+         "flow step --package needs --flow-name, to find it in the store"),
         (["flow.py", "start", "--run-id=r", "--task-id=0"],
          "flow step: the following arguments are required: --datastore (see `flow step --help`)"),
         (["flow.py", "start", "--run=r", "--task-id=0", "--datastore=/s"],

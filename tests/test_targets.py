@@ -46,6 +46,8 @@ SAMPLES = {
     "step.decorators.kubernetes.tolerations": ("step", "", "@kubernetes(tolerations=[{'key': 'gpu'}])"),
     "step.decorators.secrets": ("step", "", "@secrets(sources=['db-creds'])"),
     "step.decorators.cards": ("step", "", "@card(type='blank')"),
+    "step.decorators.python_env.packages": ("step", "@pypi", "@pypi(packages={'six': '1.16.0'})"),
+    "step.decorators.python_env.python": ("step", "@pypi", "@pypi(python='3.11')"),
     "parameter.type=str": ("member", "", "p = Parameter('p', default='a')"),
     "parameter.type=int": ("member", "", "p = Parameter('p', default=1)"),
     "parameter.type=float": ("member", "", "p = Parameter('p', default=1.5)"),

@@ -2,8 +2,8 @@
 
 Commands are declared in ``local.py`` (check, show, run, resume, step, logs,
 runs), ``deploying.py`` (compile, deploy, promote, delete, trigger), ``promoting.py`` (promote's gates and
-rollback, promotions), ``metrics.py`` (metrics), ``reporting.py`` (report), ``tagging.py`` (tag) and
-``cards.py`` (card get|view|list). A
+rollback, promotions), ``metrics.py`` (metrics), ``reporting.py`` (report), ``tagging.py`` (tag),
+``cards.py`` (card get|view|list) and ``environments.py`` (environment show). A
 :class:`~flowship.errors.FlowshipError` becomes one line on stderr and exit
 code 1; a closed pipe (``flow logs ... | head``) ends the command quietly.
 Options are never abbreviated. Heavy modules are imported inside the command
@@ -17,7 +17,7 @@ import os
 import sys
 from collections.abc import Sequence
 
-from flowship.cli import cards, deploying, local, metrics, promoting, reporting, tagging
+from flowship.cli import cards, deploying, environments, local, metrics, promoting, reporting, tagging
 from flowship.cli.options import parser_for
 from flowship.errors import FlowshipError
 
@@ -37,6 +37,7 @@ def _parser() -> argparse.ArgumentParser:
     metrics.add_commands(commands)
     cards.add_commands(commands)
     reporting.add_commands(commands)
+    environments.add_commands(commands)
     return parser
 
 
@@ -78,7 +79,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 # Metaflow's options that come before the command (`python flow.py --with retry run`); flowship's commands take
 # them after it. Each maps to how many values it takes.
-_LEADING_OPTIONS = {"--with": 1, "--no-pylint": 0, "--pylint": 0, "--quiet": 0}
+_LEADING_OPTIONS = {"--with": 1, "--no-pylint": 0, "--pylint": 0, "--quiet": 0, "--environment": 1}
 
 
 def _metaflow_order(argv: list[str]) -> list[str]:

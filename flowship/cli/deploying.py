@@ -13,7 +13,7 @@ import sys
 from typing import Any
 
 from flowship.cli import promoting
-from flowship.cli.common import print_problems
+from flowship.cli.common import count, print_problems
 from flowship.cli.options import (
     add_parser,
     config_options,
@@ -63,21 +63,24 @@ def _output_path(output: str, target: Any, name: str) -> str:
 
 
 def _upload_for_compile(args: argparse.Namespace, build: Any) -> None:
-    """What the output names must exist for it to run as is: upload the code package, unless told not to."""
+    """What the output names must exist for it to run as is: upload the code package and the steps' environments,
+    unless told not to."""
     from flowship.deploy import upload_code
 
     options = build.compiled.options
-    if options.package_sha is None:
+    what = [f"code package {options.package_sha[:12]}"] if options.package_sha else []
+    what += [f"{count(len(build.environments), 'environment')} and their wheels"] if build.environments else []
+    if not what:
         return  # the code is in the image
     if args.no_upload:
         print(
-            f"not uploaded: the output runs once code package {options.package_sha[:12]} is in "
-            f"{options.datastore} (flow deploy, or flow compile without --no-upload, puts it there)",
+            f"not uploaded: the output runs once {' and '.join(what)} are in "
+            f"{options.datastore} (flow deploy, or flow compile without --no-upload, puts them there)",
             file=sys.stderr,
         )
         return
     upload_code(build)
-    print(f"uploaded code package {options.package_sha[:12]} to {options.datastore}", file=sys.stderr)
+    print(f"uploaded {' and '.join(what)} to {options.datastore}", file=sys.stderr)
 
 
 def _compile(args: argparse.Namespace) -> int:
@@ -155,7 +158,7 @@ def _delete(args: argparse.Namespace) -> int:
     from flowship.flowfile import load_flow
 
     ir = load_flow(args.flow_file, evaluation_inputs(args, deploy_time=True))
-    name = build_deployment(args.flow_file, ir, deploy_settings(args)).compiled.name
+    name = build_deployment(args.flow_file, ir, deploy_settings(args), resolve_environments=False).compiled.name
     deployer = deployer_from_args(args, "delete")
     try:
         changes = deployer.plan_delete(name)

@@ -63,7 +63,7 @@ def _check_target(args: argparse.Namespace, ir: Any) -> int:
     from flowship.compiler.targets import get_target
     from flowship.deploy import build_deployment, deployer_for
 
-    compiled = build_deployment(args.flow_file, ir, deploy_settings(args)).compiled
+    compiled = build_deployment(args.flow_file, ir, deploy_settings(args), resolve_environments=False).compiled
     print_problems(compiled.problems)
     if compiled.errors:
         print(f"{args.flow_file}: {count(len(compiled.errors), 'error')} in the {args.target} output", file=sys.stderr)
@@ -107,13 +107,17 @@ def _run_or_resume(args: argparse.Namespace, extra: list[str]) -> int:
         args.flow_file, _run_evaluation_inputs(args.flow_file, args.command, extra), with_decorators(extra)
     )
     options = run_options_parser(args.command, ir).parse_args(extra)
-    print_problems(local_warnings(ir), file=sys.stderr)
+    print_problems(local_warnings(ir, options.environment), file=sys.stderr)
     for name in ("max_workers", "max_num_splits"):
         if getattr(options, name) is not None and getattr(options, name) < 1:
             raise FlowshipError(f"--{name.replace('_', '-')} must be at least 1, got {getattr(options, name)}")
     store = locate_store(options.datastore, args.flow_file)
     common = dict(
-        datastore=store.url, tags=tuple(options.tag), max_workers=options.max_workers, max_splits=options.max_num_splits
+        datastore=store.url,
+        tags=tuple(options.tag),
+        max_workers=options.max_workers,
+        max_splits=options.max_num_splits,
+        environment=options.environment,
     )
     progress = ConsoleProgress(show_output=not options.quiet)
     signal.signal(signal.SIGTERM, _terminated)  # stop the run as Ctrl-C does: tasks stopped, the run marked killed

@@ -24,6 +24,7 @@ __all__ = [
     "card_options",
     "run_options_parser",
     "metaflow_run_options",
+    "environment_option",
     "with_decorators",
     "trigger_parser",
     "target_options",
@@ -160,8 +161,20 @@ def run_options_parser(command: str, ir: Any) -> argparse.ArgumentParser:
     return parser
 
 
+def environment_option(parser: argparse.ArgumentParser, default: str | None, applied: str) -> None:
+    """Metaflow's --environment: whether @pypi/@conda steps run in their own environments."""
+    parser.add_argument(
+        "--environment",
+        choices=("local", "pypi", "conda"),
+        default=default,
+        help=f"pypi or conda (the same here): {applied}; local: they run in this interpreter (see "
+        "docs/environments.md)",
+    )
+
+
 def metaflow_run_options(parser: argparse.ArgumentParser) -> None:
     """Options Metaflow users type, with Metaflow's meaning."""
+    environment_option(parser, None, "steps with @pypi/@conda run in their own locked environments, as in Metaflow")
     parser.add_argument(
         "--with",
         dest="with_decorators",
@@ -243,6 +256,13 @@ def target_options(
     )
     _placement(parser, "@project flows: deploy as the test branch BRANCH", "@project flows: deploy to production")
     datastore_option(parser)
+    parser.add_argument(
+        "--python-version",
+        metavar="X.Y",
+        help="the image's Python, which steps' @pypi/@conda environments are resolved for unless they give "
+        "python= (default: the version running this command)",
+    )
+    environment_option(parser, None, "steps with @pypi/@conda run in their own locked environments (the default)")
     for option, targets in _target_option_table().values():
         choices = f" ({', '.join(option.choices)}; default {option.default})" if option.choices else ""
         readers = ", ".join(targets) if len(targets) > 1 else f"{targets[0]} only"
@@ -316,6 +336,7 @@ def compile_options_given(args: argparse.Namespace) -> list[str]:
         "branch": "--branch",
         "datastore": "--datastore",
         "code": "--code",
+        "python_version": "--python-version",
     }
     given = [flag for dest, flag in flags.items() if getattr(args, dest, None) is not None]
     given += ["--production"] if getattr(args, "production", False) else []
@@ -339,6 +360,8 @@ def deploy_settings(args: argparse.Namespace) -> Any:
         args.production,
         chosen,
         args.code,
+        args.python_version,
+        args.environment,
     )
 
 

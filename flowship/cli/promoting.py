@@ -122,7 +122,12 @@ def promote(args: argparse.Namespace, apply: Apply) -> int:
         f"parameters {source.parameters}"
     )
     build = build_deployment(
-        source.flow_file, source.ir, deploy_settings(args), package=source.package, promoted_from=source.pathspec
+        source.flow_file,
+        source.ir,
+        deploy_settings(args),
+        package=source.package,
+        promoted_from=source.pathspec,
+        pinned_environments=source.environments,
     )
     report = _gate(args, source, build) if args.gate else None
     history = {
@@ -130,7 +135,9 @@ def promote(args: argparse.Namespace, apply: Apply) -> int:
         "run": source.pathspec,
         "run_datastore": source.datastore,
         "parameters": source.parameters,
-        "environment": environment_of(source.record, image=build.compiled.options.image, flowship=_version()),
+        "environment": environment_of(
+            build.compiled.options.environments, image=build.compiled.options.image, flowship=_version()
+        ),
         "gates": tuple(r.to_dict() for r in report.results) if report else (),
         "target": args.target,
     }

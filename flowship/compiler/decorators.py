@@ -4,23 +4,27 @@ Each supported decorator has a table entry: its arguments with their
 defaults (Metaflow's, where Metaflow has the decorator) and one small function
 that turns the literal arguments into an IR value or reports what is wrong.
 A decorator flowship does not know is an error: silently dropping, say,
-``@batch`` would run the step somewhere the user did not ask for. A few of
-Metaflow's decorators are accepted before flowship applies them
-(:data:`NOT_YET_APPLIED`): the step still computes the same results without
-them, so ``flow check`` warns and the flow runs.
+``@batch`` would run the step somewhere the user did not ask for.
 """
 
 from __future__ import annotations
 
 import math
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from flowship.compiler.cron import CronError, check_timezone, normalize_cron
 from flowship.compiler.ir import Card, Catch, Kubernetes, ProjectIR, Resources, Retry, ScheduleIR, StepDecorators
 from flowship.compiler.parse import NOT_LITERAL, RawCall
+from flowship.compiler.pythonenv import (
+    PACKAGE_ARGUMENTS,
+    Declared,
+    conda_base_problems,
+    declared_packages,
+    step_python_env,
+)
 from flowship.compiler.triggers import TRIGGER_DECORATORS
 from flowship.errors import Problem
 from flowship.expressions import ExpressionError, parse_expression
@@ -28,7 +32,6 @@ from flowship.expressions import ExpressionError, parse_expression
 __all__ = [
     "STEP_DECORATORS",
     "FLOW_DECORATORS",
-    "NOT_YET_APPLIED",
     "check_step_decorator",
     "accepted_decorators",
     "normalize_step_decorators",
@@ -64,6 +67,7 @@ STEP_DECORATORS: dict[str, dict[str, Any]] = {
         "refresh_interval": 5,
         "customize": False,
     },
+    **PACKAGE_ARGUMENTS,  # @pypi, @conda: merged with the flow's bases (compiler/pythonenv.py)
 }
 # Decorators a step may carry more than once, as in Metaflow (each @card is one more card).
 REPEATABLE = frozenset({"card"})
@@ -72,32 +76,9 @@ _CARD_ID = re.compile(r"^[a-zA-Z0-9_]+$")  # Metaflow's pattern for a card id us
 FLOW_DECORATORS: dict[str, dict[str, Any]] = {
     "schedule": {"hourly": False, "daily": True, "weekly": False, "cron": None, "timezone": None},
     "project": {"name": None, "gates": []},
+    "pypi_base": PACKAGE_ARGUMENTS["pypi"],
+    "conda_base": PACKAGE_ARGUMENTS["conda"],
     **TRIGGER_DECORATORS,  # normalized by compiler/triggers.py
-}
-
-# Metaflow decorators whose absence changes how a step looks or where its libraries come from, never what it
-# computes: accepted with a warning until flowship applies them. name -> (scope, Metaflow's arguments, effect).
-NOT_YET_APPLIED: dict[str, tuple[str, dict[str, Any], str]] = {
-    "conda": (
-        "step",
-        {"libraries": {}, "packages": {}, "python": None, "disabled": None},
-        "the step runs in the current environment, so its libraries must be installed there",
-    ),
-    "pypi": (
-        "step",
-        {"packages": {}, "python": None, "disabled": None},
-        "the step runs in the current environment, so its packages must be installed there",
-    ),
-    "conda_base": (
-        "flow",
-        {"libraries": {}, "packages": {}, "python": None, "disabled": None},
-        "steps run in the current environment, so its libraries must be installed there",
-    ),
-    "pypi_base": (
-        "flow",
-        {"packages": {}, "python": None, "disabled": None},
-        "steps run in the current environment, so its packages must be installed there",
-    ),
 }
 
 _UNITS = {"Ki": 2**10, "Mi": 2**20, "Gi": 2**30, "Ti": 2**40, "K": 10**3, "M": 10**6, "G": 10**9, "T": 10**12}
@@ -267,6 +248,13 @@ def _card(a: _Args) -> Card:
     return Card(a["type"], a["id"], dict(a["options"]), timeout, a["save_errors"], refresh, a["customize"])
 
 
+def _declared(a: _Args) -> Declared:
+    try:
+        return declared_packages(a.values)
+    except ValueError as exc:
+        raise _Invalid(str(exc)) from None
+
+
 def _schedule(a: _Args) -> ScheduleIR:
     timezone = a["timezone"]
     try:
@@ -318,6 +306,7 @@ _NORMALIZERS: dict[str, Callable[[_Args], Any]] = {
     "secrets": _secrets,
     "parallel": lambda a: True,
     "card": _card,
+    **{name: _declared for name in ("pypi", "conda", "pypi_base", "conda_base")},
     "schedule": _schedule,
     "project": _project,
 }
@@ -374,18 +363,7 @@ def _normalize_calls(
     values: dict[str, Any] = {}
     scope = "step" if table is STEP_DECORATORS else "flow"
     for call in calls:
-        pending = NOT_YET_APPLIED.get(call.name)
-        if pending is not None and pending[0] == scope:
-            problems.append(
-                Problem(
-                    file,
-                    call.line,
-                    f"@{call.name} is accepted but not applied yet: {pending[2]}",
-                    "the flow runs without it; remove it to silence this warning",
-                    "warning",
-                )
-            )
-        elif call.name not in table:
+        if call.name not in table:
             problems.append(
                 Problem(
                     file,
@@ -411,12 +389,14 @@ def check_step_decorator(call: RawCall) -> list[str]:
 
 
 def accepted_decorators(scope: str) -> list[str]:
-    """Decorator names allowed on a step or a flow: the ones applied, then the ones accepted with a warning."""
-    table = STEP_DECORATORS if scope == "step" else FLOW_DECORATORS
-    return [*table, *(name for name, (where, _, _) in NOT_YET_APPLIED.items() if where == scope)]
+    """Decorator names allowed on a step or a flow."""
+    return list(STEP_DECORATORS if scope == "step" else FLOW_DECORATORS)
 
 
-def normalize_step_decorators(step: str, calls: list[RawCall], file: str, problems: list[Problem]) -> StepDecorators:
+def normalize_step_decorators(
+    step: str, calls: list[RawCall], file: str, problems: list[Problem], base: Mapping[str, Declared] | None = None
+) -> StepDecorators:
+    """A step's decorators; ``base`` holds the flow's @pypi_base/@conda_base, which its @pypi/@conda extend."""
     values = _normalize_calls(calls, STEP_DECORATORS, f"step '{step}'", file, problems)
     kubernetes = values.get("kubernetes")
     resources = _merge_kubernetes_resources(values.get("resources"), calls, file, problems)
@@ -429,6 +409,7 @@ def normalize_step_decorators(step: str, calls: list[RawCall], file: str, proble
         kubernetes=kubernetes,
         secrets=tuple(dict.fromkeys((values.get("secrets") or ()) + _kubernetes_secrets(calls, file, problems))),
         cards=_cards(step, values.get("card") or [], calls, file, problems),
+        python_env=_python_env(step, values, base or {}, calls, file, problems),
     )
 
 
@@ -446,6 +427,19 @@ def _cards(step: str, cards: list[Card | None], calls: list[RawCall], file: str,
                 )
             ids.add(card.id)
     return tuple(c for c in cards if c is not None)
+
+
+def _python_env(
+    step: str,
+    values: dict[str, Any],
+    base: Mapping[str, Declared],
+    calls: list[RawCall],
+    file: str,
+    problems: list[Problem],
+) -> Any:
+    own = {name: values[name] for name in PACKAGE_ARGUMENTS if values.get(name) is not None}
+    line = next((c.line for c in calls if c.name in own), min((c.line for c in calls), default=0))
+    return step_python_env(step, own, base, file, line, problems)
 
 
 def _kubernetes_secrets(calls: list[RawCall], file: str, problems: list[Problem]) -> tuple[str, ...]:
@@ -488,10 +482,15 @@ def _merge_kubernetes_resources(
 
 def normalize_flow_decorators(
     calls: list[RawCall], file: str, problems: list[Problem]
-) -> tuple[ScheduleIR | None, ProjectIR | None]:
+) -> tuple[ScheduleIR | None, ProjectIR | None, dict[str, Declared]]:
+    """The flow's schedule, project, and its @pypi_base/@conda_base for the steps to extend."""
     chosen = [c for c in calls if c.name != "schedule" or _chooses_a_schedule(c, file, problems)]
     values = _normalize_calls(chosen, FLOW_DECORATORS, "a flow", file, problems)
-    return values.get("schedule"), values.get("project")
+    bases = {name: values[name] for name in ("pypi_base", "conda_base") if values.get(name) is not None}
+    if "conda_base" in bases:
+        line = next(c.line for c in chosen if c.name == "conda_base")
+        problems += conda_base_problems(bases["conda_base"], file, line)
+    return values.get("schedule"), values.get("project"), bases
 
 
 def _chooses_a_schedule(call: RawCall, file: str, problems: list[Problem]) -> bool:

@@ -66,6 +66,8 @@ FEATURES: tuple[Feature, ...] = (
     _decorator("kubernetes.tolerations", "@kubernetes(tolerations=)"),
     _decorator("secrets", "@secrets"),
     _decorator("cards", "@card"),
+    _decorator("python_env.packages", "@pypi(packages=)/@conda(packages=)"),
+    _decorator("python_env.python", "@pypi(python=)/@conda(python=)"),
     *(
         Feature("parameter", "type", spelling, kind)
         for kind, spelling in (
@@ -121,6 +123,7 @@ STRUCTURE_FIELDS = frozenset(
         "step.split_stack",
         "step.foreach_depth",
         "step.decorators",
+        "step.decorators.python_env.decorator",  # which decorator a step's environment came from, for messages
         "step.condition",
         "step.switch_cases",
         "step.conditional",

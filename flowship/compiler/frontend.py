@@ -114,12 +114,13 @@ class _Parts:
 
 
 def _normalize_parts(flow: ParsedFlow, problems: list[Problem]) -> _Parts:
+    others = [c for c in flow.flow_decorators if c.name not in TRIGGER_DECORATORS]
+    schedule, project, bases = normalize_flow_decorators(others, flow.file, problems)
     decorators = {
-        name: normalize_step_decorators(name, step.decorators, step.file, problems) for name, step in flow.steps.items()
+        name: normalize_step_decorators(name, step.decorators, step.file, problems, bases)
+        for name, step in flow.steps.items()
     }
     parameters = normalize_parameters(flow.parameters, set(flow.steps), flow.file, problems)
-    others = [c for c in flow.flow_decorators if c.name not in TRIGGER_DECORATORS]
-    schedule, project = normalize_flow_decorators(others, flow.file, problems)
     trigger_calls = [c for c in flow.flow_decorators if c.name in TRIGGER_DECORATORS]
     triggers = normalize_triggers(trigger_calls, parameters, project is not None, flow.file, problems)
     return _Parts(decorators, parameters, schedule, project, triggers=triggers)

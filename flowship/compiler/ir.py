@@ -23,6 +23,7 @@ __all__ = [
     "Catch",
     "Kubernetes",
     "Card",
+    "PythonEnv",
     "StepDecorators",
     "StepIR",
     "ParameterIR",
@@ -86,6 +87,15 @@ class Card:
 
 
 @dataclass(frozen=True)
+class PythonEnv:
+    """@pypi or @conda merged with @pypi_base/@conda_base: the packages of the step's own Python environment."""
+
+    packages: Mapping[str, str]  # PyPI name -> requirement ("six==1.16.0"), conda names already mapped; sorted
+    python: str | None = None  # a version ("3.11", "3.11.4"); None: the run's interpreter, or the image's
+    decorator: str = "pypi"  # "pypi" or "conda": which decorator it comes from, for messages
+
+
+@dataclass(frozen=True)
 class StepDecorators:
     """Normalized step decorators; ``None`` or empty means the decorator is absent."""
 
@@ -97,6 +107,7 @@ class StepDecorators:
     kubernetes: Kubernetes | None = None
     secrets: tuple[str, ...] = ()
     cards: tuple[Card, ...] = ()
+    python_env: PythonEnv | None = None  # None: the step runs in the interpreter that runs its task
 
 
 @dataclass(frozen=True)

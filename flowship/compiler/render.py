@@ -34,6 +34,9 @@ def _decorator_summary(d: StepDecorators) -> list[str]:
         parts.append(f"@secrets({', '.join(d.secrets)})")
     for card in d.cards:
         parts.append(f"@card(type={card.type!r}" + (f", id={card.id!r})" if card.id else ")"))
+    if d.python_env:
+        python = [f"python {d.python_env.python}"] if d.python_env.python else []
+        parts.append(f"@{d.python_env.decorator}({', '.join([*d.python_env.packages.values(), *python])})")
     return parts
 
 

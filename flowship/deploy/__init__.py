@@ -72,13 +72,18 @@ def plan_deployment(build: Build, deployer: Deployer, *, dry_run: bool = False) 
 
 
 def upload_code(build: Build) -> None:
-    """Put the build's code package in its store (nothing to do when the code is in the image)."""
+    """Put the build's code package (unless the code is in the image) and its steps' environments in its store."""
     from flowship.providers.storage import open_storage
     from flowship.runtime.datastore import FlowDatastore
     from flowship.runtime.package import upload_package
 
+    store = FlowDatastore(open_storage(build.compiled.options.datastore), build.flow)
     if build.compiled.options.package_sha is not None:
-        upload_package(FlowDatastore(open_storage(build.compiled.options.datastore), build.flow), build.package)
+        upload_package(store, build.package)
+    if build.environments:
+        from flowship.envs.prepare import upload_environments
+
+        upload_environments(store, build.environments)
 
 
 def apply_deployment(plan: DeploymentPlan, deployer: Deployer) -> list[Change]:

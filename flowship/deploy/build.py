@@ -8,6 +8,7 @@ image, the deployment's name and namespace (``naming.py``).
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -44,6 +45,8 @@ class DeploySettings:
     production: bool = False
     target_options: Mapping[str, Any] = field(default_factory=dict)
     code: str | None = None  # "image:/PATH": the project is in the image at PATH; None: a code package
+    python_version: str | None = None  # the image's Python, what @pypi/@conda environments are resolved for
+    environment: str | None = None  # "local": steps with @pypi/@conda run in the image's interpreter, as they are
 
 
 @dataclass(frozen=True)
@@ -51,6 +54,7 @@ class Build:
     flow: str
     compiled: Compiled
     package: CodePackage
+    environments: Mapping[str, Any] = field(default_factory=dict)  # step -> EnvRecord, uploaded with the code
 
 
 def _options(
@@ -101,8 +105,14 @@ def build_deployment(
     *,
     package: CodePackage | None = None,
     promoted_from: str | None = None,
+    pinned_environments: Mapping[str, Any] | None = None,
+    resolve_environments: bool = True,
 ) -> Build:
-    """Compile for ``settings.target``; the code package is built from the flow's folder unless given (promote)."""
+    """Compile for ``settings.target``; the code package is built from the flow's folder unless given (promote).
+
+    Each step's @pypi/@conda environment is resolved for the deployment (``pinned_environments``: the promoted
+    run's), unless ``resolve_environments`` is False (only the deployment's name is wanted) or
+    ``--environment=local``."""
     target = get_target(settings.target)
     for option in target.options:
         value = settings.target_options.get(option.name)
@@ -113,5 +123,20 @@ def build_deployment(
     every_step_has_one = all(s.decorators.kubernetes and s.decorators.kubernetes.image for s in ir.steps)
     if not options.image and target.needs_image(options) and not every_step_has_one:
         raise FlowshipError(f"--target {target.label(options)} runs every task in a container: {IMAGE_HELP}")
+    environments = _environments(ir, options, settings, pinned_environments) if resolve_environments else {}
+    options = replace(options, environments={step: record.id for step, record in environments.items()})
     compiled = target.compile(ir, options)
-    return Build(ir.name, replace(compiled, problems=tuple(warnings) + compiled.problems), package)
+    return Build(ir.name, replace(compiled, problems=tuple(warnings) + compiled.problems), package, environments)
+
+
+def _environments(
+    ir: FlowIR, options: DeployOptions, settings: DeploySettings, pinned: Mapping[str, Any] | None
+) -> dict[str, Any]:
+    if settings.environment == "local" or not any(s.decorators.python_env for s in ir.steps):
+        return {}
+    from flowship.envs.prepare import deployed_environments, running_python
+
+    python = settings.python_version or running_python()
+    if not re.match(r"^3\.[0-9]+(\.[0-9]+)?$", python):
+        raise FlowshipError(f"--python-version {python}: give the image's Python as X.Y, e.g. 3.11")
+    return deployed_environments(ir, options.datastore, python, pinned)

@@ -12,6 +12,9 @@
     <Flow>/runs/<run>/<step>/<task>/<attempt>/DONE    completion marker, written last
     <Flow>/runs/<run>/user-tags/<time>-<random>.json  one tag change each, created once (runtime/tagging.py)
     <Flow>/runs/<run>/s3-objects/<key>                what S3(run=...) stores for the run (datatools/)
+    <Flow>/packages/<sha256>.tar.gz                   code packages (package.py)
+    <Flow>/environments/<id>.json                     a step's @pypi/@conda environment, its locks (envs/record.py)
+    <Flow>/environments/wheels/<sha256>/<file>.whl    the wheels a deployed environment installs from
     <Flow>/promotions/<time>-<random>.json            one promotion record each, created once (promotions.py)
 
 A reader trusts an attempt only once its ``DONE`` marker exists, so a task

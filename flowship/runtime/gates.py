@@ -23,7 +23,13 @@ from typing import Any, Literal
 
 from flowship.expressions import PRODUCTION, ExpressionError, UnknownName, evaluate, parse_expression, shown
 from flowship.runtime.datastore import FlowDatastore
-from flowship.runtime.promotions import Promotion, current_production, environment_of, record_promotion
+from flowship.runtime.promotions import (
+    Promotion,
+    current_production,
+    environment_of,
+    record_promotion,
+    run_environment_ids,
+)
 
 __all__ = ["GateResult", "GateReport", "check_gates", "artifact_lookup", "decide_in_flow", "IfNoProduction"]
 
@@ -191,7 +197,7 @@ def decide_in_flow(ir: Any, run: Mapping[str, Any], store: FlowDatastore, artifa
         branch=run.get("branch"),
         code_package=run.get("code_package"),
         parameters=dict(run.get("parameters") or {}),
-        environment=environment_of(run),
+        environment=environment_of(run_environment_ids(store, run)),
         gates=tuple(result.to_dict() for result in report.results),
     )
     print(f"{pathspec}: {outcome} — {report.reason}")

@@ -41,9 +41,34 @@ LOCAL_SUPPORTS: dict[str, Support] = {
 }
 
 
-def local_warnings(ir: FlowIR) -> list[Problem]:
-    """What a local run cannot honour, said before it starts."""
-    return unsupported_features(ir, LOCAL_SUPPORTS, "flow run")
+def local_warnings(ir: FlowIR, environment: str | None = None) -> list[Problem]:
+    """What a local run cannot honour, said before it starts; ``environment`` is ``--environment``."""
+    problems = unsupported_features(ir, LOCAL_SUPPORTS, "flow run")
+    if environment in ("pypi", "conda"):
+        return problems
+    for step in ir.steps:
+        if step.decorators.python_env is not None:
+            problems.append(
+                Problem(
+                    ir.file,
+                    step.line,
+                    f"@{step.decorators.python_env.decorator} on step '{step.name}' is not applied without "
+                    "--environment=pypi or --environment=conda: the step runs in this interpreter, with what is "
+                    "installed here",
+                    "run with --environment=pypi to run it in its own locked environment, as Metaflow does",
+                    "warning",
+                )
+            )
+    return problems
+
+
+def _environments(ir: FlowIR, store: FlowDatastore, environment: str | None) -> dict[str, str]:
+    """The steps' own environments, made before any task runs, when --environment asks for them."""
+    if environment not in ("pypi", "conda"):
+        return {}
+    from flowship.envs.prepare import local_environments
+
+    return local_environments(ir, store)
 
 
 @dataclass
@@ -87,6 +112,7 @@ def _schedule(
         max_splits=max_splits,
         origin_run_id=record["origin_run_id"],
         progress=progress,
+        environments=record.get("environments") or {},
     )
     failures = scheduler.execute()
     return RunResult(ir.name, record["run_id"], datastore.storage.url, failures)
@@ -124,14 +150,18 @@ def run_flow(
     run_id: str | None = None,
     max_splits: int | None = None,
     trigger: list[dict[str, Any]] | None = None,
+    environment: str | None = None,
 ) -> RunResult:
     """Run the whole flow locally; parameter values are checked before anything starts. ``trigger``: the events
-    it is run as if triggered by (their payloads set mapped parameters not given)."""
+    it is run as if triggered by (their payloads set mapped parameters not given). ``environment`` (Metaflow's
+    ``--environment``): ``pypi`` or ``conda`` runs steps with @pypi/@conda in their own environments, resolved
+    and made first."""
     parameters = triggered_parameters(ir, trigger, parameters)
     resolve_values(ir.parameters, parameters)
     store = FlowDatastore(open_storage(datastore), ir.name)
     package = _package(flow_file, store)
     record = new_run_record(ir, run_id or new_run_id(), parameters, tags=tags, code_package=package, trigger=trigger)
+    record["environments"] = _environments(ir, store, environment)
     return _schedule(flow_file, ir, store, record, max_workers, progress, max_splits)
 
 
@@ -146,6 +176,7 @@ def resume_flow(
     progress: Progress | None = None,
     run_id: str | None = None,
     max_splits: int | None = None,
+    environment: str | None = None,
 ) -> RunResult:
     """A new run reusing every task of the origin run that succeeded (default: the latest run)."""
     store = FlowDatastore(open_storage(datastore), ir.name)
@@ -172,4 +203,5 @@ def resume_flow(
         code_package=_package(flow_file, store),
         trigger=origin.get("trigger"),  # resumed, the run was still started by its origin's events
     )
+    record["environments"] = _environments(ir, store, environment)
     return _schedule(flow_file, ir, store, record, max_workers, progress, max_splits)

@@ -34,6 +34,7 @@ class PromotionSource:
     parameters: dict[str, str]
     datastore: str  # the store the run was found in
     record: dict[str, Any] = dataclasses.field(default_factory=dict)  # the run's record (empty for a rollback)
+    environments: dict[str, Any] = dataclasses.field(default_factory=dict)  # step -> EnvRecord the run used
 
 
 def _find_run(flow: str, run_id: str, datastores: Sequence[str]) -> tuple[FlowDatastore, dict]:
@@ -94,4 +95,15 @@ def from_package(
         dict(parameters),
         store.storage.url,
         dict(record or {}),
+        _environments(store, dict(record or {})),
     )
+
+
+def _environments(store: FlowDatastore, record: dict) -> dict[str, Any]:
+    """The @pypi/@conda environments the run's steps ran in, so the deployment keeps their versions."""
+    if not record:
+        return {}
+    from flowship.envs.record import read_record
+    from flowship.runtime.promotions import run_environment_ids
+
+    return {step: read_record(store, env_id) for step, env_id in run_environment_ids(store, record).items()}

@@ -38,6 +38,7 @@ from flowship.runtime.datastore import FlowDatastore
 from flowship.runtime.runs import current_user
 
 __all__ = [
+    "run_environment_ids",
     "PROMOTIONS_FOLDER",
     "Promotion",
     "record_promotion",
@@ -92,11 +93,27 @@ class Promotion:
         return cls(**{**known, "gates": tuple(known.get("gates") or ())})
 
 
-def environment_of(run_record: Mapping[str, Any] | None, **extra: Any) -> dict[str, Any]:
-    """What the code ran with: the run's recorded environment (a lock, where one was made), this Python, extras."""
+def run_environment_ids(store: FlowDatastore, record: Mapping[str, object]) -> dict[str, str]:
+    """step -> the id of the environment a run's step ran in: a local run lists them in its record; a deployed
+    run's tasks each record their own (its start task cannot know the other steps')."""
+    listed = record.get("environments")
+    if isinstance(listed, Mapping) and listed:
+        return {str(step): str(env_id) for step, env_id in listed.items()}
+    run_id, found = str(record["run_id"]), {}
+    for step in store.steps(run_id):
+        for task_id in store.task_ids(run_id, step)[:1]:
+            attempt = store.latest_attempt(run_id, step, task_id)
+            if attempt is not None and attempt.meta.get("environment"):
+                found[step] = str(attempt.meta["environment"])
+    return found
+
+
+def environment_of(steps: Mapping[str, str], **extra: Any) -> dict[str, Any]:
+    """What the code ran with: each @pypi/@conda step's environment id (``flow environment show`` reads it),
+    this Python, extras."""
     environment: dict[str, Any] = {"python": platform.python_version()}
-    if run_record and run_record.get("environment"):
-        environment["run"] = run_record["environment"]
+    if steps:
+        environment["steps"] = dict(sorted(steps.items()))
     environment.update({k: v for k, v in extra.items() if v})
     return environment
 

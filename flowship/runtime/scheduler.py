@@ -85,6 +85,7 @@ class LocalScheduler:
     max_splits: int | None = None  # --max-num-splits: a foreach wider than this fails before fanning out
     origin_run_id: str | None = None
     progress: Progress = field(default_factory=Progress)
+    environments: Mapping[str, str] = field(default_factory=dict)  # step -> its @pypi/@conda environment's id
     _done: dict[tuple[str, str], TaskOutcome] = field(default_factory=dict)
     _launched: set[tuple[str, str]] = field(default_factory=set)
     _skipped: set[tuple[str, str]] = field(default_factory=set)  # tasks no switch picked: they never run
@@ -251,6 +252,8 @@ class LocalScheduler:
             str(attempt),
             self.datastore.storage.url,
             max_splits=None if self.max_splits is None else str(self.max_splits),
+            flow_name=self.ir.name,
+            environment=self.environments.get(step),
         )
         assert self._processes is not None
         return self._processes.run(command.to_argv()[2:], console, limit)  # the arguments after `flow step`

@@ -30,6 +30,7 @@ from flowship.compiler.parse import PARALLEL_ARTIFACT
 from flowship.compiler.triggers import event_parameters
 from flowship.configs import ConfigValue
 from flowship.current import Parallel, current
+from flowship.envs import ACTIVE_VARIABLE
 from flowship.errors import CaughtException, FlowshipError, user_traceback
 from flowship.evaluation_child import import_flow_class
 from flowship.flowspec import FlowSpec
@@ -386,6 +387,8 @@ def run_task(spec: TaskSpec, flow_name: str, params: dict[str, str]) -> int:
         "num_splits": None,
         "cards": [],
     }
+    if os.environ.get(ACTIVE_VARIABLE):  # the task runs in its step's own environment (flowship/envs/)
+        meta["environment"] = os.environ[ACTIVE_VARIABLE]
     claim = {"host": socket.gethostname(), "pid": os.getpid(), "started_at": meta["started_at"]}
     # A SIGTERM between the claim and the try below would kill the task without a record: held until inside it.
     signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGTERM})
@@ -495,10 +498,23 @@ def _run_package(store: FlowDatastore, command: StepCommand) -> tuple[str, str]:
     return recorded["sha"], recorded["flow_path"]
 
 
+def _enter_environment(command: StepCommand, argv: list[str]) -> None:
+    """A task of a step with its own environment runs in it: this process is replaced by one in the environment."""
+    if command.environment and os.environ.get(ACTIVE_VARIABLE) != command.environment:
+        from flowship.envs.prepare import enter_environment
+        from flowship.providers.storage import open_storage
+
+        command.check_ids()
+        store = FlowDatastore(open_storage(command.datastore), command.flow_name or "")
+        enter_environment(store, command.environment, command.step, argv)
+
+
 def run_step_argv(argv: list[str]) -> int:
     """``flow step ARGS``: the exit code of one task attempt; a bad command is a message and exit code 1."""
     try:
-        return run_step(StepCommand.from_argv(argv))
+        command = StepCommand.from_argv(argv)
+        _enter_environment(command, argv)
+        return run_step(command)
     except FlowshipError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1

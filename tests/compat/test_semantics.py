@@ -110,11 +110,9 @@ class TestValid:
     @pytest.mark.parametrize("decorator, effect", [
         ("@card", "no card is rendered"),
         ("@card(type='blank', id='report')", "no card is rendered"),
-        ("@conda(libraries={'numpy': '1.26.4'})", "the step runs in the current environment, so its libraries must be installed there"),
-        ("@pypi(packages={'six': '1.16.0'}, python='3.11')", "the step runs in the current environment, so its packages must be installed there"),
     ])
     def test_not_yet_applied_step_decorators_warn_and_the_flow_runs(self, decorator, effect):
-        """Until flowship applies them, @card/@conda/@pypi must not stop a Metaflow flow (it computes the same)."""
+        """Until flowship applies it, @card must not stop a Metaflow flow (it computes the same)."""
         result = check(two_step_flow(start_decorators="    " + decorator))
         assert result.ir is not None
         assert problems(two_step_flow(start_decorators="    " + decorator)) == [
@@ -125,11 +123,6 @@ class TestValid:
         """Metaflow allows several @card decorators on a step (one per id)."""
         source = two_step_flow(start_decorators="    @card(id='a')\n    @card(id='b')")
         assert [p.split(":")[0] for p in problems(source)] == ["warning", "warning"]
-
-    @pytest.mark.parametrize("decorator", ["@conda_base(python='3.11')", "@pypi_base(packages={'six': '1.16.0'})"])
-    def test_not_yet_applied_flow_decorators_warn(self, decorator):
-        result = check(two_step_flow(class_decorators=decorator))
-        assert result.ir is not None and [p.severity for p in result.problems] == ["warning"]
 
     def test_a_schedule_with_every_preset_off_is_no_schedule(self):
         """Metaflow: @schedule(daily=False) with nothing else deploys no CronWorkflow (its _get_schedule)."""
@@ -179,7 +172,7 @@ class TestInvalid:
     @pytest.mark.parametrize("spec, message", [
         ("retry:tims=3", "--with 'retry:tims=3': @retry has no argument 'tims' — use one of: times, minutes_between_retries"),
         ("retry:times", "--with 'retry:times': 'times' is not NAME=VALUE, e.g. retry:times=3"),
-        ("batch", "--with 'batch': use a step decorator: resources, retry, timeout, catch, environment, kubernetes, secrets, parallel, card, conda, pypi"),
+        ("batch", "--with 'batch': use a step decorator: resources, retry, timeout, catch, environment, kubernetes, secrets, parallel, pypi, conda, card"),
         ("retry:times=-1", "--with 'retry:times=-1': @retry: times must be zero or more, got -1 — fix the argument"),
     ])
     def test_with_spec(self, spec, message):

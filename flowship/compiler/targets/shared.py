@@ -30,6 +30,7 @@ class DeployOptions:
     branch: str | None = None
     promoted_from: str | None = None  # the run whose code and parameters this deployment promotes
     target_options: Mapping[str, Any] = field(default_factory=dict)  # a target's own: "operator" -> "local"
+    environments: Mapping[str, str] = field(default_factory=dict)  # step -> id of its @pypi/@conda environment
 
 
 def deployed_step(
@@ -47,10 +48,12 @@ def deployed_step(
     switch_file: str | None = None,
     max_repetitions: str | None = None,
     trigger_base64: tuple[str, ...] = (),
+    environment: str | None = None,
 ) -> StepCommand:
     """The step command of a deployed task; values may be the target's own expressions.
 
-    ``params`` (the start task only) makes the task create its run, so it also
+    ``environment``: the id of the step's @pypi/@conda environment (``options.environments``), or the target's
+    expression giving it. ``params`` (the start task only) makes the task create its run, so it also
     carries where the run belongs and what the deployment evaluated (configs, arguments that are not literals),
     and, for a triggered flow, ``trigger_base64``: the scheduler's expression for the events that started it.
     """
@@ -78,6 +81,7 @@ def deployed_step(
         max_repetitions=max_repetitions,
         evaluated=evaluated,
         trigger_base64=trigger_base64 if params is not None and ir.triggers else (),
+        environment=environment,
     )
 
 

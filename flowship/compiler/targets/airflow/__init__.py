@@ -33,6 +33,9 @@ SUPPORTS_KUBERNETES: Mapping[str, Support] = {
     "step.decorators.catch.print_exception": IN_TASK,
     "step.decorators.cards": MAPPED,  # rendered by the step command; each task's docs say where its cards are
     "flow.project.gates": IN_TASK,  # the end task evaluates them (runtime/gates.py)
+    # the step command installs the locked wheels from the store and runs the task in them (--environment)
+    "step.decorators.python_env.packages": IN_TASK,
+    "step.decorators.python_env.python": IN_TASK,
     "parameter.separator": IN_TASK,
     "parameter.multiple=True": IN_TASK,
     f"step.foreach_var={PARALLEL_ARTIFACT}": Unsupported(

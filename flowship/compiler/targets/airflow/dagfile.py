@@ -148,6 +148,7 @@ class _Writer:
             max_splits=MAX_SPLITS_MARK if step.transition == "foreach" else None,
             switch_file=XCOM_FILE if step.transition == "switch" else None,
             trigger_base64=(TRIGGER_JINJA,),
+            environment=self.options.environments.get(step.name),
         ).to_argv()
         constants = {**_argument_constants(self.ir, self.options), f"--max-splits={MAX_SPLITS_MARK}": "MAX_SPLITS"}
         ours = set(argv[len(argv) - len(params) :]) if params else set()  # parameter tokens: Jinja Airflow renders
@@ -312,6 +313,7 @@ _LOCAL_HELPERS = '''
 def _command(kind: str, step: str, task_id: str, splits_file: str, context: dict, trigger: str = "") -> list[str]:
     """The flowship step command for one task, its placeholders filled in from the Airflow context."""
     values = {"<step>": step, "<task-id>": task_id, "<splits-file>": splits_file, "<trigger>": trigger,
+              "<environment>": ENVIRONMENTS.get(step, ""),
               "<max-map-length>": str(conf.getint("core", "max_map_length")),
               "<run-id>": "airflow-" + context["dag"].dag_id + "."
               + context["run_id"].replace(":", "-").replace("+", "-").replace("/", "-"),
@@ -322,6 +324,7 @@ def _command(kind: str, step: str, task_id: str, splits_file: str, context: dict
         values[f"<param:{name}>"] = "" if value is None else text
     # One pass: a value put in is never searched for placeholders again.
     argv = [PLACEHOLDER.sub(lambda found: values[found.group(0)], token) for token in COMMANDS[kind]]
+    argv = [token for token in argv if token != "--environment="]  # a step without an environment of its own
     return [sys.executable, "-m", "flowship", *argv[1:]]
 
 
@@ -384,6 +387,7 @@ def _local_commands(ir: FlowIR, options: DeployOptions) -> dict[str, list[str]]:
             max_splits=MAX_SPLITS_MARK if kind.endswith("foreach") else None,
             switch_file="<splits-file>" if kind.endswith("switch") else None,
             trigger_base64=("<trigger>",),
+            environment="<environment>" if options.environments else None,
         ).to_argv()
     commands["outcome"] = OutcomeCommand(ir.name, "<run-id>", options.datastore).to_argv()
     return commands
@@ -477,7 +481,8 @@ def compile_to_airflow(ir: FlowIR, options: DeployOptions, operator: Operator = 
         body.append(f"PARAMETER_TYPES = {json.dumps({p.name: p.text_type for p in ir.parameters}, sort_keys=True)}")
         body.append(f"FOREACH_STEPS = {sorted(s.name for s in ir.steps if s.transition == 'foreach')!r}")
         body.append(f"SWITCH_STEPS = {sorted(s.name for s in ir.steps if s.transition == 'switch')!r}")
-        markers = "step|task-id|splits-file|run-id|retry|max-map-length|trigger|param:[A-Za-z0-9_-]+"
+        body.append(f"ENVIRONMENTS = {dict(sorted(options.environments.items()))!r}  # step -> @pypi/@conda env")
+        markers = "step|task-id|splits-file|run-id|retry|max-map-length|trigger|environment|param:[A-Za-z0-9_-]+"
         body.append(f'PLACEHOLDER = re.compile(r"<(?:{markers})>")')
         body.append(_LOCAL_HELPERS)
     else:

@@ -23,6 +23,9 @@ SUPPORTS: Mapping[str, Support] = {
     "step.decorators.environment": IN_TASK,  # never in a pod spec, where Argo would substitute {{...}} in it
     "step.decorators.catch.print_exception": IN_TASK,
     "step.decorators.cards": IN_TASK,  # the step command renders them into the store
+    # the step command installs the locked wheels from the store and runs the task in them (--environment)
+    "step.decorators.python_env.packages": IN_TASK,
+    "step.decorators.python_env.python": IN_TASK,
     "step.decorators.kubernetes.namespace": Unsupported(
         "error",
         "Argo runs every pod of a workflow in the workflow's namespace",

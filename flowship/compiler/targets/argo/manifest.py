@@ -135,7 +135,9 @@ class _Builder:
         key = json.dumps(body, sort_keys=True)
         if key not in self.container_names:
             d = step.decorators
-            plain = not any((d.resources, d.retry, d.timeout_seconds, d.environment, d.secrets, d.kubernetes))
+            plain = not any(
+                (d.resources, d.retry, d.timeout_seconds, d.environment, d.secrets, d.kubernetes, d.python_env)
+            )
             if step.name == "start":
                 wanted = "start"
             elif plain:
@@ -172,6 +174,7 @@ class _Builder:
             switch_file=SWITCH_FILE if step.transition == "switch" else None,
             max_repetitions=str(max_repetitions(step)) if step.loops else None,
             trigger_base64=trigger_expressions(self.ir, self.options),
+            environment=self.options.environments.get(step.name),
         ).to_argv()
         image = k.image if k and k.image else self.options.image
         container: dict[str, Any] = {"image": image, "command": argv[:1], "args": argv[1:]}
