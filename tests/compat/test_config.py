@@ -211,7 +211,7 @@ class TestInvalid:
             f"{path}:{line_of(path, 'import FlowMutator')}: `from flowship import FlowMutator`: flowship has no "
             "'FlowMutator' — mutators are not supported; write the decorators on the flow",
             f"{path}:{line_of(path, '@Mutate')}: @Mutate is not a decorator flowship supports on a flow — remove it, "
-            "or use one of: @schedule, @project, @pypi_base, @conda_base",
+            "or use one of: @schedule, @project, @pypi_base, @conda_base, @trigger, @trigger_on_finish",
         ]
 
     def test_unpacking_a_config_into_a_decorator_is_refused(self, tmp_path):

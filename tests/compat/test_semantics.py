@@ -107,22 +107,10 @@ class TestValid:
         """Metaflow has no data-flow lint: a read guarded by try/except AttributeError or hasattr must not fail."""
         assert problems(READS.format(body=body)) == outcome
 
-    @pytest.mark.parametrize("decorator, effect", [
-        ("@card", "no card is rendered"),
-        ("@card(type='blank', id='report')", "no card is rendered"),
-    ])
-    def test_not_yet_applied_step_decorators_warn_and_the_flow_runs(self, decorator, effect):
-        """Until flowship applies it, @card must not stop a Metaflow flow (it computes the same)."""
-        result = check(two_step_flow(start_decorators="    " + decorator))
-        assert result.ir is not None
-        assert problems(two_step_flow(start_decorators="    " + decorator)) == [
-            f"warning: @{decorator[1:].split('(')[0]} is accepted but not applied yet: {effect}"
-        ]
-
     def test_several_cards_on_one_step(self):
         """Metaflow allows several @card decorators on a step (one per id)."""
         source = two_step_flow(start_decorators="    @card(id='a')\n    @card(id='b')")
-        assert [p.split(":")[0] for p in problems(source)] == ["warning", "warning"]
+        assert check(source).ir is not None and problems(source) == []
 
     def test_a_schedule_with_every_preset_off_is_no_schedule(self):
         """Metaflow: @schedule(daily=False) with nothing else deploys no CronWorkflow (its _get_schedule)."""
@@ -172,7 +160,7 @@ class TestInvalid:
     @pytest.mark.parametrize("spec, message", [
         ("retry:tims=3", "--with 'retry:tims=3': @retry has no argument 'tims' — use one of: times, minutes_between_retries"),
         ("retry:times", "--with 'retry:times': 'times' is not NAME=VALUE, e.g. retry:times=3"),
-        ("batch", "--with 'batch': use a step decorator: resources, retry, timeout, catch, environment, kubernetes, secrets, parallel, pypi, conda, card"),
+        ("batch", "--with 'batch': use a step decorator: resources, retry, timeout, catch, environment, kubernetes, secrets, parallel, card, pypi, conda"),
         ("retry:times=-1", "--with 'retry:times=-1': @retry: times must be zero or more, got -1 — fix the argument"),
     ])
     def test_with_spec(self, spec, message):
@@ -194,6 +182,7 @@ def test_caught_exception_pickles_as_metaflow_wrapper_does():
 
 def assert_semantics(run, *, depth: int, local: bool, sizes: tuple = (1, 2)) -> None:
     """What Metaflow gives for the fixture: @catch None/wrapper, constants and parameters in every task."""
+    assert [card.type for card in run["start"].task.cards] == ["default"]  # @card, rendered by every scheduler
     join = run["join"].task.data
     assert join.outcomes == {"fine": (True, None), "broken": (False, "builtins.ZeroDivisionError")}
     assert join.message == "division by zero" and join.threshold_in_join == 0.75
@@ -216,7 +205,6 @@ class TestExecution:
             cwd=REPO, capture_output=True, text=True, timeout=300,
         )
         assert result.returncode == 0, result.stderr
-        assert "warning: @card is accepted but not applied yet" in result.stderr
         run = Flow("SemanticsFlow", datastore=str(tmp_path)).latest_run
         assert_semantics(run, depth=5, local=True, sizes=(7, 8))
         assert run["broken"].task.stderr.startswith("@catch caught an exception from SemanticsFlow/broken\n")
