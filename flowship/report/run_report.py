@@ -3,7 +3,8 @@
 The page holds the graph (each step coloured by how its tasks ended, a
 foreach's width under its name), every task on a timeline with the critical
 path marked, each step's task counts and durations, every failure with its
-error and last log lines, the parameters and the code package. It has no
+error and last log lines, the parameters, chosen metrics' trends across runs
+and the code package. It has no
 script and no outside reference, so it opens offline and stays quick for
 runs of thousands of tasks. Cards are separate pages in the store; the
 report copies those of the run into a folder beside itself and links there.
@@ -68,10 +69,15 @@ def _step_status(tasks: list[TaskView]) -> str:
 
 def _header(view: RunView) -> str:
     record, ended = view.record, view.finished_at
-    took = duration_text((ended or view.started_at) - view.started_at) if view.tasks else "no task started"
+    if view.status == "running":
+        took = "still running"
+    elif not view.ran:
+        took = "no task started"
+    else:  # a killed run's last attempts never recorded an end
+        took = f"took {duration_text(ended - view.started_at)}" if ended is not None else "some tasks never finished"
     facts = [
         f"started {_when(view.started_at)}",
-        f"took {took}" if view.status != "running" else "still running",
+        took,
         f"by {record.get('user', '?')} in namespace {record.get('namespace', '?')}",
     ]
     if record.get("project"):
