@@ -77,7 +77,7 @@ class TestStepInvalid:
         ("@kubernetes(tolerations=[{'kee': 'x'}])", "@kubernetes: toleration keys ['kee'] are unknown; use ['effect', 'key', 'operator', 'tolerationSeconds', 'value'] — fix the argument"),
         ("@kubernetes(node_selector='a=b,c')", "@kubernetes: node_selector 'a=b,c' is not of the form 'key=value,key2=value2' — fix the argument"),
         ("@secrets(sources=[{'type': 'aws'}])", "@secrets: only Kubernetes Secret names are supported as sources, e.g. sources=['db-credentials'] — fix the argument"),
-        ("@batch", "@batch is not a decorator flowship supports on step 'start' — remove it, or use one of: @resources, @retry, @timeout, @catch, @environment, @kubernetes, @secrets, @parallel, @pypi, @conda, @card"),
+        ("@batch", "@batch is not a decorator flowship supports on step 'start' — remove it, or use one of: @resources, @retry, @timeout, @catch, @environment, @kubernetes, @secrets, @parallel, @card, @pypi, @conda"),
         ("@retry\n    @retry", "@retry appears twice on step 'start' — keep one"),
     ])
     def test_message(self, source, message):
