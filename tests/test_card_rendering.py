@@ -343,8 +343,10 @@ class TestCurrentCard:
 @pytest.mark.parametrize(("decorator", "message"), [
     ("@card(type='scatter3d')", "flow.py:8: @card: type 'scatter3d' is not a card type flowship renders; use one of "
                                 "default, blank, html — fix the argument"),
-    ("@card(id='my card')", "flow.py:8: @card: id 'my card' is not a card id; use letters, digits and '_' (it names "
-                            "current.card[id]) — fix the argument"),
+    ("@card(id='my card')", "flow.py:8: @card: id 'my card' is not a card id; use up to 100 letters, digits and '_' "
+                            "(it names current.card[id] and its file) — fix the argument"),
+    (f"@card(id='{'x' * 101}')", f"flow.py:8: @card: id '{'x' * 101}' is not a card id; use up to 100 letters, digits "
+                                 "and '_' (it names current.card[id] and its file) — fix the argument"),
     ("@card(options=[1])", "flow.py:8: @card: options must be a dict with string keys, got [1] — fix the argument"),
     ("@card(timeout=0)", "flow.py:8: @card: timeout must be positive, got 0 — fix the argument"),
     ("@card(kind='x')", "flow.py:8: @card has no argument 'kind' — use one of: type, id, options, timeout, "

@@ -110,3 +110,29 @@ def test_an_artifact_that_is_no_number_cannot_be_alerted_on(store):
         check_alert(series, "value > 1")
     listed = flow("metrics", "DriftFlow", "label", "--datastore", str(store), "--all-namespaces", "--last", "1")
     assert listed.returncode == 0 and listed.stdout.rstrip().endswith("'run'")
+
+
+def test_nan_and_inf_are_left_out_of_the_statistics_and_marked_on_the_chart():
+    """A failed training often reports nan: it must not crash the alert nor blank the chart of the other runs."""
+    from flowship.runtime.chart import svg_chart
+    from flowship.runtime.metrics import MetricPoint, MetricSeries
+
+    values = [1.0, 1.1, float("nan"), 0.9, float("inf"), 1.0, 5.0]
+    series = MetricSeries("F", "loss", tuple(MetricPoint(i, f"r{i}", v) for i, v in enumerate(values)))
+    checks = check_alert(series, "abs(value - mean) > 3 * stdev")
+    # inf is as far from the mean as can be; nan compares false as in Python (catch it with value != value)
+    assert [c.point.run_id for c in checks if c.broke] == ["r4", "r6"]
+    assert check_alert(series, "value != value")[2].broke is True
+    svg = ElementTree.fromstring(svg_chart(series))
+    dots = svg.findall("{http://www.w3.org/2000/svg}circle")
+    assert len(dots) == 5 and all(d.get("cy") != "nan" for d in dots)
+    marks = [t for t in svg.findall("{http://www.w3.org/2000/svg}text") if t.get("class") == "not-finite"]
+    assert [t.text for t in marks] == ["nan", "inf"]
+
+
+def test_an_alert_over_no_run_fails(store):
+    """A scheduled check on a misspelt flow or artifact must not pass for ever."""
+    result = flow("metrics", "DriftFlo", "accuracy", "--datastore", str(store), "--alert", "value < 0.5")
+    assert result.returncode == 1 and result.stdout.startswith("no successful run of DriftFlo with accuracy")
+    listed = flow("metrics", "DriftFlo", "accuracy", "--datastore", str(store))
+    assert listed.returncode == 0

@@ -100,6 +100,9 @@ class TestValidRun:
         assert result.stdout.strip() == "again.html"
         again = Page((here / "again.html").read_text())
         assert again.having(**{"class": "task"}) == page.having(**{"class": "task"})
+        into = flow("report", f"RetriedForeachFlow/{run_id}", "--datastore", "store", "-o", "new/reports/", cwd=here)
+        assert into.returncode == 0, into.stderr  # a folder that does not exist yet is made
+        assert (here / "new/reports" / f"RetriedForeachFlow-{run_id}.html").is_file()
 
 
 def test_a_run_in_either_store_reports_the_same(tmp_path: Path, store) -> None:
@@ -186,7 +189,7 @@ class TestInvalid:
         [
             (["RetriedForeachFlow"], "'RetriedForeachFlow' is not FLOW/RUN — e.g. flow report HelloFlow/"),
             (["RetriedForeachFlow/nope"], "no run RetriedForeachFlow/nope in the store at "),
-            (["RetriedForeachFlow/x", "-o", "x.txt"], "-o x.txt: a report is an HTML page — give a file name ending"),
+            (["RetriedForeachFlow/x", "-o", "x.txt"], "-o x.txt: give a file name ending in .html or .htm, or a folder"),
         ],
     )
     def test_errors_say_what_to_give(self, retried_run: tuple[Path, str, Page], args: list[str], message: str) -> None:

@@ -13,6 +13,7 @@ import argparse
 import sys
 from typing import Any
 
+from flowship.cli.common import output_file, relative
 from flowship.cli.options import add_parser, card_options, datastore_option
 from flowship.errors import FlowshipError
 
@@ -58,11 +59,12 @@ def _card(args: argparse.Namespace) -> Any:
 
 
 def _get(args: argparse.Namespace) -> int:
-    html = _card(args).get()
+    card = _card(args)
+    html = card.get()
     if args.output:
-        with open(args.output, "w", encoding="utf-8") as handle:
-            handle.write(html)
-        print(f"wrote {args.output}", file=sys.stderr)
+        path = output_file(args.output, f"{card.type}{'-' + card.id if card.id else ''}.html")
+        path.write_text(html, encoding="utf-8")
+        print(f"wrote {relative(str(path))}", file=sys.stderr)
     else:
         sys.stdout.write(html)
     return 0

@@ -36,7 +36,7 @@ def _metrics(args: argparse.Namespace) -> int:
             f"no successful run of {args.flow} with {args.artifact} in this namespace "
             "(--namespace NAME or --all-namespaces to look elsewhere)"
         )
-        return 0
+        return 1 if args.alert else 0  # a scheduled check with nothing to check must not pass quietly
     checks = {c.point.run_id: c for c in check_alert(series, args.alert)} if args.alert else {}
     for point in series.points:
         when = time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(point.at))

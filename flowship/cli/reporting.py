@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from flowship.cli.common import relative
+from flowship.cli.common import output_file, relative
 from flowship.cli.options import add_parser, datastore_option
 from flowship.errors import FlowshipError
 
@@ -28,11 +28,8 @@ def write_report(
     from flowship.runtime.datastore import FlowDatastore
 
     store = FlowDatastore(open_storage(datastore_url), flow)
-    path = Path(output) if output else default_report_path(flow, run_id)
-    if path.is_dir():
-        path = path / default_report_path(flow, run_id)
-    if path.suffix.lower() not in (".html", ".htm"):
-        raise FlowshipError(f"-o {output}: a report is an HTML page — give a file name ending in .html, or a folder")
+    default = default_report_path(flow, run_id)
+    path = output_file(output, default.name) if output else default
     return write_run_report(store, read_run_view(store, run_id), path, metrics)
 
 

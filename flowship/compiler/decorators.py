@@ -72,7 +72,8 @@ STEP_DECORATORS: dict[str, dict[str, Any]] = {
 # Decorators a step may carry more than once, as in Metaflow (each @card is one more card).
 REPEATABLE = frozenset({"card"})
 CARD_TYPES = ("default", "blank", "html")
-_CARD_ID = re.compile(r"^[a-zA-Z0-9_]+$")  # Metaflow's pattern for a card id usable as current.card[id]
+# Metaflow's pattern for a card id usable as current.card[id]; at most 100 long, since it names the card's file
+_CARD_ID = re.compile(r"^[a-zA-Z0-9_]{1,100}$")
 FLOW_DECORATORS: dict[str, dict[str, Any]] = {
     "schedule": {"hourly": False, "daily": True, "weekly": False, "cron": None, "timezone": None},
     "project": {"name": None, "gates": []},
@@ -237,7 +238,10 @@ def _card(a: _Args) -> Card:
     if a["type"] not in CARD_TYPES:
         raise _Invalid(f"type {a['type']!r} is not a card type flowship renders; use one of {', '.join(CARD_TYPES)}")
     if a["id"] is not None and (not isinstance(a["id"], str) or not _CARD_ID.match(a["id"])):
-        raise _Invalid(f"id {a['id']!r} is not a card id; use letters, digits and '_' (it names current.card[id])")
+        raise _Invalid(
+            f"id {a['id']!r} is not a card id; use up to 100 letters, digits and '_' "
+            "(it names current.card[id] and its file)"
+        )
     if not isinstance(a["options"], dict) or not all(isinstance(k, str) for k in a["options"]):
         raise _Invalid(f"options must be a dict with string keys, got {a['options']!r}")
     for flag in ("save_errors", "customize"):

@@ -41,7 +41,8 @@ def deployer_for(
     cls = importlib.import_module(f"flowship.providers.{target}").DEPLOYER
     for option in cls.options:
         if command in option.required_by and not settings.get(option.name):
-            raise FlowshipError(f"flow {command} --target {target} needs --{option.name} ({option.help})")
+            said = "event publish" if command == "publish" else command
+            raise FlowshipError(f"flow {said} --target {target} needs --{option.name} ({option.help})")
     return cls(settings, namespace)
 
 

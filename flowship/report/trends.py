@@ -51,7 +51,7 @@ def _trend(view: RunView, datastore: str, metric: str) -> str:
 
 def trends_section(view: RunView, datastore: str, metrics: Sequence[str] | None = None) -> str:
     """The "Trends" part of the page; empty when there is nothing to show."""
-    chosen = list(metrics) if metrics else gate_metrics(view)
+    chosen = list(dict.fromkeys(metrics)) if metrics else gate_metrics(view)
     if not chosen:
         return ""
     runs = f"the newest {TREND_RUNS} successful runs in namespace {view.record.get('namespace')}"

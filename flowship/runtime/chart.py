@@ -9,6 +9,7 @@ the error says so and points at SVG.
 
 from __future__ import annotations
 
+import math
 import os
 import time
 from collections.abc import Collection
@@ -32,7 +33,10 @@ def svg_chart(series: MetricSeries, broke: Collection[str] = (), marked: Collect
     values = numbers_of(series)
     if not values:
         raise FlowshipError(f"no run of {series.flow} has {series.artifact}: nothing to plot")
-    low, high = min(values), max(values)
+    finite = [value for value in values if math.isfinite(value)]  # nan and inf are named above the chart
+    if not finite:
+        raise FlowshipError(f"no run of {series.flow} has a finite {series.artifact}: nothing to plot")
+    low, high = min(finite), max(finite)
     span = (high - low) or abs(high) or 1.0
     low, high = low - span * 0.05, high + span * 0.05
     inner_w, inner_h = _WIDTH - 2 * _MARGIN, _HEIGHT - 2 * _MARGIN
@@ -43,7 +47,11 @@ def svg_chart(series: MetricSeries, broke: Collection[str] = (), marked: Collect
     def y(value: float) -> float:
         return _MARGIN + inner_h * (1 - (value - low) / (high - low))
 
-    title = escape(f"{series.flow} {series.artifact} over {len(values)} runs")
+    unplotted = len(values) - len(finite)
+    title = escape(
+        f"{series.flow} {series.artifact} over {len(values)} runs"
+        + (f" ({unplotted} not finite, marked at the top)" if unplotted else "")
+    )
     parts = [
         f'<svg xmlns="http://www.w3.org/2000/svg" width="{_WIDTH}" height="{_HEIGHT}" '
         f'viewBox="0 0 {_WIDTH} {_HEIGHT}" font-family="sans-serif" font-size="12">',
@@ -59,9 +67,15 @@ def svg_chart(series: MetricSeries, broke: Collection[str] = (), marked: Collect
         f'<text x="{_WIDTH - _MARGIN}" y="{_HEIGHT - _MARGIN + 18}" text-anchor="end">'
         f"{_day(series.points[-1].at)}</text>",
     ]
-    line = " ".join(f"{x(i):.1f},{y(v):.1f}" for i, v in enumerate(values))
+    line = " ".join(f"{x(i):.1f},{y(v):.1f}" for i, v in enumerate(values) if math.isfinite(v))
     parts.append(f'<polyline points="{line}" fill="none" stroke="{_LINE}" stroke-width="2"/>')
     for index, (point, value) in enumerate(zip(series.points, values, strict=True)):
+        if not math.isfinite(value):
+            parts.append(
+                f'<text class="not-finite" x="{x(index):.1f}" y="{_MARGIN - 6}" text-anchor="middle" '
+                f'fill="{_ALERT}">{escape(str(value))}<title>{escape(point.run_id)}</title></text>'
+            )
+            continue
         colour = _ALERT if point.run_id in broke else _LINE
         tip = escape(f"{point.run_id} ({_day(point.at)}): {value:.6g}")
         parts.append(

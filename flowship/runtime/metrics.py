@@ -13,6 +13,7 @@ earlier run, or one earlier run for ``stdev``) is not checked.
 
 from __future__ import annotations
 
+import math
 import statistics
 from dataclasses import dataclass, field
 from typing import Any
@@ -117,6 +118,7 @@ def numbers_of(series: MetricSeries) -> list[float]:
 
 
 def _statistics(earlier: list[float]) -> dict[str, float | int | None]:
+    earlier = [value for value in earlier if math.isfinite(value)]  # a nan or inf run says nothing of the trend
     return {
         "previous": earlier[-1] if earlier else None,
         "mean": statistics.fmean(earlier) if earlier else None,

@@ -77,6 +77,10 @@ def test_a_bare_card_is_the_default_card_with_the_tasks_artifacts(tmp_path):
     assert len(run_["end"].task.cards) == 0
     shown = flow_command("card", "get", f"{run_.pathspec}/start", "--datastore", store)
     assert shown.returncode == 0 and parse_html(shown.stdout).find("title").text.startswith(f"{run_.pathspec}/start/0")
+    folder = Path(store).parent / "cards-out"
+    written = flow_command("card", "get", f"{run_.pathspec}/start", "-o", f"{folder}/", "--datastore", store)
+    assert written.returncode == 0, written.stderr  # a folder that does not exist yet is made, the card named in it
+    assert (folder / "default.html").read_text() == shown.stdout
     missing = flow_command("card", "get", f"{run_.pathspec}/end/0", "--id", "summary", "--datastore", store)
     assert missing.stderr == f"error: task {run_.pathspec}/end/0 has no card with id 'summary'; its cards: none\n"
     none = flow_command("card", "get", f"{run_.pathspec}/end", "--datastore", store)
