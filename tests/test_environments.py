@@ -113,6 +113,33 @@ class TestLocal:
         assert Flow("SixFlow", datastore=str(tmp_path / "store")).latest_run["newer"].task.data.newer_modules == [
             "flowship.envs"]
 
+    def test_a_resumed_run_keeps_its_origins_environments(self, tmp_path, environments_cache):
+        """A reused task ran with six 1.15.0: the task resume runs again must too, without --environment given."""
+        flow = write_flow(tmp_path, textwrap.dedent('''
+            import os
+            from flowship import FlowSpec, pypi_base, step
+
+
+            @pypi_base(packages={"six": "1.15.0"})
+            class ResumedSixFlow(FlowSpec):
+                @step
+                def start(self):
+                    self.next(self.end)
+
+                @step
+                def end(self):
+                    import six
+                    if os.environ.get("FAIL_END"):
+                        raise RuntimeError("end fails this time")
+                    self.end_six = six.__version__
+        '''))
+        store = str(tmp_path / "store")
+        failed = flow_command("run", str(flow), "--environment=pypi", "--datastore", store, env={"FAIL_END": "1"})
+        assert failed.returncode == 1
+        resumed = flow_command("resume", str(flow), "--datastore", store)
+        assert resumed.returncode == 0, resumed.stderr
+        assert Flow("ResumedSixFlow", datastore=store).latest_run["end"].task.data.end_six == "1.15.0"
+
     def test_metaflow_order_of_options(self, tmp_path, environments_cache):
         """Metaflow's spelling: python flow.py --environment=pypi run."""
         flow = write_flow(tmp_path)

@@ -203,5 +203,8 @@ def resume_flow(
         code_package=_package(flow_file, store),
         trigger=origin.get("trigger"),  # resumed, the run was still started by its origin's events
     )
-    record["environments"] = _environments(ir, store, environment)
+    # as its configs and events, a resumed run keeps its origin's environments unless told otherwise: a reused
+    # task and a re-run one must not see different versions of the same pins
+    kept = environment or ("pypi" if origin.get("environments") else None)
+    record["environments"] = _environments(ir, store, kept)
     return _schedule(flow_file, ir, store, record, max_workers, progress, max_splits)
