@@ -103,6 +103,9 @@ class TestValidRun:
         into = flow("report", f"RetriedForeachFlow/{run_id}", "--datastore", "store", "-o", "new/reports/", cwd=here)
         assert into.returncode == 0, into.stderr  # a folder that does not exist yet is made
         assert (here / "new/reports" / f"RetriedForeachFlow-{run_id}.html").is_file()
+        bare = flow("report", f"RetriedForeachFlow/{run_id}", "--datastore", "store", "-o", "bare", cwd=here)
+        assert bare.returncode == 0, bare.stderr  # a new path without a suffix is a folder, as for flow compile -o
+        assert (here / "bare" / f"RetriedForeachFlow-{run_id}.html").is_file()
 
 
 def test_a_run_in_either_store_reports_the_same(tmp_path: Path, store) -> None:

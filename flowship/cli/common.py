@@ -11,7 +11,7 @@ from typing import Any
 
 from flowship.errors import FlowshipError, Problem, format_problem
 
-__all__ = ["count", "quote_command", "print_problems", "output_file", "relative"]
+__all__ = ["count", "quote_command", "print_problems", "output_path", "output_file", "relative"]
 
 
 def count(number: int, noun: str) -> str:
@@ -28,16 +28,31 @@ def print_problems(problems: Iterable[Problem], file: Any = None) -> None:
         print(format_problem(problem), file=file or sys.stdout)
 
 
-def output_file(output: str, default_name: str, suffixes: tuple[str, ...] = (".html", ".htm")) -> Path:
-    """Where ``-o OUTPUT`` writes: into a folder (one that exists, or written with a trailing slash) under
-    ``default_name``, else the file itself; its folder is made. A file of another kind is an error."""
-    path = Path(output)
-    if path.is_dir() or output.endswith(("/", os.sep)):
-        path = path / default_name
-    if path.suffix.lower() not in suffixes:
-        raise FlowshipError(
-            f"-o {output}: give a file name ending in {' or '.join(suffixes)}, or a folder (e.g. {default_name})"
-        )
+def output_path(output: str, default_name: str, suffixes: tuple[str, ...], wrong_kind: str) -> Path:
+    """Where ``-o OUTPUT`` writes, the same for every command: a folder (one that exists, written with a trailing
+    '/', or a new path without a suffix) is made and gets ``default_name`` inside; anything else is the file, which
+    must end in one of ``suffixes`` (else ``wrong_kind`` says what to give)."""
+    folder = (
+        os.path.isdir(output)
+        or output.endswith(("/", os.sep))
+        or (not os.path.exists(output) and not os.path.splitext(output)[1])
+    )
+    if not folder:
+        if not output.endswith(suffixes):
+            raise FlowshipError(f"-o {output}: {wrong_kind}")
+        return Path(output)
+    try:
+        os.makedirs(output, exist_ok=True)
+    except OSError as exc:
+        raise FlowshipError(f"-o {output}: cannot make the folder ({exc.strerror})") from None
+    return Path(output, default_name)
+
+
+def output_file(output: str, default_name: str) -> Path:
+    """``-o`` of a page (a report, a card): :func:`output_path`, with the file's own folder made too."""
+    suffixes = (".html", ".htm")
+    wrong = f"give a file name ending in {' or '.join(suffixes)}, or a folder (e.g. {default_name})"
+    path = output_path(output, default_name, suffixes, wrong)
     path.parent.mkdir(parents=True, exist_ok=True)
     return path
 

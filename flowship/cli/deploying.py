@@ -8,12 +8,11 @@ and prints what ``flowship.deploy`` returns.
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from typing import Any
 
 from flowship.cli import promoting
-from flowship.cli.common import count, print_problems
+from flowship.cli.common import count, output_path, print_problems
 from flowship.cli.options import (
     add_parser,
     config_options,
@@ -40,26 +39,6 @@ def _print_compiled(compiled: Any) -> bool:
 
 
 # compile ----------------------------------------------------------------------------------
-
-
-def _output_path(output: str, target: Any, name: str) -> str:
-    """-o: a folder (existing, ending in '/', or a new path without a suffix) gets NAME.<suffix> inside."""
-    folder = (
-        os.path.isdir(output)
-        or output.endswith(os.sep)
-        or (not os.path.exists(output) and not os.path.splitext(output)[1])
-    )
-    if folder:
-        try:
-            os.makedirs(output, exist_ok=True)
-        except OSError as exc:
-            raise FlowshipError(f"-o {output}: cannot make the folder ({exc.strerror})") from None
-        return os.path.join(output, name + target.suffix)
-    if not output.endswith(target.suffix):
-        raise FlowshipError(
-            f"-o {output}: {target.name} output is a {target.suffix} file; name it *{target.suffix} or give a folder"
-        )
-    return output
 
 
 def _upload_for_compile(args: argparse.Namespace, build: Any) -> None:
@@ -91,7 +70,9 @@ def _compile(args: argparse.Namespace) -> int:
     if not _print_compiled(build.compiled):
         return 1
     to_stdout = args.output in (None, "-")
-    path = "" if to_stdout else _output_path(args.output, get_target(args.target), build.compiled.name)
+    suffix = get_target(args.target).suffix
+    wrong = f"{args.target} output is a {suffix} file; name it *{suffix} or give a folder"
+    path = "" if to_stdout else str(output_path(args.output, build.compiled.name + suffix, (suffix,), wrong))
     _upload_for_compile(args, build)
     if to_stdout:
         sys.stdout.write(build.compiled.text)
