@@ -202,12 +202,15 @@ def write_run_report(store: FlowDatastore, view: RunView, path: Path, metrics: S
     folder = cards_folder(path)
     for task in view.tasks:
         attempt = task.attempts[-1]
+        record = attempt.record
+        if record is None:  # cards belong to trusted attempts only
+            continue
         for card in attempt.cards:
             if not card.get("file"):  # a failed card save_errors=False kept out: listed with its error, no file
                 continue
             folder.mkdir(parents=True, exist_ok=True)
-            data = store.storage.get(f"{attempt.key}/{card['file']}")
-            (folder / _card_name(task, attempt, card)).write_bytes(data)
+            html = store.read_card(record, str(card["file"]))
+            (folder / _card_name(task, attempt, card)).write_text(html, encoding="utf-8")
     trends = trends_section(view, store.storage.url, metrics)
     path.write_text(render_run_report(view, cards_folder_name=folder.name, trends=trends), encoding="utf-8")
     return path

@@ -15,7 +15,7 @@ from typing import Any
 
 from flowship.compiler.ir import FlowIR
 from flowship.errors import NotFound
-from flowship.runtime.datastore import FlowDatastore
+from flowship.runtime.datastore import AttemptRecord, FlowDatastore
 from flowship.runtime.liveness import run_status
 from flowship.runtime.taskids import SKIPPED, input_tasks
 
@@ -34,7 +34,7 @@ class AttemptView:
     stdout_tail: str = ""
     stderr_tail: str = ""
     cards: list[dict[str, Any]] = field(default_factory=list)
-    key: str = ""  # the attempt's key in the store: cards are files below it
+    record: AttemptRecord | None = None  # the trusted record; None while unfinished
 
 
 @dataclass
@@ -42,8 +42,13 @@ class TaskView:
     step: str
     task_id: str
     attempts: list[AttemptView]
-    meta: dict[str, Any]  # the latest trusted attempt's record ({} while none has finished)
     critical: bool = False
+
+    @property
+    def meta(self) -> dict[str, Any]:
+        """The latest trusted attempt's record ({} while none has finished)."""
+        trusted = [a.record for a in self.attempts if a.record is not None]
+        return dict(trusted[-1].meta) if trusted else {}
 
     @property
     def pathspec_tail(self) -> str:
@@ -98,12 +103,11 @@ def _tail(text: str, lines: int = LOG_TAIL_LINES) -> str:
 
 def _attempt(store: FlowDatastore, run_id: str, step: str, task_id: str, number: int) -> AttemptView | None:
     record = store.read_attempt(run_id, step, task_id, number)
-    key = store.attempt_key(run_id, step, task_id, number)
     if record is None:
         claim = store.read_claim(run_id, step, task_id, number)
         if claim is None:
             return None
-        return AttemptView(number, "unfinished", float(claim.get("started_at", 0.0)), None, key=key)
+        return AttemptView(number, "unfinished", float(claim.get("started_at", 0.0)), None)
     meta = record.meta
     view = AttemptView(
         number,
@@ -111,7 +115,7 @@ def _attempt(store: FlowDatastore, run_id: str, step: str, task_id: str, number:
         float(meta["started_at"]),
         float(meta.get("finished_at") or meta["started_at"]),
         cards=list(meta.get("cards") or []),
-        key=key,
+        record=record,
     )
     if not record.succeeded:  # what a person reading a failure needs: the error and the last lines printed
         view.exception = str(meta.get("exception") or "").strip()
@@ -124,10 +128,7 @@ def _attempt(store: FlowDatastore, run_id: str, step: str, task_id: str, number:
 def _task(store: FlowDatastore, run_id: str, step: str, task_id: str) -> TaskView | None:
     attempts = [_attempt(store, run_id, step, task_id, n) for n in store.attempt_numbers(run_id, step, task_id)]
     kept = [a for a in attempts if a is not None]
-    if not kept:
-        return None
-    latest = store.latest_attempt(run_id, step, task_id)
-    return TaskView(step, task_id, kept, dict(latest.meta) if latest else {})
+    return TaskView(step, task_id, kept) if kept else None
 
 
 def _mark_critical_path(ir: FlowIR, tasks: list[TaskView]) -> None:

@@ -229,12 +229,7 @@ class FlowDatastore:
 
     def read_card(self, record: AttemptRecord, file: str) -> str:
         key = f"{self.attempt_key(record.run_id, record.step, record.task_id, record.attempt)}/{file}"
-        try:
-            return self.storage.get(key).decode("utf-8", "replace")
-        except KeyError:
-            raise DamagedRecord(
-                f"the card {file} of {record.pathspec} attempt {record.attempt} is missing ({key})"
-            ) from None
+        return self._read_text(key, f"the card {file} of {record.pathspec} attempt {record.attempt}")
 
     def steps(self, run_id: str) -> list[str]:
         """The run's step folders (named like Python identifiers; other folders beside them are not steps)."""
@@ -282,12 +277,14 @@ class FlowDatastore:
 
     def read_log(self, run_id: str, step: str, task_id: str, attempt: int, stream: str) -> str:
         key = f"{self.attempt_key(run_id, step, task_id, attempt)}/{stream}"
+        return self._read_text(key, f"the {stream} of {self.flow_name}/{run_id}/{step}/{task_id} attempt {attempt}")
+
+    def _read_text(self, key: str, what: str) -> str:
+        """A text object of a trusted attempt; one missing behind its DONE marker is a damaged record."""
         try:
             return self.storage.get(key).decode("utf-8", "replace")
         except KeyError:
-            raise DamagedRecord(
-                f"the {stream} of {self.flow_name}/{run_id}/{step}/{task_id} attempt {attempt} is missing ({key})"
-            ) from None
+            raise DamagedRecord(f"{what} is missing ({key})") from None
 
 
 def _json(value: Any) -> bytes:
